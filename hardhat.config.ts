@@ -1,0 +1,66 @@
+import { subtask, task, types } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import type { HardhatUserConfig, NetworkUserConfig } from "hardhat/types";
+import "@nomicfoundation/hardhat-toolbox";
+
+const SOLC_VERSION = "0.8.28";
+
+// The compiler cannot be downloaded on our machines: use the pinned npm `solc` (soljson) instead.
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) return runSuper(args);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const solc = require("solc") as { version(): string };
+  return {
+    compilerPath: require.resolve("solc/soljson.js"),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: solc.version(),
+  };
+});
+
+task("zg:deploy", "Deploys a profile of zerog-stack modules with Ignition")
+  .addParam("profile", "profile name from deploy/profiles", "full", types.string)
+  .addOptionalParam("out", "where to write the deployment record", undefined, types.string)
+  .setAction(async (args: { profile: string; out?: string }, hre) => {
+    const { deployProfile } = await import("./deploy/deploy-profile");
+    await deployProfile(hre, args.profile, args.out);
+  });
+
+/** Accounts for remote networks come from the environment, never from the repository. */
+function remoteAccounts(): string[] {
+  const key = process.env.ZG_PRIVATE_KEY;
+  return key ? [key.startsWith("0x") ? key : `0x${key}`] : [];
+}
+
+const networks: Record<string, NetworkUserConfig> = {
+  hardhat: { chainId: 31337 },
+  localhost: { url: process.env.ZG_LOCAL_RPC_URL ?? "http://127.0.0.1:8545", chainId: 31337 },
+  galileo: {
+    url: process.env.ZG_GALILEO_RPC_URL ?? "https://evmrpc-testnet.0g.ai",
+    chainId: 16602,
+    accounts: remoteAccounts(),
+  },
+};
+if (process.env.ZG_RPC_URL) {
+  networks.custom = { url: process.env.ZG_RPC_URL, accounts: remoteAccounts() };
+}
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "cancun" },
+  },
+  networks,
+  paths: { ignition: "deploy" },
+  typechain: { outDir: "typechain-types", target: "ethers-v6" },
+  gasReporter: {
+    enabled: process.env.REPORT_GAS !== "0",
+    outputFile: process.env.CI ? undefined : "gas-report.txt",
+    noColors: true,
+    reportPureAndViewMethods: false,
+    darkMode: false,
+  },
+  mocha: { timeout: 120_000 },
+};
+
+export default config;
