@@ -284,9 +284,13 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
         active = new address[](all.length);
         uint256 count = 0;
         for (uint256 i = 0; i < all.length; ++i) {
-            if (isActive(all[i], role)) active[count++] = all[i];
+            if (isActive(all[i], role)) {
+                active[count] = all[i];
+                ++count;
+            }
         }
         // Shrink the array in place to the number of active members.
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             mstore(active, count)
         }
@@ -359,6 +363,7 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
     }
 
     function _s() private pure returns (NodeStakingStorage storage $) {
+        // solhint-disable-next-line no-inline-assembly
         assembly {
             $.slot := _STORAGE_SLOT
         }
