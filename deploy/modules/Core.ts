@@ -1,0 +1,8 @@
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+
+/** The ModuleRegistry every other module registers in; governance starts as the deployer. */
+export default buildModule("Core", (m) => {
+  const governance = m.getAccount(0);
+  const registry = m.contract("ModuleRegistry", [governance]);
+  return { registry };
+});

@@ -1,0 +1,323 @@
+import { Command, Option } from "commander";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { packageRoot } from "../core/paths";
+import type { GlobalOptions } from "./context";
+
+// Only commander loads at start-up: every command imports what it needs when it runs, so `zg --help`
+// answers at once.
+
+const program = new Command("zg")
+  .description("zerog-stack: the 0G modular AI stack on any EVM chain")
+  .version(packageVersion())
+  .option("--network <name>", "named network: localhost (default) or galileo")
+  .option("--rpc <url>", "JSON-RPC URL of any EVM chain (overrides the network's)")
+  .option("--registry <address>", "ModuleRegistry address (default: the deployment record of the chain)")
+  .option("--key <keystore>", "sign with this keystore (a name from 'zg keys list', or a path)")
+  .option("--private-key <hex>", "sign with a raw private key (devnet only; prefer --key)")
+  .option("--password-file <file>", "file holding the keystore password (else ZG_PASSWORD, else a prompt)")
+  .option("--config <file>", "config file (default: ./zg.config.json when present; a worker's for 'zg node')")
+  .option("--json", "print machine-readable JSON")
+  .showHelpAfterError("(run 'zg --help' for usage)");
+
+/** Runs a command body with the global options, reporting any failure as one line and a non-zero exit. */
+function action<A extends unknown[]>(body: (options: GlobalOptions, ...args: A) => Promise<void>) {
+  return async (...args: unknown[]) => {
+    const command = args[args.length - 1] as Command;
+    const options = command.optsWithGlobals<GlobalOptions>();
+    try {
+      await body(options, ...(args.slice(0, -1) as A));
+    } catch (error) {
+      (await import("./output")).reportFailure(Boolean(options.json), error);
+    }
+  };
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string })
+    .version;
+}
+
+async function connect(options: GlobalOptions, requireKey = false) {
+  return (await import("./context")).connect(options, requireKey);
+}
+
+// ─── keys ──────────────────────────────────────────────────────────────────────────────────────────
+const keys = program.command("keys").description("encrypted JSON keystores in ~/.zg/keys (ZG_HOME)");
+
+keys
+  .command("new <name>")
+  .description("create a new key and store it encrypted")
+  .action(
+    action(async (options, name: string) => {
+      const { createKey, readPassword } = await import("../core/keys");
+      const { printResult } = await import("./output");
+      const password = await readPassword(options.passwordFile, `new password for ${name}: `);
+      const info = await createKey(name, password);
+      printResult(
+        Boolean(options.json),
+        info,
+        () => `created key ${info.name}\naddress  ${info.address}\nfile     ${info.path}`,
+      );
+    }),
+  );
+
+keys
+  .command("import <name>")
+  .description("store an existing private key encrypted")
+  .requiredOption("--private-key-file <file>", "file holding the hex private key")
+  .action(
+    action(async (options, name: string) => {
+      const { readFileSync, existsSync } = await import("node:fs");
+      const { importKey, readPassword } = await import("../core/keys");
+      const { ZgError } = await import("../core/errors");
+      const { printResult } = await import("./output");
+      const keyFile = (options as GlobalOptions & { privateKeyFile: string }).privateKeyFile;
+      if (!existsSync(keyFile)) throw new ZgError(`private key file ${keyFile} does not exist`, "BAD_INPUT");
+      const password = await readPassword(options.passwordFile, `new password for ${name}: `);
+      const info = await importKey(name, readFileSync(keyFile, "utf8").trim(), password);
+      printResult(
+        Boolean(options.json),
+        info,
+        () => `imported key ${info.name}\naddress  ${info.address}\nfile     ${info.path}`,
+      );
+    }),
+  );
+
+keys
+  .command("list")
+  .description("list stored keys (no password needed)")
+  .action(
+    action(async (options) => {
+      const { listKeys } = await import("../core/keys");
+      const { printResult } = await import("./output");
+      const all = listKeys();
+      printResult(Boolean(options.json), all, () =>
+        all.length === 0
+          ? "no keys yet: create one with 'zg keys new <name>'"
+          : all.map((k) => `${k.name.padEnd(20)} ${k.address}`).join("\n"),
+      );
+    }),
+  );
+
+// ─── modules ───────────────────────────────────────────────────────────────────────────────────────
+program
+  .command("modules")
+  .description("list the modules deployed on the chain, with addresses and versions")
+  .action(
+    action(async (options) => {
+      const { printResult } = await import("./output");
+      const chain = await connect(options);
+      try {
+        const modules = await chain.modules();
+        const owner = await chain.registry.owner();
+        const result = {
+          chainId: chain.chainId,
+          network: chain.network,
+          registry: chain.registryAddress,
+          governance: owner,
+          modules,
+        };
+        printResult(Boolean(options.json), result, () =>
+          [
+            `chain ${chain.chainId} (${chain.network})  registry ${chain.registryAddress}  governance ${owner}`,
+            ...(modules.length === 0
+              ? ["no modules deployed"]
+              : modules.map((m) => `${m.name.padEnd(20)} ${m.address}  v${m.version}`)),
+          ].join("\n"),
+        );
+      } finally {
+        chain.destroy();
+      }
+    }),
+  );
+
+// ─── stake ─────────────────────────────────────────────────────────────────────────────────────────
+const stake = program.command("stake").description("operator stake in NodeStaking");
+const roleOption = () =>
+  new Option("--role <role>", "STORAGE, DA_SIGNER, PROVIDER, ORACLE or ALIGNMENT").makeOptionMandatory();
+
+async function withStaking(
+  options: GlobalOptions,
+  requireKey: boolean,
+  body: (ctx: StakingContext) => Promise<void>,
+) {
+  const { StakingClient } = await import("../staking/client");
+  const chain = await connect(options, requireKey);
+  try {
+    await body({ chain, staking: await StakingClient.connect(chain) });
+  } finally {
+    chain.destroy();
+  }
+}
+type StakingContext = {
+  chain: Awaited<ReturnType<typeof connect>>;
+  staking: Awaited<ReturnType<typeof import("../staking/client").StakingClient.connect>>;
+};
+
+async function printStatus(options: GlobalOptions, ctx: StakingContext, operator: string, role: string) {
+  const { formatEther } = await import("ethers");
+  const { printResult, table } = await import("./output");
+  const status = await ctx.staking.status(operator, role as never);
+  const when = (seconds: number) => (seconds === 0 ? "-" : new Date(seconds * 1000).toISOString());
+  printResult(Boolean(options.json), { mode: ctx.staking.mode, ...status }, () =>
+    table([
+      ["operator", status.operator],
+      ["role", `${status.role} (${status.active ? "active" : "inactive"}, ${ctx.staking.mode} mode)`],
+      ["member", String(status.member)],
+      ["bonded", formatEther(status.bonded)],
+      [
+        "unbonding",
+        `${formatEther(status.unbonding)}${status.unbonding > 0n ? ` until ${when(status.unbondingReleaseAt)}` : ""}`,
+      ],
+      ["jailed until", when(status.jailedUntil)],
+      ["endpoint", status.endpoint || "-"],
+      ["region", status.region || "-"],
+    ]),
+  );
+}
+
+stake
+  .command("deposit")
+  .description("bond coin for a role (no-token deployments: join the role, no amount)")
+  .addOption(roleOption())
+  .option("--amount <coin>", "amount of coin to bond, e.g. 10 or 0.5")
+  .action(
+    action(async (options) => {
+      const { parseAmount, parseRole } = await import("./inputs");
+      const { role, amount } = options as GlobalOptions & { role: string; amount?: string };
+      const roleName = parseRole(role);
+      const wei = amount === undefined ? 0n : parseAmount(amount);
+      await withStaking(options, true, async (ctx) => {
+        if (ctx.staking.mode === "native" && amount === undefined) {
+          const { ZgError } = await import("../core/errors");
+          throw new ZgError("--amount is required: this deployment bonds coin", "BAD_INPUT");
+        }
+        await ctx.staking.deposit(roleName, wei);
+        await printStatus(options, ctx, ctx.chain.address!, roleName);
+      });
+    }),
+  );
+
+stake
+  .command("unbond")
+  .description("start unbonding part of a bond; --all leaves the role")
+  .addOption(roleOption())
+  .option("--amount <coin>", "amount of coin to unbond")
+  .option("--all", "unbond everything and leave the role")
+  .action(
+    action(async (options) => {
+      const { parseAmount, parseRole } = await import("./inputs");
+      const { ZgError } = await import("../core/errors");
+      const { role, amount, all } = options as GlobalOptions & {
+        role: string;
+        amount?: string;
+        all?: boolean;
+      };
+      const roleName = parseRole(role);
+      if (Boolean(all) === (amount !== undefined))
+        throw new ZgError("give either --amount <coin> or --all", "BAD_INPUT");
+      const wei = amount === undefined ? 0n : parseAmount(amount);
+      await withStaking(options, true, async (ctx) => {
+        if (all) await ctx.staking.exit(roleName);
+        else await ctx.staking.unbond(roleName, wei);
+        await printStatus(options, ctx, ctx.chain.address!, roleName);
+      });
+    }),
+  );
+
+stake
+  .command("withdraw")
+  .description("pay out coin whose unbonding delay has passed")
+  .addOption(roleOption())
+  .action(
+    action(async (options) => {
+      const { parseRole } = await import("./inputs");
+      const roleName = parseRole((options as GlobalOptions & { role: string }).role);
+      await withStaking(options, true, async (ctx) => {
+        await ctx.staking.withdraw(roleName);
+        await printStatus(options, ctx, ctx.chain.address!, roleName);
+      });
+    }),
+  );
+
+stake
+  .command("status")
+  .description("an operator's position in a role")
+  .addOption(roleOption())
+  .option("--operator <address>", "operator address (default: the configured key's)")
+  .action(
+    action(async (options) => {
+      const { parseAddress, parseRole } = await import("./inputs");
+      const { ZgError } = await import("../core/errors");
+      const { role, operator } = options as GlobalOptions & { role: string; operator?: string };
+      const roleName = parseRole(role);
+      const given = operator === undefined ? undefined : parseAddress(operator, "operator");
+      await withStaking(options, false, async (ctx) => {
+        const who = given ?? ctx.chain.address;
+        if (!who)
+          throw new ZgError("pass --operator <address>, or a key (--key / --private-key)", "BAD_INPUT");
+        await printStatus(options, ctx, who, roleName);
+      });
+    }),
+  );
+
+// ─── deploy ────────────────────────────────────────────────────────────────────────────────────────
+program
+  .command("deploy")
+  .description("deploy a profile of modules with Hardhat Ignition and record the addresses")
+  .option("--profile <name>", "deployment profile from deploy/profiles", "full")
+  .option("--out <file>", "where to write the deployment record (default: deployments/<chainId>.json)")
+  .action(
+    action(async (options) => {
+      const { runDeploy } = await import("./deploy");
+      const { profile, out } = options as GlobalOptions & { profile: string; out?: string };
+      await runDeploy(options, profile, out);
+    }),
+  );
+
+// ─── devnet ────────────────────────────────────────────────────────────────────────────────────────
+program
+  .command("devnet")
+  .description("local chain + deployment + every worker, supervised; Ctrl-C stops everything")
+  .option("--profile <name>", "deployment profile", "full")
+  .option("--port <port>", "JSON-RPC port of the local chain", "8545")
+  .option("--data-dir <dir>", "where workers keep data and logs (wiped at start)", ".devnet")
+  .option("--demo", "run a short demo of every deployed module once the stack is up")
+  .option("--exit", "stop everything after the demo; exit 0 when it succeeded")
+  .action(
+    action(async (options) => {
+      const { runDevnet } = await import("../devnet/devnet");
+      const opts = options as GlobalOptions & {
+        profile: string;
+        port: string;
+        dataDir: string;
+        demo?: boolean;
+        exit?: boolean;
+      };
+      await runDevnet({
+        profile: opts.profile,
+        port: opts.port,
+        dataDir: opts.dataDir,
+        demo: Boolean(opts.demo),
+        exitAfterDemo: Boolean(opts.exit),
+        json: Boolean(opts.json),
+      });
+    }),
+  );
+
+// ─── node ──────────────────────────────────────────────────────────────────────────────────────────
+program
+  .command("node <kind>")
+  .description("run an operator worker (kinds: watcher) with the config file given by --config")
+  .action(
+    action(async (options, kind: string) => {
+      const { runNode } = await import("./node");
+      await runNode(kind, options.config);
+    }),
+  );
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`zg: ${String((error as Error)?.message ?? error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,18 @@
+import { readConfigFile } from "../core/config";
+import { ZgError } from "../core/errors";
+import { runWorkerProcess } from "../core/worker";
+import { stakingWatcher } from "../staking/watcher";
+
+const WORKERS = { watcher: stakingWatcher } as const;
+
+/** `zg node <kind> --config <file>`: runs a worker in the foreground until SIGINT or SIGTERM. */
+export async function runNode(kind: string, configFile: string | undefined): Promise<void> {
+  const definition = WORKERS[kind as keyof typeof WORKERS];
+  if (!definition)
+    throw new ZgError(
+      `unknown worker kind '${kind}' (kinds: ${Object.keys(WORKERS).join(", ")})`,
+      "BAD_INPUT",
+    );
+  if (!configFile) throw new ZgError(`'zg node ${kind}' needs --config <file>`, "BAD_INPUT");
+  await runWorkerProcess(definition, readConfigFile(configFile), `config file ${configFile}`);
+}

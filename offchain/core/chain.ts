@@ -1,0 +1,175 @@
+import {
+  decodeBytes32String,
+  encodeBytes32String,
+  JsonRpcProvider,
+  Network,
+  NonceManager,
+  type ContractTransactionResponse,
+  type Signer,
+  type TransactionReceipt,
+  type Wallet,
+} from "ethers";
+import { ModuleRegistry__factory, type ModuleRegistry } from "../../typechain-types";
+import type { ChainConfig } from "./config";
+import { readDeployment } from "./deployments";
+import { toZgError, ZgError } from "./errors";
+import { loadWallet } from "./keys";
+
+/** Module names as registered in the ModuleRegistry. */
+export const MODULES = {
+  staking: "NodeStaking",
+} as const;
+export type ModuleName = (typeof MODULES)[keyof typeof MODULES];
+
+export interface ModuleInfo {
+  name: string;
+  address: string;
+  version: string;
+}
+
+const RPC_TIMEOUT_MS = 10_000;
+
+/**
+ * A connection to one chain and its zerog-stack deployment: the only path from the SDK to the chain.
+ * Modules are found through the ModuleRegistry, never by hard-coded address.
+ */
+export class ZgChain {
+  private constructor(
+    readonly provider: JsonRpcProvider,
+    readonly chainId: number,
+    readonly network: string,
+    readonly registry: ModuleRegistry,
+    readonly registryAddress: string,
+    private readonly wallet: Wallet | undefined,
+    private readonly sender: Signer | undefined,
+  ) {}
+
+  /** Connects to the configured RPC endpoint, checks the chain id and finds the registry. */
+  static async connect(config: ChainConfig, options: { requireKey?: boolean } = {}): Promise<ZgChain> {
+    const chainId = await probeChainId(config.rpcUrl);
+    if (config.expectedChainId !== undefined && chainId !== config.expectedChainId) {
+      throw new ZgError(
+        `the endpoint ${config.rpcUrl} serves chain ${chainId}, not ${config.network} (chain ${config.expectedChainId})`,
+        "BAD_CONFIG",
+      );
+    }
+    const provider = new JsonRpcProvider(config.rpcUrl, Network.from(chainId), {
+      staticNetwork: true,
+      pollingInterval: chainId === 31337 ? 200 : 1000,
+    });
+    const registryAddress = config.registry ?? readDeployment(chainId)?.registry;
+    if (!registryAddress) {
+      throw new ZgError(
+        `no zerog-stack deployment is known on chain ${chainId}: run 'zg deploy' or pass --registry <address>`,
+        "NOT_FOUND",
+      );
+    }
+    if ((await provider.getCode(registryAddress)) === "0x") {
+      throw new ZgError(
+        `there is no contract at registry ${registryAddress} on chain ${chainId}`,
+        "NOT_FOUND",
+      );
+    }
+    if (options.requireKey && !config.key) {
+      throw new ZgError(
+        "this command signs transactions: pass --key <keystore> or --private-key",
+        "BAD_CONFIG",
+      );
+    }
+    const wallet = config.key ? (await loadWallet(config.key)).connect(provider) : undefined;
+    const sender = wallet ? new NonceManager(wallet) : undefined;
+    const registry = ModuleRegistry__factory.connect(registryAddress, sender ?? provider);
+    return new ZgChain(provider, chainId, config.network, registry, registryAddress, wallet, sender);
+  }
+
+  /** The address of the configured key, or undefined for a read-only connection. */
+  get address(): string | undefined {
+    return this.wallet?.address;
+  }
+
+  /** The signer for transactions (nonces managed locally); throws when no key is configured. */
+  get signer(): Signer {
+    if (!this.sender)
+      throw new ZgError(
+        "this command signs transactions: pass --key <keystore> or --private-key",
+        "BAD_CONFIG",
+      );
+    return this.sender;
+  }
+
+  /** The signer when there is one, else the provider: what read-only contract handles connect to. */
+  get runner(): Signer | JsonRpcProvider {
+    return this.sender ?? this.provider;
+  }
+
+  /** The address of a deployed module; throws a clear error when the module is absent. */
+  async moduleAddress(name: ModuleName): Promise<string> {
+    const address = await this.registry.tryGetModule(encodeBytes32String(name));
+    if (address === "0x0000000000000000000000000000000000000000") {
+      throw new ZgError(
+        `module ${name} is not deployed on chain ${this.chainId} (see 'zg modules')`,
+        "MODULE_ABSENT",
+      );
+    }
+    return address;
+  }
+
+  /** Every deployed module with its address and version. */
+  async modules(): Promise<ModuleInfo[]> {
+    const names = await this.registry.moduleNames();
+    const infos = await Promise.all(
+      names.map(async (raw) => ({
+        name: decodeBytes32String(raw),
+        address: await this.registry.getModule(raw),
+        version: await this.registry.moduleVersion(raw),
+      })),
+    );
+    return infos.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Sends a transaction and waits for it, turning reverts and funding problems into one-line errors. */
+  async send(
+    action: string,
+    submit: () => Promise<ContractTransactionResponse>,
+  ): Promise<TransactionReceipt> {
+    try {
+      const response = await submit();
+      const receipt = await response.wait();
+      if (!receipt) throw new ZgError(`${action}: the transaction was dropped`, "ZG_ERROR");
+      return receipt;
+    } catch (error) {
+      // A failed send may have consumed a locally reserved nonce: resynchronise with the chain.
+      (this.sender as NonceManager | undefined)?.reset();
+      throw toZgError(error, action);
+    }
+  }
+
+  /** Closes the provider's polling. */
+  destroy(): void {
+    this.provider.destroy();
+  }
+}
+
+/** Asks an endpoint for its chain id, with a timeout (ethers would retry forever on a dead endpoint). */
+export async function probeChainId(rpcUrl: string): Promise<number> {
+  let response: Response;
+  try {
+    response = await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      signal: AbortSignal.timeout(RPC_TIMEOUT_MS),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    throw new ZgError(`cannot reach the RPC endpoint ${rpcUrl} (${cause})`, "NETWORK", { cause: error });
+  }
+  const body = (await response.json().catch(() => undefined)) as { result?: string } | undefined;
+  if (!response.ok || typeof body?.result !== "string") {
+    throw new ZgError(
+      `the endpoint ${rpcUrl} is not an Ethereum JSON-RPC server (HTTP ${response.status})`,
+      "NETWORK",
+    );
+  }
+  return Number(BigInt(body.result));
+}

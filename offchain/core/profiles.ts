@@ -1,0 +1,70 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { addressSchema, validate } from "./config";
+import { ZgError } from "./errors";
+import { packageRoot } from "./paths";
+
+const coinAmount = z
+  .string()
+  .regex(/^\d+(\.\d{1,18})?$/, 'must be a decimal amount of coin, e.g. "10" or "0.5"');
+
+const stakingProfileSchema = z
+  .object({
+    mode: z.enum(["native", "permissioned"]),
+    minStake: z
+      .object({
+        STORAGE: coinAmount,
+        DA_SIGNER: coinAmount,
+        PROVIDER: coinAmount,
+        ORACLE: coinAmount,
+        ALIGNMENT: coinAmount,
+      })
+      .strict(),
+    unbondingDelaySeconds: z.number().int().min(0),
+    reporterShareBps: z.number().int().min(0).max(10_000),
+    jailPeriodSeconds: z.number().int().min(0),
+    treasury: addressSchema.nullable(),
+  })
+  .strict();
+
+/** A deployment profile (`deploy/profiles/<name>.json`): which modules, with which parameters. */
+export const profileSchema = z
+  .object({
+    description: z.string().min(1),
+    modules: z
+      .object({
+        staking: stakingProfileSchema.optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type Profile = z.output<typeof profileSchema> & { name: string };
+export type StakingProfile = z.output<typeof stakingProfileSchema>;
+
+export function profilesDir(): string {
+  return path.join(packageRoot(), "deploy", "profiles");
+}
+
+export function profileNames(): string[] {
+  return readdirSync(profilesDir())
+    .filter((file) => file.endsWith(".json"))
+    .map((file) => file.slice(0, -5))
+    .sort();
+}
+
+/** Loads and validates a profile by name; an unknown name lists the ones that exist. */
+export function loadProfile(name: string): Profile {
+  const file = path.join(profilesDir(), `${name}.json`);
+  if (!/^[a-z0-9-]+$/.test(name) || !existsSync(file)) {
+    throw new ZgError(`unknown profile '${name}' (profiles: ${profileNames().join(", ")})`, "BAD_INPUT");
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new ZgError(`profile ${file} is not valid JSON: ${(error as Error).message}`, "BAD_CONFIG");
+  }
+  return { ...validate(profileSchema, raw, `profile ${name}`), name };
+}

@@ -1,0 +1,227 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { z, type ZodTypeAny } from "zod";
+import { ZgChain } from "./chain";
+import { chainConfigSchema, chainConfigFromEnv, resolveChainConfig, validate } from "./config";
+import { readDeployment } from "./deployments";
+import { firstLine, ZgError } from "./errors";
+import { createLogger, type Logger, type LogLevel } from "./log";
+import { DurableStore } from "./store";
+
+/** The fields every worker's config file has, on top of the chain connection. */
+export const workerConfigSchema = chainConfigSchema
+  .extend({
+    dataDir: z.string().min(1),
+    http: z
+      .object({
+        host: z.string().min(1).default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535),
+      })
+      .strict(),
+    confirmations: z.number().int().min(0).max(1000).default(2),
+    pollIntervalMs: z.number().int().min(50).max(600_000).default(1000),
+    startBlock: z.number().int().min(0).optional(),
+    logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  })
+  .strict();
+export type WorkerConfig = z.output<typeof workerConfigSchema>;
+
+/** What a worker gets from the base: its config, chain connection, durable store, logger and metrics. */
+export interface WorkerRuntime<C extends WorkerConfig> {
+  config: C;
+  chain: ZgChain;
+  store: DurableStore;
+  log: Logger;
+  metrics: Registry;
+  /** Where chain readers start when the store has no cursor: the config's, else the deployment's block. */
+  startBlock: number;
+}
+
+/** A started worker: what it reports on /health, and how it stops. */
+export interface RunningWorker {
+  health(): Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+export interface WorkerDefinition<S extends ZodTypeAny> {
+  /** The name used by `zg node <kind>`. */
+  kind: string;
+  /** The worker's whole config schema (extending `workerConfigSchema`). */
+  schema: S;
+  /** Whether the worker signs transactions. */
+  requireKey: boolean;
+  start(runtime: WorkerRuntime<z.output<S>>): Promise<RunningWorker>;
+}
+
+/** A worker running in this process, as `startWorker` returns it. */
+export interface WorkerHandle {
+  kind: string;
+  /** The base URL of /health and /metrics. */
+  url: string;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+/**
+ * Validates the config, opens the data directory, connects to the chain, starts the worker and serves
+ * /health and /metrics. Relative paths in the config are relative to `configDir`.
+ */
+export async function startWorker<S extends ZodTypeAny>(
+  definition: WorkerDefinition<S>,
+  rawConfig: Record<string, unknown>,
+  options: { configDir?: string; source?: string; write?: (line: string) => void } = {},
+): Promise<WorkerHandle> {
+  const { __dir, ...fields } = rawConfig;
+  const configDir = options.configDir ?? (typeof __dir === "string" ? __dir : process.cwd());
+  const config = validate(definition.schema, fields, options.source ?? "config") as z.output<S> &
+    WorkerConfig;
+  config.dataDir = path.resolve(configDir, config.dataDir);
+  const log = createLogger({
+    level: config.logLevel as LogLevel,
+    fields: { worker: definition.kind },
+    write: options.write,
+  });
+
+  const chainConfig = resolveChainConfig({
+    file: { ...pickChain(config), __dir: configDir },
+    env: chainConfigFromEnv(),
+  });
+  const chain = await ZgChain.connect(chainConfig, { requireKey: definition.requireKey });
+  const store = await DurableStore.open(config.dataDir);
+  let running: RunningWorker | undefined;
+  let server: Server | undefined;
+  try {
+    await checkChainIdentity(store, chain.chainId, config.dataDir);
+    const metrics = new Registry();
+    metrics.setDefaultLabels({ worker: definition.kind });
+    collectDefaultMetrics({ register: metrics, prefix: "zg_" });
+    const startBlock = config.startBlock ?? readDeployment(chain.chainId)?.startBlock ?? 0;
+    running = await definition.start({ config, chain, store, log, metrics, startBlock });
+    const startedAt = Date.now();
+    const worker = running;
+    server = createServer((request, response) => {
+      const route = (request.url ?? "/").split("?")[0];
+      if (request.method !== "GET") {
+        response.writeHead(405, { "content-type": "application/json" }).end('{"error":"method not allowed"}');
+      } else if (route === "/health") {
+        const body = {
+          status: "ok",
+          kind: definition.kind,
+          chainId: chain.chainId,
+          address: chain.address ?? null,
+          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+          ...worker.health(),
+        };
+        response
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify(body, bigintToString));
+      } else if (route === "/metrics") {
+        metrics.metrics().then(
+          (text) => response.writeHead(200, { "content-type": metrics.contentType }).end(text),
+          (error: unknown) => response.writeHead(500).end(firstLine(error)),
+        );
+      } else {
+        response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
+      }
+    });
+    await listen(server, config.http.host, config.http.port);
+  } catch (error) {
+    await running?.stop();
+    server?.close();
+    await store.close();
+    chain.destroy();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  const url = `http://${config.http.host}:${address.port}`;
+  log.info("worker started", {
+    url,
+    chainId: chain.chainId,
+    dataDir: config.dataDir,
+    address: chain.address,
+  });
+
+  let stopping: Promise<void> | undefined;
+  const httpServer = server;
+  const worker = running;
+  return {
+    kind: definition.kind,
+    url,
+    log,
+    stop: () =>
+      (stopping ??= (async () => {
+        log.info("worker stopping");
+        await new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeAllConnections();
+        });
+        await worker.stop();
+        await store.close();
+        chain.destroy();
+        log.info("worker stopped");
+      })()),
+  };
+}
+
+/** Runs a worker until SIGINT or SIGTERM, then stops it gracefully (the CLI's `zg node <kind>`). */
+export async function runWorkerProcess<S extends ZodTypeAny>(
+  definition: WorkerDefinition<S>,
+  rawConfig: Record<string, unknown>,
+  source: string,
+): Promise<void> {
+  const handle = await startWorker(definition, rawConfig, { source });
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      handle.log.info("signal received", { signal });
+      handle.stop().then(resolve, (error: unknown) => {
+        handle.log.error("unclean stop", { error: firstLine(error) });
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  });
+}
+
+/** A data directory belongs to one chain: refuse to mix state from two. */
+async function checkChainIdentity(store: DurableStore, chainId: number, dataDir: string): Promise<void> {
+  const recorded = await store.get<number>("meta/chainId");
+  if (recorded === undefined) {
+    await store.put("meta/chainId", chainId);
+  } else if (recorded !== chainId) {
+    throw new ZgError(
+      `data directory ${dataDir} holds state of chain ${recorded}, not of chain ${chainId}`,
+      "BAD_CONFIG",
+    );
+  }
+}
+
+function pickChain(config: WorkerConfig): Record<string, unknown> {
+  const keys = Object.keys(chainConfigSchema.shape);
+  return Object.fromEntries(
+    Object.entries(config).filter(([key, value]) => keys.includes(key) && value !== undefined),
+  );
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        new ZgError(
+          error.code === "EADDRINUSE"
+            ? `port ${port} on ${host} is already in use`
+            : `cannot listen on ${host}:${port}: ${error.message}`,
+          "BAD_CONFIG",
+        ),
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+}
+
+function bigintToString(_key: string, value: unknown): unknown {
+  return typeof value === "bigint" ? value.toString() : value;
+}

@@ -1,0 +1,293 @@
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { formatEther, HDNodeWallet } from "ethers";
+import { probeChainId, ZgChain } from "../core/chain";
+import { NETWORKS } from "../core/config";
+import type { DeploymentRecord } from "../core/deployments";
+import { ZgError, firstLine } from "../core/errors";
+import { packageRoot } from "../core/paths";
+import { loadProfile } from "../core/profiles";
+import { ROLES, StakingClient, type RoleName } from "../staking/client";
+import { runDemo } from "./demo";
+import { deployWithHardhat, hardhatArgs } from "./hardhat";
+import { Supervisor } from "./supervisor";
+
+/** Hardhat's well-known development mnemonic: the devnet's accounts are funded with it. Never use it elsewhere. */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+
+export interface DevnetOptions {
+  profile: string;
+  port: string;
+  dataDir: string;
+  demo: boolean;
+  exitAfterDemo: boolean;
+  json: boolean;
+}
+
+/** A devnet account: index 0 is governance and deployer, the next ones are operators. */
+export function devAccount(index: number): HDNodeWallet {
+  return HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`);
+}
+
+export interface DevnetOperator {
+  role: RoleName;
+  address: string;
+  privateKey: string;
+  bonded: string;
+}
+
+export interface DevnetWorker {
+  kind: string;
+  health: string;
+  metrics: string;
+  log: string;
+}
+
+export interface DevnetState {
+  rpcUrl: string;
+  chainId: number;
+  dataDir: string;
+  deployment: DeploymentRecord;
+  operators: DevnetOperator[];
+  workers: DevnetWorker[];
+}
+
+/**
+ * `zg devnet`: a local chain, a deployment of the profile, staked operators and every worker of the
+ * deployed modules, each a supervised child process with its own data directory and log file.
+ */
+export async function runDevnet(options: DevnetOptions): Promise<void> {
+  loadProfile(options.profile);
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new ZgError(`port '${options.port}' is not a TCP port`, "BAD_INPUT");
+  if (!(await portFree(port)))
+    throw new ZgError(`port ${port} on 127.0.0.1 is in use (another devnet?): pass --port`, "BAD_INPUT");
+  const dataDir = path.resolve(options.dataDir);
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const say = (message: string) => {
+    if (!options.json) process.stdout.write(`${message}\n`);
+  };
+
+  let fatal: ((reason: string) => void) | undefined;
+  const failure = new Promise<string>((resolve) => (fatal = resolve));
+  const supervisor = new Supervisor(say, (reason) => fatal?.(reason));
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    say("stopping the devnet…");
+    await supervisor.stopAll();
+  };
+
+  try {
+    const rpcUrl = `http://127.0.0.1:${port}`;
+    say(`starting the local chain on ${rpcUrl}…`);
+    const [command, args] = hardhatArgs(["node", "--hostname", "127.0.0.1", "--port", String(port)]);
+    supervisor.start({
+      name: "chain",
+      command,
+      args,
+      cwd: packageRoot(),
+      env: { ...process.env, REPORT_GAS: "0" },
+      logFile: path.join(dataDir, "chain.log"),
+      restart: false,
+    });
+    const chainId = await Promise.race([
+      waitForRpc(rpcUrl),
+      failure.then((reason) => Promise.reject(new ZgError(reason))),
+    ]);
+
+    say(`deploying profile ${options.profile}…`);
+    const deployment = await deployWithHardhat({ network: "localhost", profile: options.profile, rpcUrl });
+    const operators = await stakeOperators(rpcUrl, deployment);
+    const workers = await startWorkers(supervisor, dataDir, rpcUrl, deployment);
+    const state: DevnetState = { rpcUrl, chainId, dataDir, deployment, operators, workers };
+    printState(state, options.json);
+
+    let demoFailed = false;
+    if (options.demo) {
+      demoFailed = !(await runDemo(state, say));
+    }
+    if (options.exitAfterDemo) {
+      await stop();
+      if (demoFailed) throw new ZgError("the demo failed (see above and the logs in " + dataDir + ")");
+      return;
+    }
+    say("the devnet is running: Ctrl-C stops everything");
+    const reason = await Promise.race([
+      failure,
+      new Promise<string>((resolve) => {
+        process.once("SIGINT", () => resolve(""));
+        process.once("SIGTERM", () => resolve(""));
+      }),
+    ]);
+    await stop();
+    if (reason) throw new ZgError(reason);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Funds nothing (the devnet's accounts start funded) but stakes one operator per role, as the profile allows. */
+async function stakeOperators(rpcUrl: string, deployment: DeploymentRecord): Promise<DevnetOperator[]> {
+  if (!deployment.modules.NodeStaking) return [];
+  const connect = (index: number) =>
+    ZgChain.connect({
+      network: "localhost",
+      rpcUrl,
+      expectedChainId: NETWORKS.localhost.chainId,
+      registry: deployment.registry,
+      key: { kind: "privateKey", privateKey: devAccount(index).privateKey },
+    });
+  const governance = await connect(0);
+  const governanceStaking = await StakingClient.connect(governance);
+  const operators: DevnetOperator[] = [];
+  try {
+    for (const [i, role] of ROLES.entries()) {
+      const account = devAccount(i + 1);
+      const chain = await connect(i + 1);
+      try {
+        const staking = await StakingClient.connect(chain);
+        if (staking.mode === "permissioned") {
+          await governanceStaking.setAdmitted(account.address, role, true);
+          await staking.deposit(role, 0n);
+        } else {
+          await staking.deposit(role, await staking.minStake(role));
+        }
+        const status = await staking.status(account.address, role);
+        operators.push({
+          role,
+          address: account.address,
+          privateKey: account.privateKey,
+          bonded: formatEther(status.bonded),
+        });
+      } finally {
+        chain.destroy();
+      }
+    }
+  } finally {
+    governance.destroy();
+  }
+  return operators;
+}
+
+/** Starts the workers of the deployed modules; later modules add theirs here. */
+async function startWorkers(
+  supervisor: Supervisor,
+  dataDir: string,
+  rpcUrl: string,
+  deployment: DeploymentRecord,
+): Promise<DevnetWorker[]> {
+  const workers: DevnetWorker[] = [];
+  const launch = async (kind: string, extra: Record<string, unknown> = {}) => {
+    const dir = path.join(dataDir, kind);
+    mkdirSync(dir, { recursive: true });
+    const port = await freePort();
+    const config = {
+      rpcUrl,
+      registry: deployment.registry,
+      dataDir: "data",
+      http: { host: "127.0.0.1", port },
+      confirmations: 0,
+      pollIntervalMs: 250,
+      ...extra,
+    };
+    const configFile = path.join(dir, "config.json");
+    writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+    const logFile = path.join(dir, "worker.log");
+    supervisor.start({
+      name: kind,
+      command: process.execPath,
+      args: [path.join(packageRoot(), "bin", "zg.js"), "node", kind, "--config", configFile],
+      cwd: dir,
+      env: workerEnv(),
+      logFile,
+      restart: true,
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${base}/health`, logFile);
+    workers.push({ kind, health: `${base}/health`, metrics: `${base}/metrics`, log: logFile });
+  };
+  if (deployment.modules.NodeStaking) await launch("watcher");
+  return workers;
+}
+
+/** Workers get the caller's environment without its ZG_* settings: their config file says everything. */
+function workerEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
+}
+
+function printState(state: DevnetState, json: boolean): void {
+  if (json) {
+    const { operators, ...rest } = state;
+    process.stdout.write(
+      `${JSON.stringify({ ...rest, operators: operators.map(({ privateKey: _secret, ...o }) => o) }, null, 2)}\n`,
+    );
+    return;
+  }
+  const lines = [
+    "",
+    `zerog-stack devnet is up (profile ${state.deployment.profile})`,
+    `  chain       ${state.rpcUrl}  (chain ${state.chainId}; log ${path.join(state.dataDir, "chain.log")})`,
+    `  registry    ${state.deployment.registry}`,
+    ...Object.entries(state.deployment.modules).map(
+      ([name, m]) => `  module      ${name.padEnd(14)} ${m.address}  v${m.version}`,
+    ),
+    ...state.operators.map((o) => `  operator    ${o.role.padEnd(14)} ${o.address}  bonded ${o.bonded}`),
+    ...state.workers.map(
+      (w) => `  worker      ${w.kind.padEnd(14)} ${w.health}  ${w.metrics}  (log ${w.log})`,
+    ),
+    `  governance  ${devAccount(0).address} (devnet account 0; key in Hardhat's development mnemonic)`,
+    "",
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+async function waitForRpc(rpcUrl: string, timeoutMs = 90_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await probeChainId(rpcUrl);
+    } catch (error) {
+      if (Date.now() > deadline)
+        throw new ZgError(`the local chain did not start: ${firstLine(error)}`, "NETWORK");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+async function waitForHttp(url: string, logFile: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new ZgError(`${url} did not come up; see ${logFile}`, "NETWORK");
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
