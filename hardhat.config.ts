@@ -23,7 +23,9 @@ task("zg:deploy", "Deploys a profile of zerog-stack modules with Ignition")
   .addOptionalParam("out", "where to write the deployment record", undefined, types.string)
   .setAction(async (args: { profile: string; out?: string }, hre) => {
     const { deployProfile } = await import("./deploy/deploy-profile");
-    await deployProfile(hre, args.profile, args.out);
+    const record = await deployProfile(hre, args.profile, args.out);
+    // The one line `zg deploy` reads back.
+    console.log(JSON.stringify({ deployment: true, ...record }));
   });
 
 /** Accounts for remote networks come from the environment, never from the repository. */

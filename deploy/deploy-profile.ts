@@ -77,7 +77,6 @@ export async function deployProfile(
     startBlock: previous?.registry === registryAddress ? previous.startBlock : firstBlock,
     modules,
   };
-  const file = writeDeployment(record, out ?? deploymentFile(chainId));
-  console.log(JSON.stringify({ deployment: file, ...record }));
+  writeDeployment(record, out ?? deploymentFile(chainId));
   return record;
 }

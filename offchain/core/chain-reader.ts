@@ -53,6 +53,7 @@ export class ChainReader {
   private headBlock = 0;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  private exclusive: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: ChainReaderOptions) {}
 
@@ -89,10 +90,20 @@ export class ChainReader {
     this.loop = this.run(handler);
   }
 
-  /** Processes every confirmed range up to the current head once; returns the number of ranges. */
-  async catchUp(handler: LogHandler): Promise<number> {
+  /**
+   * Processes every confirmed range up to the current head; returns the number of ranges. Calls are
+   * serialised, so the background loop and a direct call never handle the same range twice.
+   */
+  catchUp(handler: LogHandler): Promise<number> {
+    const run = this.exclusive.then(() => this.catchUpNow(handler));
+    this.exclusive = run.catch(() => undefined);
+    return run;
+  }
+
+  private async catchUpNow(handler: LogHandler): Promise<number> {
     const { provider, confirmations } = this.options;
-    this.headBlock = await provider.getBlockNumber();
+    // Asked directly: ethers' getBlockNumber() may answer from a cache up to 250 ms old.
+    this.headBlock = Number(BigInt((await provider.send("eth_blockNumber", [])) as string));
     const safe = this.headBlock - confirmations;
     let ranges = 0;
     while (!this.stopped && this.processedBlock < safe) {

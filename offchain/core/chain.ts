@@ -55,6 +55,9 @@ export class ZgChain {
     }
     const provider = new JsonRpcProvider(config.rpcUrl, Network.from(chainId), {
       staticNetwork: true,
+      // ethers otherwise answers identical requests from a 250 ms cache: a call retried right after the
+      // state changed (say, an operator admitted) would see the old revert.
+      cacheTimeout: -1,
       pollingInterval: chainId === 31337 ? 200 : 1000,
     });
     const registryAddress = config.registry ?? readDeployment(chainId)?.registry;

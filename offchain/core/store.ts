@@ -46,7 +46,10 @@ export class DurableStore {
 
   /** Every entry whose key starts with `prefix`, in key order. */
   async *entries<T>(prefix: string): AsyncGenerator<[string, T]> {
-    for await (const [key, raw] of this.db.iterator({ gte: prefix, lt: `${prefix}\xff` })) {
+    // No string upper bound covers every key after `prefix` (a key may continue with any code point,
+    // even \xff itself), so scan from `prefix` and stop at the first key outside it.
+    for await (const [key, raw] of this.db.iterator({ gte: prefix })) {
+      if (!key.startsWith(prefix)) break;
       yield [key, decode<T>(raw)];
     }
   }

@@ -50,7 +50,8 @@ export async function deployWithHardhat(request: DeployRequest): Promise<Deploym
   if (code !== 0 || !line) {
     throw new ZgError(`deployment failed: ${deployFailureReason(stderr || stdout)}`, "ZG_ERROR");
   }
-  return JSON.parse(line) as DeploymentRecord;
+  const { deployment: _marker, ...record } = JSON.parse(line) as DeploymentRecord & { deployment: true };
+  return record;
 }
 
 /** The most telling line of Hardhat's error output. */

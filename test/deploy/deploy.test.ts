@@ -1,0 +1,123 @@
+import { expect } from "chai";
+import { encodeBytes32String, parseEther } from "ethers";
+import hre from "hardhat";
+import { deployProfile } from "../../deploy/deploy-profile";
+import { ZgChain } from "../../offchain/core/chain";
+import { validate } from "../../offchain/core/config";
+import { profileSchema } from "../../offchain/core/profiles";
+import { StakingClient } from "../../offchain/staking/client";
+import { ModuleRegistry__factory, NodeStaking__factory } from "../../typechain-types";
+import { deployForTest, startRpc, type TestRpc } from "../helpers/chain";
+
+// keccak256("eip1967.proxy.implementation") - 1
+const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
+
+describe("deploy profiles", () => {
+  let rpc: TestRpc;
+  before(async () => {
+    rpc = await startRpc();
+  });
+  after(async () => {
+    await rpc.close();
+  });
+
+  it("full: deploys the registry and NodeStaking behind a proxy with the profile's parameters", async () => {
+    const record = await deployForTest("full");
+    expect(record.profile).to.equal("full");
+    expect(record.modules.NodeStaking.version).to.equal("1.0.0");
+    const registry = ModuleRegistry__factory.connect(record.registry, hre.ethers.provider);
+    expect(await registry.getModule(encodeBytes32String("NodeStaking"))).to.equal(
+      record.modules.NodeStaking.address,
+    );
+    const staking = NodeStaking__factory.connect(record.modules.NodeStaking.address, hre.ethers.provider);
+    expect(await staking.mode()).to.equal(0n);
+    expect(await staking.registry()).to.equal(record.registry);
+    expect(await staking.minStake(0)).to.equal(parseEther("10"));
+    expect(await staking.minStake(4)).to.equal(parseEther("1"));
+    expect(await staking.unbondingDelay()).to.equal(604_800n);
+    expect((await staking.slashParams()).reporterShareBps).to.equal(1000n);
+    const implementation = await hre.ethers.provider.getStorage(
+      record.modules.NodeStaking.address,
+      IMPLEMENTATION_SLOT,
+    );
+    expect(implementation).to.not.equal(`0x${"0".repeat(64)}`);
+  });
+
+  it("the SDK finds the deployment from the record alone", async () => {
+    const record = await deployForTest("full");
+    const chain = await ZgChain.connect({ network: "localhost", rpcUrl: rpc.url, expectedChainId: 31337 });
+    try {
+      expect(chain.registryAddress).to.equal(record.registry);
+      expect(await chain.modules()).to.deep.equal([
+        { name: "NodeStaking", address: record.modules.NodeStaking.address, version: "1.0.0" },
+      ]);
+    } finally {
+      chain.destroy();
+    }
+  });
+
+  it("no-token: staking is permissioned and a whole operator lifecycle moves no coin", async () => {
+    const record = await deployForTest("no-token");
+    const firstBlock = await hre.ethers.provider.getBlockNumber();
+    const signers = await hre.ethers.getSigners();
+    const connect = (index: number) =>
+      ZgChain.connect({
+        network: "localhost",
+        rpcUrl: rpc.url,
+        expectedChainId: 31337,
+        key: { kind: "privateKey", privateKey: devKey(index) },
+      });
+    const governance = await connect(0);
+    const operator = await connect(7);
+    try {
+      const asGovernance = await StakingClient.connect(governance);
+      const asOperator = await StakingClient.connect(operator);
+      expect(asOperator.mode).to.equal("permissioned");
+      await expect(asOperator.deposit("STORAGE", 0n)).to.be.rejectedWith("StakingNotAdmitted");
+      await expect(asOperator.deposit("STORAGE", parseEther("1"))).to.be.rejectedWith("runs without a token");
+      await asGovernance.setAdmitted(signers[7].address, "STORAGE", true);
+      await asOperator.deposit("STORAGE", 0n);
+      await asOperator.announce("STORAGE", { endpoint: "http://127.0.0.1:5678", region: "eu" });
+      expect((await asOperator.status(signers[7].address, "STORAGE")).active).to.equal(true);
+      expect((await asOperator.activeNodes("STORAGE")).map((node) => node.region)).to.deep.equal(["eu"]);
+      await expect(asOperator.unbond("STORAGE", 1n)).to.be.rejectedWith("StakingNoTokenMode");
+      await asOperator.exit("STORAGE");
+      await expect(asOperator.withdraw("STORAGE")).to.be.rejectedWith("StakingNothingToWithdraw");
+    } finally {
+      governance.destroy();
+      operator.destroy();
+    }
+    expect(await hre.ethers.provider.getBalance(record.modules.NodeStaking.address)).to.equal(0n);
+    const head = await hre.ethers.provider.getBlockNumber();
+    let transactions = 0;
+    for (let number = record.startBlock; number <= head; number++) {
+      const block = await hre.ethers.provider.getBlock(number, true);
+      for (const tx of block!.prefetchedTransactions) {
+        expect(tx.value, `value of ${tx.hash}`).to.equal(0n);
+        transactions += 1;
+      }
+    }
+    expect(head).to.be.greaterThan(firstBlock);
+    expect(transactions).to.be.greaterThan(4);
+  });
+
+  it("an unknown profile is refused with the list of profiles", async () => {
+    await expect(deployProfile(hre, "nope")).to.be.rejectedWith(
+      "unknown profile 'nope' (profiles: full, no-token)",
+    );
+  });
+
+  it("a malformed profile is refused with the field at fault", () => {
+    expect(() =>
+      validate(profileSchema, { description: "x", modules: { staking: { mode: "gold" } } }, "profile bad"),
+    ).to.throw(/^profile bad: field 'modules.staking.mode' invalid enum value/);
+  });
+});
+
+function devKey(index: number): string {
+  // Hardhat's development accounts, as the devnet derives them.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (
+    require("../../offchain/devnet/devnet") as typeof import("../../offchain/devnet/devnet")
+  ).devAccount(index).privateKey;
+}

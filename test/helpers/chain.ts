@@ -1,0 +1,41 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import hre from "hardhat";
+import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
+import { deployProfile } from "../../deploy/deploy-profile";
+import type { DeploymentRecord } from "../../offchain/core/deployments";
+
+export interface TestRpc {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Serves the in-process Hardhat network over HTTP on 127.0.0.1, so that workers and CLI processes reach it. */
+export async function startRpc(): Promise<TestRpc> {
+  const server = new JsonRpcServer({ hostname: "127.0.0.1", port: 0, provider: hre.network.provider });
+  const { port } = await server.listen();
+  return { url: `http://127.0.0.1:${port}`, close: () => server.close() };
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(tmpdir(), `zg-${prefix}-`));
+}
+
+/**
+ * Deploys a profile on the in-process network with Ignition, recording it in a fresh deployments folder
+ * that `ZG_DEPLOYMENTS_DIR` points at for the rest of the suite (child processes inherit it).
+ */
+export async function deployForTest(profile: string): Promise<DeploymentRecord> {
+  const dir = tempDir("deployments");
+  process.env.ZG_DEPLOYMENTS_DIR = dir;
+  return deployProfile(hre, profile, path.join(dir, "31337.json"));
+}
+
+/** Hardhat's funded development accounts (index 0 deploys and governs). */
+export async function accounts() {
+  return hre.ethers.getSigners();
+}
+
+/** The private keys of Hardhat's development accounts, from the devnet's own derivation. */
+export { devAccount } from "../../offchain/devnet/devnet";
