@@ -7,7 +7,7 @@ import { validate } from "../../offchain/core/config";
 import { profileSchema } from "../../offchain/core/profiles";
 import { StakingClient } from "../../offchain/staking/client";
 import { ModuleRegistry__factory, NodeStaking__factory } from "../../typechain-types";
-import { deployForTest, startRpc, type TestRpc } from "../helpers/chain";
+import { deployForTest, devAccount, startRpc, type TestRpc } from "../helpers/chain";
 
 // keccak256("eip1967.proxy.implementation") - 1
 const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
@@ -115,9 +115,5 @@ describe("deploy profiles", () => {
 });
 
 function devKey(index: number): string {
-  // Hardhat's development accounts, as the devnet derives them.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (
-    require("../../offchain/devnet/devnet") as typeof import("../../offchain/devnet/devnet")
-  ).devAccount(index).privateKey;
+  return devAccount(index).privateKey;
 }
