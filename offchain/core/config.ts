@@ -3,6 +3,7 @@ import path from "node:path";
 import { isAddress, isHexString } from "ethers";
 import { z, type ZodError, type ZodTypeAny } from "zod";
 import { ZgError } from "./errors";
+import { isKeyName } from "./keys";
 
 /** Networks known by name. Any other EVM chain is reached with `--rpc <url>` (or `ZG_RPC_URL`). */
 export const NETWORKS = {
@@ -77,7 +78,7 @@ function describeIssue(error: ZodError): string {
   const issue = error.issues[0];
   const where = issue.path.join(".") || "(root)";
   if (issue.code === "unrecognized_keys")
-    return `unknown field ${issue.keys.map((k) => `'${k}'`).join(", ")}`;
+    return `unknown field ${issue.keys.map((k) => `'${[...issue.path, k].join(".")}'`).join(", ")}`;
   if (issue.code === "invalid_type" && issue.received === "undefined")
     return `missing required field '${where}'`;
   return `field '${where}' ${issue.message.charAt(0).toLowerCase()}${issue.message.slice(1)}`;
@@ -85,7 +86,8 @@ function describeIssue(error: ZodError): string {
 
 /** The environment variables the SDK reads, mapped onto config fields. */
 export function chainConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ChainConfigInput {
-  return dropUndefined({
+  // An empty variable counts as unset, as shells make it easy to set one to "".
+  return dropEmpty({
     network: env.ZG_NETWORK,
     rpcUrl: env.ZG_RPC_URL,
     registry: env.ZG_REGISTRY,
@@ -110,10 +112,12 @@ export function resolveChainConfig(layers: {
   if (typeof fileDir === "string") {
     for (const field of ["keystore", "passwordFile"] as const) {
       const value = fromFile[field];
-      if (value) fromFile[field] = path.resolve(fileDir, value);
+      // A keystore given by name lives in the zg home wherever the config file is; only paths move.
+      if (value && !(field === "keystore" && isKeyName(value)))
+        fromFile[field] = path.resolve(fileDir, value);
     }
   }
-  const fromEnv = validate(chainConfigSchema, layers.env ?? {}, "environment");
+  const fromEnv = validate(chainConfigSchema, dropUndefined(layers.env ?? {}), "environment");
   const fromFlags = validate(chainConfigSchema, dropUndefined(layers.flags ?? {}), "options");
   const merged = { ...fromFile, ...fromEnv, ...fromFlags };
 
@@ -121,7 +125,7 @@ export function resolveChainConfig(layers: {
   let network = merged.network;
   let expectedChainId: number | undefined;
   if (network !== undefined) {
-    if (!(network in NETWORKS)) {
+    if (!Object.hasOwn(NETWORKS, network)) {
       throw new ZgError(
         `unknown network '${network}' (known: ${Object.keys(NETWORKS).join(", ")}; for any other chain pass --rpc <url>)`,
         "BAD_CONFIG",
@@ -154,6 +158,10 @@ export function resolveChainConfig(layers: {
 
 function pick(source: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(source).filter(([key]) => keys.includes(key)));
+}
+
+function dropEmpty<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== "")) as T;
 }
 
 export function dropUndefined<T extends object>(value: T): T {

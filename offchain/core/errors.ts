@@ -78,6 +78,10 @@ export function toZgError(error: unknown, action?: string): ZgError {
       },
     );
   }
+  // Hardhat's in-process network throws its own error, not ethers' CALL_EXCEPTION, with the revert data.
+  const data = (error as { data?: unknown } | null)?.data;
+  const decoded = typeof data === "string" ? decodeRevertData(data) : undefined;
+  if (decoded) return new ZgError(`${prefix}reverted with ${decoded}`, "REVERTED", { cause: error });
   if (isError(error, "NETWORK_ERROR") || isError(error, "TIMEOUT") || isConnectionRefused(error)) {
     return new ZgError(`${prefix}cannot reach the RPC endpoint (${firstLine(error)})`, "NETWORK", {
       cause: error,

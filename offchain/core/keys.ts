@@ -17,10 +17,14 @@ export function keysDir(): string {
   return path.join(zgHome(), "keys");
 }
 
+/** Whether `nameOrPath` names a keystore in the zg home (rather than giving a file's path). */
+export function isKeyName(nameOrPath: string): boolean {
+  return NAME.test(nameOrPath) && !nameOrPath.endsWith(".json");
+}
+
 /** A keystore given by name (in the zg home) or by path. */
 export function keystorePath(nameOrPath: string): string {
-  if (NAME.test(nameOrPath) && !nameOrPath.endsWith(".json"))
-    return path.join(keysDir(), `${nameOrPath}.json`);
+  if (isKeyName(nameOrPath)) return path.join(keysDir(), `${nameOrPath}.json`);
   return path.resolve(nameOrPath);
 }
 

@@ -37,6 +37,8 @@ export class Supervisor {
     private readonly report: (message: string) => void,
     /** Called when a service that must not die (the chain) exits, or a worker keeps crashing. */
     private readonly onFatal: (reason: string) => void,
+    /** The first restart delay; each further restart within a minute doubles it. */
+    private readonly restartDelayMs = 500,
   ) {}
 
   start(spec: ServiceSpec): ChildProcess {
@@ -76,7 +78,7 @@ export class Supervisor {
         return;
       }
       service.restarts.push(now);
-      const delay = 500 * 2 ** (service.restarts.length - 1);
+      const delay = this.restartDelayMs * 2 ** (service.restarts.length - 1);
       this.report(`${spec.name} exited (${how}); restarting in ${delay} ms`);
       setTimeout(() => {
         if (!this.stopping) this.launch(service);

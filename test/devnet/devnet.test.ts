@@ -1,0 +1,149 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import path from "node:path";
+import { expect } from "chai";
+import { Supervisor } from "../../offchain/devnet/supervisor";
+import { tempDir } from "../helpers/chain";
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
+    env.ZG_DEPLOYMENTS_DIR = tempDir("deployments");
+    const child = spawn(process.execPath, [path.resolve("bin/zg.js"), ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function listenOn(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => resolve(server));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const server = await listenOn(0);
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("zg devnet", function () {
+  this.timeout(180_000);
+
+  for (const profile of ["full", "no-token"]) {
+    it(`--demo --exit (${profile}): brings the stack up, demonstrates every module, stops cleanly`, async () => {
+      const dataDir = tempDir("devnet");
+      const result = await run([
+        "devnet",
+        "--profile",
+        profile,
+        "--port",
+        String(await freePort()),
+        "--data-dir",
+        dataDir,
+        "--demo",
+        "--exit",
+      ]);
+      expect(result.code, result.stdout + result.stderr).to.equal(0);
+      expect(result.stdout).to.include(`zerog-stack devnet is up (profile ${profile})`);
+      expect(result.stdout).to.match(/worker\s+watcher\s+http:\/\/127\.0\.0\.1:\d+\/health/);
+      expect(result.stdout).to.include("demo succeeded");
+      expect(result.stdout).to.not.include("✗");
+      const workerLog = readFileSync(path.join(dataDir, "watcher", "worker.log"), "utf8");
+      expect(workerLog).to.include('"msg":"worker stopped"');
+      expect(existsSync(path.join(dataDir, "chain.log"))).to.equal(true);
+    });
+  }
+
+  it("a port in use is refused before anything starts", async () => {
+    const port = await freePort();
+    const server = await listenOn(port);
+    try {
+      const result = await run(["devnet", "--port", String(port), "--data-dir", tempDir("devnet"), "--exit"]);
+      expect(result.code).to.not.equal(0);
+      expect(result.stderr.trim()).to.equal(
+        `zg: port ${port} on 127.0.0.1 is in use (another devnet?): pass --port`,
+      );
+    } finally {
+      server.close();
+    }
+  });
+
+  it("an unknown profile is refused", async () => {
+    const result = await run(["devnet", "--profile", "gold", "--exit"]);
+    expect(result.stderr.trim()).to.equal("zg: unknown profile 'gold' (profiles: full, no-token)");
+    expect(result.code).to.not.equal(0);
+  });
+});
+
+describe("Supervisor", () => {
+  const node = (script: string) => ({
+    command: process.execPath,
+    args: ["-e", script],
+    cwd: process.cwd(),
+    env: process.env,
+  });
+
+  it("restarts a crashed worker, and reports one that keeps crashing", async function () {
+    this.timeout(60_000);
+    const dir = tempDir("supervisor");
+    const reports: string[] = [];
+    let fatal = "";
+    const supervisor = new Supervisor(
+      (message) => reports.push(message),
+      (reason) => (fatal = reason),
+    );
+    supervisor.start({
+      name: "crasher",
+      ...node("console.log('up'); process.exit(3)"),
+      logFile: path.join(dir, "crasher.log"),
+      restart: true,
+    });
+    const deadline = Date.now() + 50_000;
+    while (!fatal && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await supervisor.stopAll();
+    expect(reports[0]).to.equal("crasher exited (code 3); restarting in 20 ms");
+    expect(reports).to.have.length(5);
+    expect(fatal).to.match(/^crasher keeps crashing \(code 3\); see .*crasher\.log$/);
+    expect(readFileSync(path.join(dir, "crasher.log"), "utf8").match(/up/g)).to.have.length(6);
+  });
+
+  it("treats the exit of an essential service as fatal, and stops the others with SIGTERM", async () => {
+    const dir = tempDir("supervisor");
+    let fatal = "";
+    const supervisor = new Supervisor(
+      () => undefined,
+      (reason) => (fatal = reason),
+    );
+    const worker = supervisor.start({
+      name: "worker",
+      ...node(
+        "process.on('SIGTERM', () => { console.log('graceful'); process.exit(0); }); setInterval(() => {}, 1000)",
+      ),
+      logFile: path.join(dir, "worker.log"),
+      restart: true,
+    });
+    const chain = supervisor.start({
+      name: "chain",
+      ...node("setTimeout(() => process.exit(1), 200)"),
+      logFile: path.join(dir, "chain.log"),
+      restart: false,
+    });
+    await new Promise((resolve) => chain.once("exit", resolve));
+    expect(fatal).to.match(/^chain exited \(code 1\); see /);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await supervisor.stopAll();
+    expect(worker.exitCode).to.equal(0);
+    expect(readFileSync(path.join(dir, "worker.log"), "utf8")).to.include("graceful");
+  });
+});
