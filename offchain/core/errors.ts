@@ -87,8 +87,12 @@ export function toZgError(error: unknown, action?: string): ZgError {
       cause: error,
     });
   }
-  // Hardhat's node reports estimation failures of unfunded accounts as a plain JSON-RPC error.
-  const text = firstLine(error);
+  // Hardhat's node reports estimation failures of unfunded accounts as a plain JSON-RPC error, which ethers
+  // wraps as UNKNOWN_ERROR "could not coalesce error": the node's own message is the one that says why.
+  const rpcMessage = isError(error, "UNKNOWN_ERROR")
+    ? (error as { error?: { message?: unknown } }).error?.message
+    : undefined;
+  const text = typeof rpcMessage === "string" ? firstLine(rpcMessage) : firstLine(error);
   if (/insufficient funds|doesn't have enough funds/i.test(text)) {
     return new ZgError(
       `${prefix}the account cannot pay for this transaction (insufficient funds)`,

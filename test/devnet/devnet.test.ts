@@ -102,6 +102,7 @@ describe("Supervisor", () => {
     const supervisor = new Supervisor(
       (message) => reports.push(message),
       (reason) => (fatal = reason),
+      20,
     );
     supervisor.start({
       name: "crasher",
