@@ -27,7 +27,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["bin/*.js"],
+    files: ["bin/*.js", "test/*.js"],
     languageOptions: {
       sourceType: "commonjs",
       globals: { require: "readonly", process: "readonly", __dirname: "readonly", console: "readonly" },

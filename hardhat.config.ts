@@ -62,7 +62,7 @@ const config: HardhatUserConfig = {
     reportPureAndViewMethods: false,
     darkMode: false,
   },
-  mocha: { timeout: 120_000 },
+  mocha: { timeout: 120_000, reporter: require.resolve("./test/reporter.js") },
 };
 
 export default config;

@@ -1,0 +1,130 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { DurableStore } from "../offchain/core/store";
+
+/** One measured figure, as written to bench/results.json. */
+interface Result {
+  name: string;
+  value: number;
+  unit: string;
+  anchor?: { name: string; value: number; unit: string };
+}
+
+interface Benchmark {
+  name: string;
+  description: string;
+  run(): Promise<Result[]>;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+const BENCHMARKS: Benchmark[] = [
+  {
+    name: "cli-help",
+    description: "wall time of `zg --help` (a fresh Node process), median of 15",
+    async run() {
+      const times: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        const start = process.hrtime.bigint();
+        execFileSync(process.execPath, [path.join(__dirname, "..", "bin", "zg.js"), "--help"], {
+          stdio: "ignore",
+        });
+        times.push(Number(process.hrtime.bigint() - start) / 1e6);
+      }
+      const bare: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        const start = process.hrtime.bigint();
+        execFileSync(process.execPath, ["-e", ""], { stdio: "ignore" });
+        bare.push(Number(process.hrtime.bigint() - start) / 1e6);
+      }
+      return [
+        {
+          name: "cli-help",
+          value: round(median(times)),
+          unit: "ms",
+          anchor: { name: "node -e '' (bare Node start-up)", value: round(median(bare)), unit: "ms" },
+        },
+      ];
+    },
+  },
+  {
+    name: "store-put",
+    description: "durable (fsync'd) single-key writes and 100-op batches of the worker store",
+    async run() {
+      const dir = mkdtempSync(path.join(tmpdir(), "zg-bench-store-"));
+      const store = await DurableStore.open(dir);
+      try {
+        const value = { bonded: 10n ** 19n, member: true, endpoint: "http://127.0.0.1:5678" };
+        const count = 500;
+        let start = process.hrtime.bigint();
+        for (let i = 0; i < count; i++) await store.put(`key/${i}`, value);
+        const putsPerSecond = count / (Number(process.hrtime.bigint() - start) / 1e9);
+        start = process.hrtime.bigint();
+        for (let b = 0; b < 50; b++) {
+          await store.batch(
+            Array.from({ length: 100 }, (_, i) => ({ type: "put" as const, key: `batch/${b}/${i}`, value })),
+          );
+        }
+        const batchedPerSecond = 5000 / (Number(process.hrtime.bigint() - start) / 1e9);
+        return [
+          { name: "store-put-durable", value: Math.round(putsPerSecond), unit: "writes/s" },
+          { name: "store-batch-durable", value: Math.round(batchedPerSecond), unit: "writes/s" },
+        ];
+      } finally {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+];
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/** Runs all benchmarks, or the one named, and merges the figures into bench/results.json and RESULTS.md. */
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const selected = only ? BENCHMARKS.filter((b) => b.name === only) : BENCHMARKS;
+  if (selected.length === 0) {
+    throw new Error(`unknown benchmark '${only}' (benchmarks: ${BENCHMARKS.map((b) => b.name).join(", ")})`);
+  }
+  const file = path.join(__dirname, "results.json");
+  let results: Result[] = [];
+  try {
+    results = JSON.parse(readFileSync(file, "utf8")) as Result[];
+  } catch {
+    results = [];
+  }
+  for (const benchmark of selected) {
+    process.stdout.write(`running ${benchmark.name}: ${benchmark.description}\n`);
+    for (const result of await benchmark.run()) {
+      results = results.filter((r) => r.name !== result.name).concat(result);
+      const anchor = result.anchor
+        ? `  (anchor: ${result.anchor.name} ${result.anchor.value} ${result.anchor.unit})`
+        : "";
+      process.stdout.write(`  ${result.name}: ${result.value} ${result.unit}${anchor}\n`);
+    }
+  }
+  results.sort((a, b) => a.name.localeCompare(b.name));
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  const rows = results.map(
+    (r) =>
+      `| ${r.name} | ${r.value} ${r.unit} | ${r.anchor ? `${r.anchor.name}: ${r.anchor.value} ${r.anchor.unit}` : "-"} |`,
+  );
+  const table = ["| benchmark | value | anchor (same run) |", "| --- | --- | --- |", ...rows].join("\n");
+  writeFileSync(
+    path.join(__dirname, "RESULTS.md"),
+    `# Benchmark results\n\nMeasured with \`npm run bench\` on the project machine (2 cores). Anchors are measured in the same run.\n\n${table}\n`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,15 @@
+"use strict";
+// The spec reporter, closed by one plain summary line (`N passed, N failed, N skipped`) that CI reads.
+const Mocha = require("mocha");
+
+class SummaryReporter extends Mocha.reporters.Spec {
+  constructor(runner, options) {
+    super(runner, options);
+    runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
+      const { passes, failures, pending } = runner.stats;
+      process.stdout.write(`\n${passes} passed, ${failures} failed, ${pending} skipped\n`);
+    });
+  }
+}
+
+module.exports = SummaryReporter;
