@@ -1,5 +1,5 @@
 import { subtask, task, types } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig, NetworkUserConfig } from "hardhat/types";
 import "@nomicfoundation/hardhat-toolbox";
 
@@ -16,6 +16,15 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
     version: SOLC_VERSION,
     longVersion: solc.version(),
   };
+});
+
+// The last line of a test run is the plain summary CI reads, printed after the gas report.
+task(TASK_TEST).setAction(async (args, _hre, runSuper) => {
+  const failures: unknown = await runSuper(args);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { summary } = require("./test/reporter.js") as { summary?: string };
+  if (summary) console.log(`\n${summary}`);
+  return failures;
 });
 
 task("zg:deploy", "Deploys a profile of zerog-stack modules with Ignition")

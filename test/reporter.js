@@ -1,5 +1,6 @@
 "use strict";
-// The spec reporter, closed by one plain summary line (`N passed, N failed, N skipped`) that CI reads.
+// The spec reporter, keeping the run's totals so that the `test` task can close the whole output (after the
+// gas report) with one plain summary line, `N passed, N failed, N skipped`, which CI reads.
 const Mocha = require("mocha");
 
 class SummaryReporter extends Mocha.reporters.Spec {
@@ -7,9 +8,10 @@ class SummaryReporter extends Mocha.reporters.Spec {
     super(runner, options);
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
       const { passes, failures, pending } = runner.stats;
-      process.stdout.write(`\n${passes} passed, ${failures} failed, ${pending} skipped\n`);
+      SummaryReporter.summary = `${passes} passed, ${failures} failed, ${pending} skipped`;
     });
   }
 }
 
+SummaryReporter.summary = undefined;
 module.exports = SummaryReporter;
