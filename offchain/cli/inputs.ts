@@ -18,3 +18,18 @@ export function parseAddress(value: string, what = "address"): string {
 export function parseRole(value: string): RoleName {
   return roleName(roleId(value));
 }
+
+/** A node's public endpoint: an http(s) URL of at most 256 bytes (the contract's bound). */
+export function parseEndpoint(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ZgError(`endpoint '${value}' is not a URL`, "BAD_INPUT");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ZgError(`endpoint '${value}' must be an http or https URL`, "BAD_INPUT");
+  }
+  if (Buffer.byteLength(value) > 256) throw new ZgError("the endpoint is longer than 256 bytes", "BAD_INPUT");
+  return value;
+}

@@ -242,6 +242,29 @@ stake
   );
 
 stake
+  .command("announce")
+  .description("publish your node's endpoint and region for a role (clients discover nodes from it)")
+  .addOption(roleOption())
+  .requiredOption("--endpoint <url>", "public URL of the node's API")
+  .option("--region <code>", "region code, e.g. eu (data-residency rules)")
+  .action(
+    action(async (options) => {
+      const { parseRole, parseEndpoint } = await import("./inputs");
+      const { role, endpoint, region } = options as GlobalOptions & {
+        role: string;
+        endpoint: string;
+        region?: string;
+      };
+      const roleName = parseRole(role);
+      const url = parseEndpoint(endpoint);
+      await withStaking(options, true, async (ctx) => {
+        await ctx.staking.announce(roleName, { endpoint: url, region });
+        await printStatus(options, ctx, ctx.chain.address!, roleName);
+      });
+    }),
+  );
+
+stake
   .command("status")
   .description("an operator's position in a role")
   .addOption(roleOption())

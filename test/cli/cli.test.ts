@@ -107,6 +107,57 @@ describe("zg CLI", function () {
       expect(status).to.match(/unbonding\s+2\.0 until \d{4}-/);
     });
 
+    it("announce: publishes the endpoint and region, and rejects a bad URL", async () => {
+      const out = JSON.parse(
+        success(
+          await zg([
+            "--private-key",
+            operatorKey,
+            "--json",
+            "stake",
+            "announce",
+            "--role",
+            "storage",
+            "--endpoint",
+            "https://node.example.org:5678",
+            "--region",
+            "eu",
+          ]),
+        ),
+      );
+      expect(out).to.include({ endpoint: "https://node.example.org:5678", region: "eu" });
+      expect(
+        failure(
+          await zg([
+            "--private-key",
+            operatorKey,
+            "stake",
+            "announce",
+            "--role",
+            "storage",
+            "--endpoint",
+            "ftp://x",
+          ]),
+        ),
+      ).to.equal("zg: endpoint 'ftp://x' must be an http or https URL");
+      expect(
+        failure(
+          await zg([
+            "--private-key",
+            operatorKey,
+            "stake",
+            "announce",
+            "--role",
+            "storage",
+            "--endpoint",
+            "node",
+            "--region",
+            "eu",
+          ]),
+        ),
+      ).to.equal("zg: endpoint 'node' is not a URL");
+    });
+
     it("withdraw before the delay: the decoded custom error", async () => {
       const line = failure(
         await zg(["--private-key", operatorKey, "stake", "withdraw", "--role", "storage"]),
