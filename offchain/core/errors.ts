@@ -70,13 +70,7 @@ export function toZgError(error: unknown, action?: string): ZgError {
     return new ZgError(`${prefix}reverted with ${reason}`, "REVERTED", { cause: error });
   }
   if (isError(error, "INSUFFICIENT_FUNDS")) {
-    return new ZgError(
-      `${prefix}the account cannot pay for this transaction (insufficient funds)`,
-      "INSUFFICIENT_FUNDS",
-      {
-        cause: error,
-      },
-    );
+    return insufficientFunds(prefix, error);
   }
   // Hardhat's in-process network throws its own error, not ethers' CALL_EXCEPTION, with the revert data.
   const data = (error as { data?: unknown } | null)?.data;
@@ -94,15 +88,19 @@ export function toZgError(error: unknown, action?: string): ZgError {
     : undefined;
   const text = typeof rpcMessage === "string" ? firstLine(rpcMessage) : firstLine(error);
   if (/insufficient funds|doesn't have enough funds/i.test(text)) {
-    return new ZgError(
-      `${prefix}the account cannot pay for this transaction (insufficient funds)`,
-      "INSUFFICIENT_FUNDS",
-      {
-        cause: error,
-      },
-    );
+    return insufficientFunds(prefix, error);
   }
   return new ZgError(`${prefix}${text}`, "ZG_ERROR", { cause: error });
+}
+
+function insufficientFunds(prefix: string, error: unknown): ZgError {
+  return new ZgError(
+    `${prefix}the account cannot pay for this transaction (insufficient funds)`,
+    "INSUFFICIENT_FUNDS",
+    {
+      cause: error,
+    },
+  );
 }
 
 function isConnectionRefused(error: unknown): boolean {
