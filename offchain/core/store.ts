@@ -2,8 +2,11 @@ import { mkdirSync } from "node:fs";
 import { ClassicLevel } from "classic-level";
 import { ZgError } from "./errors";
 
-/** A write for `DurableStore.batch`: put a JSON value, or delete a key. */
-export type StoreOp = { type: "put"; key: string; value: unknown } | { type: "del"; key: string };
+/** A write for `DurableStore.batch`: put a JSON value, put raw bytes, or delete a key. */
+export type StoreOp =
+  | { type: "put"; key: string; value: unknown }
+  | { type: "putBytes"; key: string; value: Uint8Array }
+  | { type: "del"; key: string };
 
 /**
  * The embedded store every worker keeps its state in (LevelDB). Every write is synced to disk before it
@@ -31,6 +34,15 @@ export class DurableStore {
     return raw === undefined ? undefined : decode<T>(raw);
   }
 
+  /** Raw bytes stored with `putBytes` (no JSON), e.g. storage segments. */
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    return (await this.db.get(key, { valueEncoding: "view" })) as Uint8Array | undefined;
+  }
+
+  async putBytes(key: string, value: Uint8Array): Promise<void> {
+    await this.db.put(key, value as unknown as string, { sync: true, valueEncoding: "view" });
+  }
+
   async put(key: string, value: unknown): Promise<void> {
     await this.db.put(key, encode(value), { sync: true });
   }
@@ -39,7 +51,18 @@ export class DurableStore {
   async batch(ops: StoreOp[]): Promise<void> {
     if (ops.length === 0) return;
     await this.db.batch(
-      ops.map((op) => (op.type === "put" ? { type: "put", key: op.key, value: encode(op.value) } : op)),
+      ops.map((op) => {
+        if (op.type === "put") return { type: "put" as const, key: op.key, value: encode(op.value) };
+        if (op.type === "putBytes") {
+          return {
+            type: "put" as const,
+            key: op.key,
+            value: op.value as unknown as string,
+            valueEncoding: "view",
+          };
+        }
+        return op;
+      }),
       { sync: true },
     );
   }

@@ -8,6 +8,7 @@ import { chainConfigSchema, chainConfigFromEnv, resolveChainConfig, validate } f
 import { readDeployment } from "./deployments";
 import { firstLine, ZgError } from "./errors";
 import { createLogger, type Logger, type LogLevel } from "./log";
+import { serveJsonRpc, type JsonRpcMethods } from "./jsonrpc";
 import { DurableStore } from "./store";
 
 /** The fields every worker's config file has, on top of the chain connection. */
@@ -39,9 +40,13 @@ export interface WorkerRuntime<C extends WorkerConfig> {
   startBlock: number;
 }
 
-/** A started worker: what it reports on /health, and how it stops. */
+/** A started worker: what it reports on /health, its JSON-RPC methods if any, and how it stops. */
 export interface RunningWorker {
   health(): Record<string, unknown>;
+  /** Served as JSON-RPC 2.0 on `POST /`. */
+  rpc?: JsonRpcMethods;
+  /** The largest JSON-RPC request body accepted (default 1 MiB). */
+  maxRequestBytes?: number;
   stop(): Promise<void>;
 }
 
@@ -103,7 +108,9 @@ export async function startWorker<S extends ZodTypeAny>(
     const worker = running;
     server = createServer((request, response) => {
       const route = (request.url ?? "/").split("?")[0];
-      if (request.method !== "GET") {
+      if (request.method === "POST" && route === "/" && worker.rpc) {
+        serveJsonRpc(worker.rpc, request, response, { maxBodyBytes: worker.maxRequestBytes ?? 1 << 20, log });
+      } else if (request.method !== "GET") {
         response.writeHead(405, { "content-type": "application/json" }).end('{"error":"method not allowed"}');
       } else if (route === "/health") {
         const body = {
