@@ -69,6 +69,7 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
         uint64 unbondingDelay_,
         SlashParams calldata slashParams_
     ) external initializer {
+        if (registry_ == address(0)) revert StakingZeroRegistry();
         NodeStakingStorage storage $ = _s();
         $.registry = IModuleRegistry(registry_);
         $.mode = mode_;
@@ -270,7 +271,9 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
         NodeStakingStorage storage $ = _s();
         Position storage p = $.positions[operator][role];
         if (!p.member || block.timestamp < p.jailedUntil) return false;
-        return $.mode == Mode.PERMISSIONED ? p.admitted : p.bonded >= $.minStake[uint256(role)];
+        if ($.mode == Mode.PERMISSIONED) return p.admitted;
+        // A member slashed to nothing is not active, even for a role whose minimum is zero.
+        return p.bonded != 0 && p.bonded >= $.minStake[uint256(role)];
     }
 
     /// @inheritdoc INodeStaking
@@ -317,6 +320,7 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
         uint256 fromUnbonding = rest < p.unbonding ? rest : p.unbonding;
         p.bonded -= fromBond;
         p.unbonding -= fromUnbonding;
+        if (p.unbonding == 0) p.unbondingReleaseAt = 0;
         return fromBond + fromUnbonding;
     }
 

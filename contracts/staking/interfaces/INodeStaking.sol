@@ -59,6 +59,8 @@ interface INodeStaking {
         address treasury;
     }
 
+    /// @notice Thrown when `initialize` is given no registry.
+    error StakingZeroRegistry();
     /// @notice Thrown when the caller is not governance (the registry owner).
     error StakingNotGovernance(address caller);
     /// @notice Thrown when the caller is not a module with slashing authority.
@@ -146,6 +148,7 @@ interface INodeStaking {
     function requestUnbond(Role role, uint256 amount) external;
 
     /// @notice Leaves the role: the whole bond starts unbonding and the operator stops serving.
+    /// Restarts the release time of everything unbonding for the role, including coin already unbonding.
     function exit(Role role) external;
 
     /// @notice Pays out unbonded coin once the unbonding delay has elapsed.
@@ -209,8 +212,8 @@ interface INodeStaking {
     /// @notice What slashes credited to `account` and it has not claimed.
     function claimableOf(address account) external view returns (uint256);
 
-    /// @notice Whether the operator may serve the role now: member, not jailed, and bonded at least the
-    /// minimum (NATIVE) or admitted (PERMISSIONED).
+    /// @notice Whether the operator may serve the role now: member, not jailed, and bonded a non-zero amount
+    /// of at least the minimum (NATIVE) or admitted (PERMISSIONED).
     function isActive(address operator, Role role) external view returns (bool);
 
     /// @notice Every member of a role, active or not.
