@@ -2,13 +2,13 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
-import { parseEther } from "ethers";
+import { encodeBytes32String, id, parseEther, ZeroAddress } from "ethers";
 import hre from "hardhat";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { DurableStore } from "../../offchain/core/store";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { stakingWatcher } from "../../offchain/staking/watcher";
-import { NodeStaking__factory } from "../../typechain-types";
+import { ModuleRegistry__factory, NodeStaking__factory } from "../../typechain-types";
 import { deployForTest, startRpc, tempDir, type TestRpc } from "../helpers/chain";
 
 const quiet = () => undefined;
@@ -168,6 +168,38 @@ describe("staking watcher (worker base)", () => {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));
     }
+  });
+
+  it("mirrors a slash: the bond goes first, then coin still unbonding", async () => {
+    const [governance] = await hre.ethers.getSigners();
+    const registry = ModuleRegistry__factory.connect(record.registry, governance);
+    const slasher = await hre.ethers.deployContract("TestSlasher");
+    await (await registry.setModule(encodeBytes32String("TestSlasher"), slasher.target, "test")).wait();
+    await (await registry.setSlasher(encodeBytes32String("TestSlasher"), true)).wait();
+    const staking = await stakeAs(14, 3, "12");
+    await (await staking.requestUnbond(3, parseEther("2"))).wait();
+    // 10 bonded + 2 unbonding; a slash of 11 takes the 10, then 1 of the unbonding coin.
+    await (
+      await slasher.slash(
+        record.modules.NodeStaking.address,
+        (await hre.ethers.getSigners())[14].address,
+        3,
+        parseEther("11"),
+        id("offence-1"),
+        ZeroAddress,
+      )
+    ).wait();
+    const worker = await start(tempDir("watcher"));
+    const expected = await eventCount();
+    const h = await until(
+      () => health(worker.url),
+      (value) => value.eventsProcessed === expected,
+    );
+    expect(BigInt(h.roles.ORACLE.bonded)).to.equal(0n);
+    expect(BigInt(h.roles.ORACLE.unbonding)).to.equal(parseEther("1"));
+    const position = await staking.positionOf((await hre.ethers.getSigners())[14].address, 3);
+    expect(position.unbonding).to.equal(parseEther("1"));
+    await (await registry.removeModule(encodeBytes32String("TestSlasher"))).wait();
   });
 
   describe("bad configuration", () => {
