@@ -281,6 +281,7 @@ class Model {
     const fromUnbonding = rest < p.unbonding ? rest : p.unbonding;
     p.bonded -= fromBond;
     p.unbonding -= fromUnbonding;
+    if (p.unbonding === 0n) p.releaseAt = 0n;
     const slashed = fromBond + fromUnbonding;
     const until = t + JAIL_PERIOD;
     if (until > p.jailedUntil) p.jailedUntil = until;
