@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DurableStore } from "../offchain/core/store";
+import { merkleBench } from "./merkle";
 
 /** One measured figure, as written to bench/results.json. */
 interface Result {
@@ -24,6 +25,11 @@ function median(values: number[]): number {
 }
 
 const BENCHMARKS: Benchmark[] = [
+  {
+    name: "merkle",
+    description: "0G file root of a 256 MiB file, ours vs the official SDK's ZgFile.merkleTree() in the same run",
+    run: merkleBench,
+  },
   {
     name: "cli-help",
     description: "wall time of `zg --help` (a fresh Node process), median of 15",
