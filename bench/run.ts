@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DurableStore } from "../offchain/core/store";
+import { erasureBench } from "./erasure";
 import { merkleBench } from "./merkle";
 
 /** One measured figure, as written to bench/results.json. */
@@ -26,8 +27,14 @@ function median(values: number[]): number {
 
 const BENCHMARKS: Benchmark[] = [
   {
+    name: "erasure",
+    description: "Reed-Solomon 4+2 encode, and decode with 2 data shards lost, over 64 MiB",
+    run: erasureBench,
+  },
+  {
     name: "merkle",
-    description: "0G file root of a 256 MiB file, ours vs the official SDK's ZgFile.merkleTree() in the same run",
+    description:
+      "0G file root of a 256 MiB file, ours vs the official SDK's ZgFile.merkleTree() in the same run",
     run: merkleBench,
   },
   {
