@@ -14,6 +14,7 @@ import { loadProfile, type StakingProfile } from "../offchain/core/profiles";
 import { ROLES } from "../offchain/staking/client";
 import CoreModule from "./modules/Core";
 import StakingModule from "./modules/Staking";
+import StorageModule from "./modules/Storage";
 
 function stakingParameters(staking: StakingProfile) {
   return {
@@ -57,6 +58,10 @@ export async function deployProfile(
     if (profile.modules.staking) {
       m.useModule(StakingModule);
       parameters.Staking = stakingParameters(profile.modules.staking);
+    }
+    if (profile.modules.storage) {
+      m.useModule(StorageModule);
+      parameters.Storage = { pricePerSector: profile.modules.storage.pricePerSector };
     }
     return { registry };
   });

@@ -1,4 +1,5 @@
-import { getAddress, isAddress, parseEther } from "ethers";
+import { existsSync, statSync } from "node:fs";
+import { getAddress, isAddress, isHexString, parseEther } from "ethers";
 import { ZgError } from "../core/errors";
 import { roleName, roleId, type RoleName } from "../staking/client";
 
@@ -32,4 +33,31 @@ export function parseEndpoint(value: string): string {
   }
   if (Buffer.byteLength(value) > 256) throw new ZgError("the endpoint is longer than 256 bytes", "BAD_INPUT");
   return value;
+}
+
+/** A 32-byte 0x-hex hash, such as a file root. */
+export function parseHash(value: string, what: string): string {
+  if (!isHexString(value, 32))
+    throw new ZgError(`${what} '${value}' is not a 32-byte 0x-hex hash`, "BAD_INPUT");
+  return value.toLowerCase();
+}
+
+/** A positive integer option. */
+export function parseCount(value: string, what: string): number {
+  if (!/^[1-9]\d{0,5}$/.test(value))
+    throw new ZgError(`${what} '${value}' is not a positive integer`, "BAD_INPUT");
+  return Number(value);
+}
+
+/** A path to an existing regular file. */
+export function requireFile(file: string): string {
+  if (!existsSync(file)) throw new ZgError(`file ${file} does not exist`, "BAD_INPUT");
+  if (!statSync(file).isFile()) throw new ZgError(`${file} is not a regular file`, "BAD_INPUT");
+  return file;
+}
+
+/** A path where a new file will be written: it must not exist yet (nothing is overwritten). */
+export function requireNewFile(file: string): string {
+  if (existsSync(file)) throw new ZgError(`${file} already exists: choose a new output path`, "BAD_INPUT");
+  return file;
 }

@@ -285,6 +285,139 @@ stake
     }),
   );
 
+// ─── storage ───────────────────────────────────────────────────────────────────────────────────────
+const storage = program.command("storage").description("0G-compatible storage: roots, uploads, downloads");
+
+async function withStorage(
+  options: GlobalOptions,
+  requireKey: boolean,
+  body: (client: StorageContext) => Promise<void>,
+) {
+  const { StorageClient } = await import("../storage/client");
+  const chain = await connect(options, requireKey);
+  try {
+    await body({ chain, storage: await StorageClient.connect(chain) });
+  } finally {
+    chain.destroy();
+  }
+}
+type StorageContext = {
+  chain: Awaited<ReturnType<typeof connect>>;
+  storage: Awaited<ReturnType<typeof import("../storage/client").StorageClient.connect>>;
+};
+
+storage
+  .command("root <file>")
+  .description("print the file's 0G-compatible Merkle root (no chain needed)")
+  .action(
+    action(async (options, file: string) => {
+      const { computeFileMerkle } = await import("../storage/merkle");
+      const { printResult } = await import("./output");
+      const { requireFile } = await import("./inputs");
+      const merkle = await computeFileMerkle(requireFile(file));
+      printResult(
+        Boolean(options.json),
+        { root: merkle.root, size: merkle.size, submission: merkle.submission },
+        () => merkle.root,
+      );
+    }),
+  );
+
+storage
+  .command("upload <file>")
+  .description("submit a file to the storage log and upload it to the storage nodes")
+  .option("--replicas <n>", "complete copies to place", "1")
+  .option("--ec <k+m>", "add Reed-Solomon parity on other nodes, e.g. 4+2")
+  .option("--region <code>", "use only nodes of this region")
+  .action(
+    action(async (options, file: string) => {
+      const { parseCode } = await import("../storage/erasure");
+      const { parseCount, requireFile } = await import("./inputs");
+      const { printResult, table } = await import("./output");
+      const { progressBar } = await import("./progress");
+      const opts = options as GlobalOptions & { replicas: string; ec?: string; region?: string };
+      const path = requireFile(file);
+      const replicas = parseCount(opts.replicas, "--replicas");
+      const ec = opts.ec === undefined ? undefined : parseCode(opts.ec);
+      await withStorage(options, true, async ({ storage: client }) => {
+        const bar = progressBar(Boolean(options.json));
+        const result = await client
+          .upload(path, { replicas, ec, region: opts.region, onProgress: bar.update })
+          .finally(bar.done);
+        printResult(Boolean(options.json), result, () =>
+          table([
+            ["root", result.root],
+            ["txSeq", String(result.txSeq)],
+            ["size", `${result.size} bytes`],
+            ["paid", result.submitted ? "yes" : "no (already on the log: resumed)"],
+            ...(result.parity
+              ? ([
+                  [
+                    "parity",
+                    `${result.parity.root} (txSeq ${result.parity.txSeq}, ${result.parity.code.k}+${result.parity.code.m})`,
+                  ],
+                ] as [string, string][])
+              : []),
+          ]),
+        );
+      });
+    }),
+  );
+
+storage
+  .command("download <root> <out>")
+  .description("download a file, verifying every segment; rebuilds lost segments from parity")
+  .action(
+    action(async (options, root: string, out: string) => {
+      const { parseHash, requireNewFile } = await import("./inputs");
+      const { printResult } = await import("./output");
+      const { progressBar } = await import("./progress");
+      const hash = parseHash(root, "root");
+      requireNewFile(out);
+      await withStorage(options, false, async ({ storage: client }) => {
+        const bar = progressBar(Boolean(options.json));
+        const result = await client.download(hash, out, bar.update).finally(bar.done);
+        printResult(
+          Boolean(options.json),
+          { root: hash, out, ...result },
+          () =>
+            `downloaded ${result.size} bytes to ${out}${result.repaired ? ` (${result.repaired} segment(s) rebuilt from parity)` : ""}; every segment verified`,
+        );
+      });
+    }),
+  );
+
+storage
+  .command("info <root>")
+  .description("a file's log entry, the nodes that hold it, and its parity")
+  .action(
+    action(async (options, root: string) => {
+      const { parseHash } = await import("./inputs");
+      const { printResult, table } = await import("./output");
+      const { ZgError } = await import("../core/errors");
+      const hash = parseHash(root, "root");
+      await withStorage(options, false, async ({ storage: client }) => {
+        const found = await client.info(hash);
+        if (!found) throw new ZgError(`no storage node knows a file with root ${hash}`, "NOT_FOUND");
+        printResult(Boolean(options.json), found, () =>
+          table([
+            ["root", hash],
+            ["txSeq", String(found.info.tx.seq)],
+            ["size", `${found.info.tx.size} bytes`],
+            ["log position", `sector ${found.info.tx.startEntryIndex}`],
+            ...found.nodes.map(
+              (node) =>
+                ["node", `${node.url} ${node.finalized ? "complete" : "incomplete"}`] as [string, string],
+            ),
+            ...found.parity.map(
+              (p) => ["parity", `${p.root} (txSeq ${p.txSeq}, ${p.k}+${p.m})`] as [string, string],
+            ),
+          ]),
+        );
+      });
+    }),
+  );
+
 // ─── deploy ────────────────────────────────────────────────────────────────────────────────────────
 program
   .command("deploy")
@@ -332,7 +465,7 @@ program
 // ─── node ──────────────────────────────────────────────────────────────────────────────────────────
 program
   .command("node <kind>")
-  .description("run an operator worker (kinds: watcher) with the config file given by --config")
+  .description("run an operator worker (kinds: storage, watcher) with the config file given by --config")
   .action(
     action(async (options, kind: string) => {
       const { runNode } = await import("./node");

@@ -18,6 +18,8 @@ import { loadWallet } from "./keys";
 /** Module names as registered in the ModuleRegistry. */
 export const MODULES = {
   staking: "NodeStaking",
+  flow: "Flow",
+  market: "Market",
 } as const;
 export type ModuleName = (typeof MODULES)[keyof typeof MODULES];
 

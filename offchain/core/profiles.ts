@@ -28,6 +28,13 @@ const stakingProfileSchema = z
   })
   .strict();
 
+const storageProfileSchema = z
+  .object({
+    /** Wei per 256-byte sector; "0" for no fees (no-token deployments). */
+    pricePerSector: z.string().regex(/^\d{1,30}$/, "must be a whole number of wei"),
+  })
+  .strict();
+
 /** A deployment profile (`deploy/profiles/<name>.json`): which modules, with which parameters. */
 export const profileSchema = z
   .object({
@@ -35,6 +42,7 @@ export const profileSchema = z
     modules: z
       .object({
         staking: stakingProfileSchema.optional(),
+        storage: storageProfileSchema.optional(),
       })
       .strict(),
   })
@@ -42,6 +50,7 @@ export const profileSchema = z
 
 export type Profile = z.output<typeof profileSchema> & { name: string };
 export type StakingProfile = z.output<typeof stakingProfileSchema>;
+export type StorageProfile = z.output<typeof storageProfileSchema>;
 
 export function profilesDir(): string {
   return path.join(packageRoot(), "deploy", "profiles");

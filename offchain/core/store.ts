@@ -77,6 +77,14 @@ export class DurableStore {
     }
   }
 
+  /** Every key that starts with `prefix`, in order, without reading values (which may be raw bytes). */
+  async *keys(prefix: string): AsyncGenerator<string> {
+    for await (const key of this.db.keys({ gte: prefix })) {
+      if (!key.startsWith(prefix)) break;
+      yield key;
+    }
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }

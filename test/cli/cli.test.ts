@@ -320,7 +320,7 @@ describe("zg CLI", function () {
 
     it("an unknown worker kind", async () => {
       expect(failure(await zg(["node", "miner", "--config", "x.json"]))).to.equal(
-        "zg: unknown worker kind 'miner' (kinds: watcher)",
+        "zg: unknown worker kind 'miner' (kinds: storage, watcher)",
       );
     });
 

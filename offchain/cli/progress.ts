@@ -1,0 +1,33 @@
+import type { Progress } from "../storage/client";
+
+const LABELS: Record<string, string> = {
+  hash: "hashing",
+  submit: "submitting",
+  upload: "uploading",
+  parity: "uploading parity",
+  finalize: "waiting for the nodes",
+  download: "downloading",
+  repair: "rebuilding from parity",
+};
+
+/** A one-line progress bar on stderr when it is a terminal (and not in --json mode); silent otherwise. */
+export function progressBar(json: boolean): { update: Progress; done(): void } {
+  const tty = process.stderr.isTTY && !json;
+  let drawn = false;
+  return {
+    update: (event) => {
+      if (!tty) return;
+      const width = 30;
+      const ratio = event.total > 0 ? Math.min(1, event.done / event.total) : 0;
+      const filled = Math.round(ratio * width);
+      const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
+      process.stderr.write(
+        `\r${(LABELS[event.phase] ?? event.phase).padEnd(24)} ${bar} ${event.done}/${event.total}`,
+      );
+      drawn = true;
+    },
+    done: () => {
+      if (drawn) process.stderr.write("\n");
+    },
+  };
+}

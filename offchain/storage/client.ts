@@ -1,0 +1,506 @@
+import { mkdtemp, open, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { formatEther } from "ethers";
+import { Flow__factory, Market__factory, type Flow, type Market } from "../../typechain-types";
+import { MODULES, type ZgChain } from "../core/chain";
+import { firstLine, ZgError } from "../core/errors";
+import { StakingClient } from "../staking/client";
+import {
+  encodeParity,
+  decodeStripe,
+  encodeParityTags,
+  stripeLayout,
+  writeParityFile,
+  type ErasureCode,
+} from "./erasure";
+import {
+  decodeShardMetadata,
+  globalSegmentIndex,
+  inShard,
+  segmentCount,
+  segmentLength,
+  type LogEntry,
+} from "./log";
+import {
+  computeFileMerkle,
+  SEGMENT_SIZE,
+  segmentWithProof,
+  verifySegmentWithProof,
+  type FileMerkle,
+} from "./merkle";
+import { StorageRpc } from "./rpc";
+import type { FileInfo, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
+
+/** A storage node as clients discover it on-chain (NodeStaking, role STORAGE). */
+export interface StorageNodeInfo {
+  operator: string;
+  url: string;
+  region: string;
+  shard: ShardConfig;
+}
+
+/** Progress of a long transfer, in bytes. */
+export type Progress = (event: {
+  phase: "hash" | "submit" | "upload" | "parity" | "finalize" | "download" | "repair";
+  done: number;
+  total: number;
+}) => void;
+
+export interface UploadOptions {
+  /** Complete copies to place (default 1). */
+  replicas?: number;
+  /** Reed-Solomon parity as a companion submission, placed on other nodes (e.g. {k: 4, m: 2}). */
+  ec?: ErasureCode;
+  /** Use only nodes announcing this region. */
+  region?: string;
+  onProgress?: Progress;
+}
+
+export interface UploadResult {
+  root: string;
+  txSeq: number;
+  size: number;
+  /** Whether this call paid for the submission (false when resuming one already on the log). */
+  submitted: boolean;
+  parity?: { root: string; txSeq: number; code: ErasureCode };
+}
+
+const UPLOAD_BATCH = 8;
+const RETRIES = 4;
+
+/**
+ * The storage SDK: computes 0G-compatible roots, submits files to the Flow (paying the Market's price),
+ * uploads their segments to the staked storage nodes that hold each shard, and downloads them back,
+ * verifying every segment's proof and rebuilding lost ones from Reed-Solomon parity.
+ */
+export class StorageClient {
+  private constructor(
+    private readonly chain: ZgChain,
+    readonly flow: Flow,
+    readonly market: Market,
+    private readonly staking: StakingClient,
+  ) {}
+
+  static async connect(chain: ZgChain): Promise<StorageClient> {
+    const flow = Flow__factory.connect(await chain.moduleAddress(MODULES.flow), chain.runner);
+    const market = Market__factory.connect(await chain.moduleAddress(MODULES.market), chain.runner);
+    return new StorageClient(chain, flow, market, await StakingClient.connect(chain));
+  }
+
+  /** The active storage nodes that announced an endpoint and a shard, optionally in one region. */
+  async nodes(region?: string): Promise<StorageNodeInfo[]> {
+    const active = await this.staking.activeNodes("STORAGE");
+    const nodes: StorageNodeInfo[] = [];
+    for (const node of active) {
+      const info = await this.staking.contract.nodeInfoOf(node.operator, 0);
+      const shard = decodeShardMetadata(info.metadata);
+      if (!node.endpoint || !shard) continue;
+      if (region !== undefined && node.region !== region) continue;
+      nodes.push({ operator: node.operator, url: node.endpoint, region: node.region, shard });
+    }
+    return nodes;
+  }
+
+  /** Uploads a file (path or bytes); resumes a file already submitted without paying again. */
+  async upload(input: string | Uint8Array, options: UploadOptions = {}): Promise<UploadResult> {
+    const replicas = options.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1)
+      throw new ZgError("replicas must be a positive integer", "BAD_INPUT");
+    const available = await this.nodes(options.region);
+    const where = options.region ? ` in region '${options.region}'` : "";
+    // With parity, spread each stripe over as many nodes as possible (finest shards first), so that losing
+    // any m nodes loses at most m shards of a stripe.
+    const dataNodes = selectNodes(available, replicas, options.ec ? "spread" : "few");
+    if (!dataNodes) {
+      throw new ZgError(
+        `not enough storage nodes${where} for ${replicas} replica(s) (${available.length} active)`,
+        "NOT_FOUND",
+      );
+    }
+    const source = await FileSource.open(input);
+    try {
+      options.onProgress?.({ phase: "hash", done: 0, total: source.size });
+      const merkle = await computeFileMerkle(input);
+      const data = await this.store(source, merkle, "0x", dataNodes, options.onProgress, "upload");
+      const result: UploadResult = {
+        root: merkle.root,
+        txSeq: data.txSeq,
+        size: source.size,
+        submitted: data.submitted,
+      };
+      if (options.ec) {
+        const rest = available.filter((node) => !dataNodes.includes(node));
+        const parityNodes = selectNodes(rest, 1, "spread");
+        if (!parityNodes) {
+          throw new ZgError(
+            `parity needs storage nodes${where} that hold none of the data: ${rest.length} left, too few to cover every shard`,
+            "NOT_FOUND",
+          );
+        }
+        result.parity = await this.storeParity(
+          input,
+          source.size,
+          merkle.root,
+          options.ec,
+          parityNodes,
+          options.onProgress,
+        );
+      }
+      return result;
+    } finally {
+      await source.close();
+    }
+  }
+
+  private async storeParity(
+    input: string | Uint8Array,
+    size: number,
+    dataRoot: string,
+    code: ErasureCode,
+    nodes: StorageNodeInfo[],
+    onProgress?: Progress,
+  ) {
+    const parity = await parityOf(input, code);
+    const source = await FileSource.open(parity);
+    try {
+      const merkle = await computeFileMerkle(parity);
+      const tags = encodeParityTags({ dataRoot, dataSize: size, k: code.k, m: code.m });
+      const stored = await this.store(source, merkle, tags, nodes, onProgress, "parity");
+      return { root: merkle.root, txSeq: stored.txSeq, code };
+    } finally {
+      await source.close();
+      if (typeof parity === "string") await rm(path.dirname(parity), { recursive: true, force: true });
+    }
+  }
+
+  /** Submits (unless the nodes already know the root) and uploads every segment to the nodes that hold it. */
+  private async store(
+    source: FileSource,
+    merkle: FileMerkle,
+    tags: string,
+    nodes: StorageNodeInfo[],
+    onProgress: Progress | undefined,
+    phase: "upload" | "parity",
+  ) {
+    const rpcs = nodes.map((node) => new StorageRpc(node.url));
+    // Every chosen node must answer before anything is paid for.
+    await Promise.all(rpcs.map((rpc) => rpc.shardConfig()));
+    let entry = await firstKnown(rpcs, merkle.root);
+    let submitted = false;
+    if (!entry) {
+      entry = await this.submit(merkle, tags, onProgress);
+      submitted = true;
+    }
+    const info = await waitForEntry(rpcs, merkle.root);
+    const logEntry: Pick<LogEntry, "startEntryIndex"> = { startEntryIndex: info.tx.startEntryIndex };
+    const total = segmentCount(source.size);
+    let done = 0;
+    await Promise.all(
+      nodes.map(async (node, n) => {
+        const rpc = rpcs[n];
+        const current = await rpc.fileInfo(merkle.root);
+        if (current?.finalized) return;
+        const indexes = [...Array(total).keys()].filter((i) =>
+          inShard(node.shard, globalSegmentIndex(logEntry, i)),
+        );
+        for (let b = 0; b < indexes.length; b += UPLOAD_BATCH) {
+          const batch = await Promise.all(
+            indexes.slice(b, b + UPLOAD_BATCH).map((i) => this.segmentWithProof(source, merkle, i)),
+          );
+          await withRetries(`upload to ${node.url}`, () => rpc.uploadSegmentsByTxSeq(batch, info.tx.seq));
+          done += batch.length;
+          onProgress?.({ phase, done: Math.min(done, total), total });
+        }
+      }),
+    );
+    onProgress?.({ phase: "finalize", done: 0, total: nodes.length });
+    await waitForFinality(rpcs, merkle.root);
+    return { txSeq: info.tx.seq, submitted };
+  }
+
+  private async segmentWithProof(
+    source: FileSource,
+    merkle: FileMerkle,
+    index: number,
+  ): Promise<SegmentWithProof> {
+    return segmentWithProof(merkle, index, await source.segment(index));
+  }
+
+  /** Submits the file to the Flow, paying sectors × the Market's price. */
+  private async submit(
+    merkle: FileMerkle,
+    tags: string,
+    onProgress?: Progress,
+  ): Promise<FileInfo | undefined> {
+    const submission = { ...merkle.submission, tags };
+    const price = await this.market.pricePerSector();
+    const sectors = submission.nodes.reduce(
+      (sum: bigint, node: { height: number }) => sum + (1n << BigInt(node.height)),
+      0n,
+    );
+    const fee = sectors * price;
+    const address = this.chain.address;
+    if (!address)
+      throw new ZgError(
+        "uploading signs a transaction: pass --key <keystore> or --private-key",
+        "BAD_CONFIG",
+      );
+    const balance = await this.chain.provider.getBalance(address);
+    if (balance < fee) {
+      throw new ZgError(
+        `account ${address} holds ${formatEther(balance)} but storing this file costs ${formatEther(fee)}`,
+        "INSUFFICIENT_FUNDS",
+      );
+    }
+    onProgress?.({ phase: "submit", done: 0, total: 1 });
+    await this.chain.send("submit to the storage log", () =>
+      this.flow.submit({ data: submission, submitter: address }, { value: fee }),
+    );
+    onProgress?.({ phase: "submit", done: 1, total: 1 });
+    return undefined;
+  }
+
+  /** The file's log entry as the nodes know it, and which nodes hold it completely. */
+  async info(
+    root: string,
+  ): Promise<
+    { info: FileInfo; nodes: { url: string; finalized: boolean }[]; parity: ParityEntry[] } | undefined
+  > {
+    const nodes = await this.nodes();
+    let found: FileInfo | undefined;
+    const holders: { url: string; finalized: boolean }[] = [];
+    for (const node of nodes) {
+      const info = await new StorageRpc(node.url).fileInfo(root).catch(() => null);
+      if (!info) continue;
+      found ??= info;
+      holders.push({ url: node.url, finalized: info.finalized });
+    }
+    if (!found) return undefined;
+    return { info: found, nodes: holders, parity: await this.parityOf(root, nodes) };
+  }
+
+  /** Downloads a file to `out`: every segment verified by proof, lost ones rebuilt from parity. */
+  async download(
+    root: string,
+    out: string,
+    onProgress?: Progress,
+  ): Promise<{ size: number; repaired: number }> {
+    const nodes = await this.nodes();
+    const rpcs = nodes.map((node) => new StorageRpc(node.url));
+    const info = await firstKnown(rpcs, root);
+    if (!info) throw new ZgError(`no storage node knows a file with root ${root}`, "NOT_FOUND");
+    const size = info.tx.size;
+    const total = segmentCount(size);
+    const handle = await open(out, "w");
+    let repaired = 0;
+    try {
+      let parity: ParityEntry[] | undefined;
+      for (let i = 0; i < total; i++) {
+        let segment = await fetchVerified(nodes, rpcs, root, info, i);
+        if (!segment) {
+          parity ??= await this.parityOf(root, nodes);
+          segment = await this.repair(nodes, rpcs, root, info, i, parity);
+          repaired += 1;
+          onProgress?.({ phase: "repair", done: repaired, total });
+        }
+        const bytes = segment.subarray(0, Math.min(SEGMENT_SIZE, size - i * SEGMENT_SIZE));
+        await handle.write(bytes, 0, bytes.length, i * SEGMENT_SIZE);
+        onProgress?.({ phase: "download", done: i + 1, total });
+      }
+      if (total === 0) await writeFile(out, new Uint8Array());
+    } finally {
+      await handle.close();
+    }
+    return { size, repaired };
+  }
+
+  private async parityOf(root: string, nodes: StorageNodeInfo[]): Promise<ParityEntry[]> {
+    for (const node of nodes) {
+      const entries = await new StorageRpc(node.url).parityOf(root).catch(() => undefined);
+      if (entries && entries.length > 0) return entries;
+    }
+    return [];
+  }
+
+  /** Rebuilds data segment `index` from any k verified shards of its stripe. */
+  private async repair(
+    nodes: StorageNodeInfo[],
+    rpcs: StorageRpc[],
+    root: string,
+    info: FileInfo,
+    index: number,
+    parity: ParityEntry[],
+  ): Promise<Uint8Array> {
+    for (const candidate of parity) {
+      const { k, m } = candidate;
+      const layout = stripeLayout(info.tx.size, k, m);
+      const stripe = Math.floor(index / k);
+      const parityInfo = await firstKnown(rpcs, candidate.root);
+      if (!parityInfo) continue;
+      const shards: (Uint8Array | undefined)[] = [];
+      let present = 0;
+      for (let p = 0; p < k + m && present < k; p++) {
+        let shard: Uint8Array | undefined;
+        if (p < k) {
+          const dataIndex = stripe * k + p;
+          shard =
+            dataIndex >= layout.dataSegments
+              ? new Uint8Array(SEGMENT_SIZE)
+              : await fetchVerified(nodes, rpcs, root, info, dataIndex);
+        } else {
+          shard = await fetchVerified(nodes, rpcs, candidate.root, parityInfo, stripe * m + (p - k));
+        }
+        shards.push(shard ? padSegment(shard) : undefined);
+        if (shard) present += 1;
+      }
+      while (shards.length < k + m) shards.push(undefined);
+      if (present < k) continue;
+      return decodeStripe(shards, k, m)[index - stripe * k];
+    }
+    throw new ZgError(
+      `segment ${index} of ${root} is on no reachable node, and no parity can rebuild it`,
+      "NOT_FOUND",
+    );
+  }
+}
+
+/** The parity file of the data: in memory for bytes, streamed stripe by stripe to a temp file for a path. */
+async function parityOf(input: string | Uint8Array, code: ErasureCode): Promise<string | Uint8Array> {
+  if (typeof input !== "string") return encodeParity(input, code.k, code.m);
+  const dir = await mkdtemp(path.join(tmpdir(), "zg-parity-"));
+  const file = path.join(dir, "parity");
+  await writeParityFile(input, file, code.k, code.m);
+  return file;
+}
+
+function padSegment(bytes: Uint8Array): Uint8Array {
+  if (bytes.length === SEGMENT_SIZE) return bytes;
+  const padded = new Uint8Array(SEGMENT_SIZE);
+  padded.set(bytes);
+  return padded;
+}
+
+/** Fetches a segment from any node of its shard and returns it only if its proof leads to `root`. */
+async function fetchVerified(
+  nodes: StorageNodeInfo[],
+  rpcs: StorageRpc[],
+  root: string,
+  info: FileInfo,
+  index: number,
+): Promise<Uint8Array | undefined> {
+  const global = globalSegmentIndex({ startEntryIndex: info.tx.startEntryIndex }, index);
+  for (let n = 0; n < nodes.length; n++) {
+    if (!inShard(nodes[n].shard, global)) continue;
+    const segment = await rpcs[n].downloadSegmentWithProof(root, index).catch(() => null);
+    if (!segment) continue;
+    // Everything a node sends is untrusted: it must be this file's segment `index`, proven to `root`.
+    if (
+      segment.root?.toLowerCase() !== root.toLowerCase() ||
+      segment.index !== index ||
+      segment.fileSize !== info.tx.size
+    )
+      continue;
+    if (!verifySegmentWithProof(segment)) continue;
+    const bytes = Buffer.from(segment.data, "base64");
+    if (bytes.length !== segmentLength(info.tx.size, index)) continue;
+    return bytes;
+  }
+  return undefined;
+}
+
+/**
+ * A node set holding `replicas` complete copies: every shard residue covered that many times. "few" takes
+ * coarse shards first (fewest nodes); "spread" takes fine shards first (consecutive segments on distinct nodes).
+ */
+export function selectNodes<N extends { shard: ShardConfig }>(
+  nodes: N[],
+  replicas: number,
+  prefer: "few" | "spread" = "few",
+): N[] | undefined {
+  const finest = Math.max(1, ...nodes.map((node) => node.shard.numShard));
+  const coverage = new Array<number>(finest).fill(0);
+  const chosen: N[] = [];
+  const order = prefer === "few" ? 1 : -1;
+  for (const node of [...nodes].sort((a, b) => order * (a.shard.numShard - b.shard.numShard))) {
+    if (coverage.every((count) => count >= replicas)) break;
+    const residues = [...coverage.keys()].filter((r) => r % node.shard.numShard === node.shard.shardId);
+    if (residues.every((r) => coverage[r] >= replicas)) continue;
+    for (const r of residues) coverage[r] += 1;
+    chosen.push(node);
+  }
+  return coverage.every((count) => count >= replicas) ? chosen : undefined;
+}
+
+async function firstKnown(rpcs: StorageRpc[], root: string): Promise<FileInfo | undefined> {
+  for (const rpc of rpcs) {
+    const info = await rpc.fileInfo(root).catch(() => null);
+    if (info) return info;
+  }
+  return undefined;
+}
+
+/** Waits until every node has synced the submission; an unreachable node fails at once (nothing to wait for). */
+async function waitForEntry(rpcs: StorageRpc[], root: string, timeoutMs = 120_000): Promise<FileInfo> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const infos = await Promise.all(rpcs.map((rpc) => rpc.fileInfo(root)));
+    if (infos.every((info) => info)) return infos[0]!;
+    if (Date.now() > deadline)
+      throw new ZgError(`storage nodes did not see the submission of ${root} in time`, "NETWORK");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function waitForFinality(rpcs: StorageRpc[], root: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const infos = await Promise.all(rpcs.map((rpc) => rpc.fileInfo(root)));
+    if (infos.every((info) => info?.finalized)) return;
+    if (Date.now() > deadline) throw new ZgError(`storage nodes did not finalize ${root} in time`, "NETWORK");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function withRetries<T>(what: string, task: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await task();
+    } catch (error) {
+      if (attempt >= RETRIES || /Invalid params/.test(String((error as Error).message))) {
+        throw new ZgError(`${what} failed: ${firstLine(error)}`, "NETWORK", { cause: error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+    }
+  }
+}
+
+/** Reads a file's segments (whole sectors, the last zero-padded) from a path or from memory. */
+class FileSource {
+  private constructor(
+    readonly size: number,
+    private readonly handle: FileHandle | undefined,
+    private readonly bytes: Uint8Array | undefined,
+  ) {}
+
+  static async open(input: string | Uint8Array): Promise<FileSource> {
+    if (typeof input !== "string") return new FileSource(input.length, undefined, input);
+    const info = await stat(input).catch(() => undefined);
+    if (!info?.isFile()) throw new ZgError(`${input} is not a readable file`, "BAD_INPUT");
+    return new FileSource(info.size, await open(input, "r"), undefined);
+  }
+
+  async segment(index: number): Promise<Uint8Array> {
+    const length = segmentLength(this.size, index);
+    const out = new Uint8Array(length);
+    const offset = index * SEGMENT_SIZE;
+    const available = Math.min(length, this.size - offset);
+    if (this.bytes) out.set(this.bytes.subarray(offset, offset + available));
+    else await this.handle!.read(out, 0, available, offset);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.handle?.close();
+  }
+}

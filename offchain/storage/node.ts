@@ -1,0 +1,501 @@
+import { isHexString, type Log } from "ethers";
+import { Counter, Gauge } from "prom-client";
+import { z } from "zod";
+import { Flow__factory, type Flow } from "../../typechain-types";
+import { MODULES } from "../core/chain";
+import { ChainReader } from "../core/chain-reader";
+import { firstLine } from "../core/errors";
+import { JsonRpcError, type JsonRpcMethods } from "../core/jsonrpc";
+import type { Logger } from "../core/log";
+import type { DurableStore, StoreOp } from "../core/store";
+import {
+  workerConfigSchema,
+  type RunningWorker,
+  type WorkerDefinition,
+  type WorkerRuntime,
+} from "../core/worker";
+import { StakingClient, regionBytes } from "../staking/client";
+import {
+  encodeShardMetadata,
+  fileInfo,
+  shardSchema,
+  globalSegmentIndex,
+  inShard,
+  sectorCount,
+  segmentCount,
+  segmentLength,
+  shardSegments,
+  submissionRoot,
+  type LogEntry,
+} from "./log";
+import { decodeParityTags, type ParityTags } from "./erasure";
+import { SECTOR_SIZE, SECTORS_PER_SEGMENT, verifySegmentWithProof } from "./merkle";
+import type { SegmentProof, NodeStatus, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
+
+export const storageNodeConfigSchema = workerConfigSchema
+  .extend({
+    /** Which segments this node holds: those whose log-wide index % numShard == shardId. */
+    shard: shardSchema.default({ shardId: 0, numShard: 1 }),
+    /** Region code announced on-chain (data-residency rules), at most 32 bytes. */
+    region: z.string().max(32).default(""),
+    /** The URL clients reach this node at; announced in NodeStaking when set. */
+    publicUrl: z.string().url().optional(),
+    /** The most segments one upload request may carry. */
+    maxSegmentsPerRequest: z.number().int().min(1).max(1024).default(32),
+  })
+  .strict();
+export type StorageNodeConfig = z.output<typeof storageNodeConfigSchema>;
+
+interface FileState {
+  uploaded: number;
+  finalized: boolean;
+}
+
+const seqKey = (seq: number) => seq.toString().padStart(12, "0");
+const entryKey = (seq: number) => `log/tx/${seqKey(seq)}`;
+const rootKey = (root: string, seq: number) => `log/root/${root.toLowerCase()}/${seqKey(seq)}`;
+const stateKey = (seq: number) => `file/${seqKey(seq)}/state`;
+const segmentKey = (seq: number, index: number) =>
+  `file/${seqKey(seq)}/segment/${index.toString().padStart(9, "0")}`;
+const proofKey = (seq: number, index: number) =>
+  `file/${seqKey(seq)}/proof/${index.toString().padStart(9, "0")}`;
+const parityKey = (dataRoot: string, seq: number) => `parity/${dataRoot.toLowerCase()}/${seqKey(seq)}`;
+const NEXT_SEQ_KEY = "log/nextTxSeq";
+
+/** The parity code a submission's tags declare, if they are ours; malformed ones are logged and ignored. */
+function parityTagsOf(entry: LogEntry, log: Logger): ParityTags | undefined {
+  try {
+    return decodeParityTags(entry.tags);
+  } catch (error) {
+    log.warn("ignoring malformed parity tags", { seq: entry.seq, error: firstLine(error) });
+    return undefined;
+  }
+}
+
+/**
+ * The storage node (`zg node storage`): follows Flow `Submit` events, accepts a file's segments only with
+ * a valid Merkle proof to the submitted root, keeps the segments of its shard durably, and serves them
+ * through the 0G storage JSON-RPC, so the official 0G SDK can upload to and download from it.
+ */
+export const storageNode: WorkerDefinition<typeof storageNodeConfigSchema> = {
+  kind: "storage",
+  schema: storageNodeConfigSchema,
+  requireKey: false,
+  start: startStorageNode,
+};
+
+async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Promise<RunningWorker> {
+  const { chain, store, log, metrics, config } = runtime;
+  const shard: ShardConfig = config.shard;
+  const flowAddress = await chain.moduleAddress(MODULES.flow);
+  const flow = Flow__factory.connect(flowAddress, chain.provider);
+  let nextTxSeq = (await store.get<number>(NEXT_SEQ_KEY)) ?? 0;
+
+  const segmentsStored = new Counter({
+    name: "zg_storage_segments_stored_total",
+    help: "Segments accepted",
+    registers: [metrics],
+  });
+  const segmentsRefused = new Counter({
+    name: "zg_storage_segments_refused_total",
+    help: "Segments refused (bad proof, wrong shard, malformed)",
+    registers: [metrics],
+  });
+  const filesFinalized = new Counter({
+    name: "zg_storage_files_finalized_total",
+    help: "Files completed on this node",
+    registers: [metrics],
+  });
+  const logEntries = new Gauge({
+    name: "zg_storage_log_entries",
+    help: "Submissions seen in the log",
+    registers: [metrics],
+  });
+  logEntries.set(nextTxSeq);
+
+  const reader = new ChainReader({
+    name: "flow",
+    provider: chain.provider,
+    store,
+    filters: [{ address: flowAddress, topics: [flow.interface.getEvent("Submit").topicHash] }],
+    confirmations: config.confirmations,
+    startBlock: runtime.startBlock,
+    pollIntervalMs: config.pollIntervalMs,
+    log,
+  });
+  await reader.start(async (logs) => {
+    const ops: StoreOp[] = [];
+    let next = nextTxSeq;
+    for (const entryLog of logs) {
+      const entry = parseSubmit(flow, entryLog);
+      if (!entry) continue;
+      ops.push(
+        { type: "put", key: entryKey(entry.seq), value: entry },
+        { type: "put", key: rootKey(entry.root, entry.seq), value: true },
+      );
+      if (shardSegments(entry, shard).length === 0) {
+        // Nothing of this file falls in our shard: it is complete here from the start.
+        ops.push({
+          type: "put",
+          key: stateKey(entry.seq),
+          value: { uploaded: 0, finalized: true } satisfies FileState,
+        });
+      }
+      const parity = parityTagsOf(entry, log);
+      if (parity) {
+        const value: ParityEntry = { root: entry.root, txSeq: entry.seq, k: parity.k, m: parity.m };
+        ops.push({ type: "put", key: parityKey(parity.dataRoot, entry.seq), value });
+      }
+      next = Math.max(next, entry.seq + 1);
+      log.info("log entry", {
+        seq: entry.seq,
+        root: entry.root,
+        size: entry.size,
+        start: entry.startEntryIndex,
+      });
+    }
+    ops.push({ type: "put", key: NEXT_SEQ_KEY, value: next });
+    return {
+      ops,
+      afterCommit: () => {
+        nextTxSeq = next;
+        logEntries.set(next);
+      },
+    };
+  });
+
+  const files = new FileStore(store);
+  const locks = new KeyedLock();
+
+  async function accept(entry: LogEntry, segments: unknown): Promise<null> {
+    if (!Array.isArray(segments) || segments.length === 0)
+      throw JsonRpcError.invalidParams("expected a non-empty array of segments");
+    if (segments.length > config.maxSegmentsPerRequest) {
+      throw JsonRpcError.invalidParams(`at most ${config.maxSegmentsPerRequest} segments per request`);
+    }
+    return locks.run(entry.seq, async () => {
+      const state = await files.state(entry.seq);
+      if (state.finalized) throw JsonRpcError.invalidParams("already uploaded and finalized");
+      const ops: StoreOp[] = [];
+      let added = 0;
+      const seen = new Set<number>();
+      for (const raw of segments) {
+        const segment = checkSegment(entry, raw, shard);
+        if (seen.has(segment.index) || (await store.get(proofKey(entry.seq, segment.index))) !== undefined)
+          continue;
+        seen.add(segment.index);
+        ops.push(
+          { type: "putBytes", key: segmentKey(entry.seq, segment.index), value: segment.bytes },
+          { type: "put", key: proofKey(entry.seq, segment.index), value: segment.proof },
+        );
+        added += 1;
+      }
+      const uploaded = state.uploaded + added;
+      const finalized = uploaded === shardSegments(entry, shard).length;
+      ops.push({ type: "put", key: stateKey(entry.seq), value: { uploaded, finalized } satisfies FileState });
+      await store.batch(ops);
+      segmentsStored.inc(added);
+      if (finalized) {
+        filesFinalized.inc();
+        log.info("file finalized", { seq: entry.seq, root: entry.root, segments: uploaded });
+      }
+      return null;
+    });
+  }
+
+  const countRefusals = (method: (params: unknown[]) => Promise<unknown>) => async (params: unknown[]) => {
+    try {
+      return await method(params);
+    } catch (error) {
+      if (error instanceof JsonRpcError && error.data !== "already uploaded and finalized")
+        segmentsRefused.inc();
+      throw error;
+    }
+  };
+
+  const rpc: JsonRpcMethods = {
+    zgs_getStatus: async (): Promise<NodeStatus> => {
+      const block = reader.processedBlock >= 0 ? await chain.provider.getBlock(reader.processedBlock) : null;
+      return {
+        connectedPeers: 0,
+        logSyncHeight: reader.processedBlock,
+        logSyncBlock: block?.hash ?? `0x${"0".repeat(64)}`,
+        nextTxSeq,
+        networkIdentity: {
+          chainId: chain.chainId,
+          flowAddress,
+          p2pProtocolVersion: { major: 0, minor: 4, build: 0 },
+        },
+      };
+    },
+    zgs_getShardConfig: async () => shard,
+    /** Ours: the parity submissions (Reed-Solomon, see erasure.ts) that protect a data root. */
+    zg_getParity: async ([root]) => {
+      const found: ParityEntry[] = [];
+      for await (const [, value] of store.entries<ParityEntry>(`parity/${hash(root, "root").toLowerCase()}/`))
+        found.push(value);
+      return found;
+    },
+    zgs_getFileInfo: async ([root]) => {
+      const entry = await files.byRoot(hash(root, "root"));
+      return entry ? files.info(entry) : null;
+    },
+    zgs_getFileInfoByTxSeq: async ([seq]) => {
+      const entry = await files.bySeq(index(seq, "txSeq"));
+      return entry ? files.info(entry) : null;
+    },
+    zgs_uploadSegment: countRefusals(async ([segment]) => accept(await files.forUpload(segment), [segment])),
+    zgs_uploadSegments: countRefusals(async ([segments]) => {
+      if (!Array.isArray(segments) || segments.length === 0)
+        throw JsonRpcError.invalidParams("expected a non-empty array of segments");
+      return accept(await files.forUpload(segments[0]), segments);
+    }),
+    zgs_uploadSegmentByTxSeq: countRefusals(async ([segment, seq]) =>
+      accept(await files.required(index(seq, "txSeq")), [segment]),
+    ),
+    zgs_uploadSegmentsByTxSeq: countRefusals(async ([segments, seq]) =>
+      accept(await files.required(index(seq, "txSeq")), segments),
+    ),
+    zgs_downloadSegment: async ([root, start, end]) => {
+      const entry = await files.byRoot(hash(root, "root"));
+      return entry ? files.sectors(entry, index(start, "startIndex"), index(end, "endIndex")) : null;
+    },
+    zgs_downloadSegmentByTxSeq: async ([seq, start, end]) => {
+      const entry = await files.bySeq(index(seq, "txSeq"));
+      return entry ? files.sectors(entry, index(start, "startIndex"), index(end, "endIndex")) : null;
+    },
+    zgs_downloadSegmentWithProof: async ([root, segmentIndex]) => {
+      const entry = await files.byRoot(hash(root, "root"));
+      return entry ? files.withProof(entry, index(segmentIndex, "index")) : null;
+    },
+    zgs_downloadSegmentWithProofByTxSeq: async ([seq, segmentIndex]) => {
+      const entry = await files.bySeq(index(seq, "txSeq"));
+      return entry ? files.withProof(entry, index(segmentIndex, "index")) : null;
+    },
+  };
+
+  if (config.publicUrl) await announce(runtime, config.publicUrl, shard, config.region);
+
+  return {
+    rpc,
+    // A full request of segments in base64, with proofs and JSON framing.
+    maxRequestBytes:
+      config.maxSegmentsPerRequest * (Math.ceil((SECTORS_PER_SEGMENT * SECTOR_SIZE * 4) / 3) + 8192),
+    health: () => ({
+      flow: flowAddress,
+      shard,
+      region: config.region,
+      processedBlock: reader.processedBlock,
+      headBlock: reader.head,
+      nextTxSeq,
+    }),
+    stop: () => reader.stop(),
+  };
+}
+
+/** The node's view of the log entries and the segments it holds. */
+class FileStore {
+  constructor(private readonly store: DurableStore) {}
+
+  bySeq(seq: number): Promise<LogEntry | undefined> {
+    return this.store.get<LogEntry>(entryKey(seq));
+  }
+
+  async required(seq: number): Promise<LogEntry> {
+    const entry = await this.bySeq(seq);
+    if (!entry) throw JsonRpcError.invalidParams(`no log entry ${seq} yet (the node may still be syncing)`);
+    return entry;
+  }
+
+  /** The first submission of a root (a root submitted twice is stored once, under its first txSeq). */
+  async byRoot(root: string): Promise<LogEntry | undefined> {
+    for await (const key of this.store.keys(`log/root/${root.toLowerCase()}/`)) {
+      return this.bySeq(Number(key.slice(key.lastIndexOf("/") + 1)));
+    }
+    return undefined;
+  }
+
+  async forUpload(segment: unknown): Promise<LogEntry> {
+    const root = (segment as { root?: unknown } | null)?.root;
+    const entry = await this.byRoot(hash(root, "segment root"));
+    if (!entry)
+      throw JsonRpcError.invalidParams(`no log entry for root ${String(root)} yet (submit it first)`);
+    return entry;
+  }
+
+  async state(seq: number): Promise<FileState> {
+    return (await this.store.get<FileState>(stateKey(seq))) ?? { uploaded: 0, finalized: false };
+  }
+
+  async info(entry: LogEntry) {
+    const state = await this.state(entry.seq);
+    return fileInfo(entry, state.uploaded, state.finalized);
+  }
+
+  /** Sectors [start, end) of the file, within one segment this node holds, as base64; null when not held. */
+  async sectors(entry: LogEntry, start: number, end: number): Promise<string | null> {
+    const total = sectorCount(entry.size);
+    if (end <= start || end > total)
+      throw JsonRpcError.invalidParams(
+        `sector range [${start}, ${end}) is outside the file's ${total} sectors`,
+      );
+    const segment = Math.floor(start / SECTORS_PER_SEGMENT);
+    if (Math.floor((end - 1) / SECTORS_PER_SEGMENT) !== segment)
+      throw JsonRpcError.invalidParams("a sector range must lie within one segment");
+    const bytes = await this.store.getBytes(segmentKey(entry.seq, segment));
+    if (!bytes) return null;
+    const offset = (start - segment * SECTORS_PER_SEGMENT) * SECTOR_SIZE;
+    return Buffer.from(bytes.subarray(offset, offset + (end - start) * SECTOR_SIZE)).toString("base64");
+  }
+
+  async withProof(entry: LogEntry, segment: number): Promise<SegmentWithProof | null> {
+    if (segment >= segmentCount(entry.size))
+      throw JsonRpcError.invalidParams(`segment ${segment} is outside the file`);
+    const [bytes, proof] = await Promise.all([
+      this.store.getBytes(segmentKey(entry.seq, segment)),
+      this.store.get<SegmentProof>(proofKey(entry.seq, segment)),
+    ]);
+    if (!bytes || !proof) return null;
+    return {
+      root: entry.root,
+      data: Buffer.from(bytes).toString("base64"),
+      index: segment,
+      proof,
+      fileSize: entry.size,
+    };
+  }
+}
+
+/** Validates one uploaded segment against its log entry and this node's shard; returns its bytes. */
+function checkSegment(
+  entry: LogEntry,
+  raw: unknown,
+  shard: ShardConfig,
+): { index: number; bytes: Uint8Array; proof: SegmentProof } {
+  const segment = raw as Partial<SegmentWithProof> | null;
+  if (!segment || typeof segment !== "object")
+    throw JsonRpcError.invalidParams("a segment must be an object");
+  if (hash(segment.root, "segment root").toLowerCase() !== entry.root.toLowerCase()) {
+    throw JsonRpcError.invalidParams(
+      `segment root ${segment.root} is not the root of log entry ${entry.seq}`,
+    );
+  }
+  const segmentIndex = index(segment.index, "segment index");
+  const count = segmentCount(entry.size);
+  if (segmentIndex >= count)
+    throw JsonRpcError.invalidParams(`segment ${segmentIndex} is outside the file's ${count} segments`);
+  if (segment.fileSize !== entry.size)
+    throw JsonRpcError.invalidParams(`fileSize ${segment.fileSize} is not the submitted ${entry.size}`);
+  if (!inShard(shard, globalSegmentIndex(entry, segmentIndex))) {
+    throw JsonRpcError.invalidParams(
+      `segment ${segmentIndex} is not in this node's shard ${shard.shardId}/${shard.numShard}`,
+    );
+  }
+  if (typeof segment.data !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(segment.data)) {
+    throw JsonRpcError.invalidParams("segment data must be base64");
+  }
+  const bytes = Buffer.from(segment.data, "base64");
+  const expected = segmentLength(entry.size, segmentIndex);
+  if (bytes.length !== expected)
+    throw JsonRpcError.invalidParams(
+      `segment ${segmentIndex} has ${bytes.length} bytes, expected ${expected}`,
+    );
+  const proof = segment.proof;
+  if (
+    !proof ||
+    !Array.isArray(proof.lemma) ||
+    !Array.isArray(proof.path) ||
+    proof.lemma.length > 80 ||
+    proof.path.length > 80
+  ) {
+    throw JsonRpcError.invalidParams("segment proof must be {lemma: hash[], path: bool[]}");
+  }
+  if (!proof.lemma.every((h) => isHexString(h, 32)) || !proof.path.every((p) => typeof p === "boolean")) {
+    throw JsonRpcError.invalidParams("segment proof must be {lemma: hash[], path: bool[]}");
+  }
+  const checked = { root: entry.root, data: segment.data, index: segmentIndex, proof, fileSize: entry.size };
+  if (!verifySegmentWithProof(checked)) {
+    throw JsonRpcError.invalidParams(
+      `segment ${segmentIndex}: the proof does not lead to root ${entry.root}`,
+    );
+  }
+  return { index: segmentIndex, bytes, proof: { lemma: proof.lemma, path: proof.path } };
+}
+
+function parseSubmit(flow: Flow, entryLog: Log): LogEntry | undefined {
+  const parsed = flow.interface.parseLog(entryLog);
+  if (!parsed || parsed.name !== "Submit") return undefined;
+  // Positional: `length` on an ethers Result is the number of fields, not the struct's `length`.
+  const [length, tags, rawNodes] = parsed.args.submission as unknown as [bigint, string, [string, bigint][]];
+  const nodes = rawNodes.map(([root, height]) => ({ root, height: Number(height) }));
+  return {
+    seq: Number(parsed.args.submissionIndex),
+    root: submissionRoot(nodes),
+    size: Number(length),
+    startEntryIndex: Number(parsed.args.startPos),
+    nodes,
+    tags,
+    submitter: parsed.args.sender as string,
+    blockNumber: entryLog.blockNumber,
+  };
+}
+
+/** Publishes the node's URL, region and shard in NodeStaking when they changed; warns when not staked. */
+async function announce(
+  runtime: WorkerRuntime<StorageNodeConfig>,
+  publicUrl: string,
+  shard: ShardConfig,
+  region: string,
+) {
+  const { chain, log } = runtime;
+  if (!chain.address) {
+    log.warn("publicUrl is set but the node has no key: it cannot announce itself");
+    return;
+  }
+  const staking = await StakingClient.connect(chain);
+  const status = await staking.status(chain.address, "STORAGE");
+  if (!status.member) {
+    log.warn("this node's operator is not staked for STORAGE: clients will not discover it", {
+      operator: chain.address,
+    });
+    return;
+  }
+  const current = await staking.contract.nodeInfoOf(chain.address, 0);
+  const metadata = encodeShardMetadata(shard);
+  if (
+    current.endpoint === publicUrl &&
+    current.region === regionBytes(region) &&
+    current.metadata === metadata
+  )
+    return;
+  await staking.announce("STORAGE", { endpoint: publicUrl, region, metadata });
+  log.info("announced in NodeStaking", { endpoint: publicUrl, region, shard });
+}
+
+function hash(value: unknown, what: string): string {
+  if (typeof value !== "string" || !isHexString(value, 32))
+    throw JsonRpcError.invalidParams(`${what} must be a 32-byte 0x-hex hash`);
+  return value;
+}
+
+function index(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0)
+    throw JsonRpcError.invalidParams(`${what} must be a non-negative integer`);
+  return value;
+}
+
+/** Runs tasks one at a time per key (uploads to the same file), concurrently across keys. */
+class KeyedLock {
+  private readonly tails = new Map<number, Promise<unknown>>();
+
+  run<T>(key: number, task: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(task, task);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}

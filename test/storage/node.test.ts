@@ -1,0 +1,355 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import path from "node:path";
+import { Downloader, FixedPriceFlow__factory, MemData, StorageNode, Uploader } from "@0gfoundation/0g-ts-sdk";
+import { expect } from "chai";
+import { JsonRpcProvider, parseEther, Wallet } from "ethers";
+import hre from "hardhat";
+import { ZgChain } from "../../offchain/core/chain";
+import type { DeploymentRecord } from "../../offchain/core/deployments";
+import { DurableStore } from "../../offchain/core/store";
+import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
+import { StorageClient } from "../../offchain/storage/client";
+import { computeFileMerkle, verifySegmentWithProof } from "../../offchain/storage/merkle";
+import { storageNode } from "../../offchain/storage/node";
+import { StorageRpc } from "../../offchain/storage/rpc";
+import type { ShardConfig } from "../../offchain/storage/types";
+import { Market__factory, NodeStaking__factory } from "../../typechain-types";
+import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
+
+const quiet = () => undefined;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface TestNode {
+  handle: WorkerHandle;
+  url: string;
+  dataDir: string;
+  config: Record<string, unknown>;
+}
+
+describe("storage node and client", function () {
+  this.timeout(180_000);
+  let rpc: TestRpc;
+  let record: DeploymentRecord;
+  let nextOperator = 100;
+  const running: TestNode[] = [];
+
+  before(async () => {
+    rpc = await startRpc();
+    record = await deployForTest("full");
+  });
+  after(async () => {
+    await Promise.all(running.splice(0).map((node) => node.handle.stop().catch(() => undefined)));
+    await rpc.close();
+  });
+
+  /** Stakes a fresh operator for STORAGE and starts its node, announced with its URL, shard and region. */
+  async function startNode(shard: ShardConfig, region = ""): Promise<TestNode> {
+    const operator = devAccount(nextOperator++);
+    const [funder] = await hre.ethers.getSigners();
+    await (await funder.sendTransaction({ to: operator.address, value: parseEther("20") })).wait();
+    const staking = NodeStaking__factory.connect(
+      record.modules.NodeStaking.address,
+      operator.connect(hre.ethers.provider),
+    );
+    await (await staking.stake(0, { value: parseEther("10") })).wait();
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const dataDir = tempDir("storage-node");
+    const config = {
+      rpcUrl: rpc.url,
+      registry: record.registry,
+      privateKey: operator.privateKey,
+      dataDir,
+      http: { host: "127.0.0.1", port },
+      confirmations: 0,
+      pollIntervalMs: 100,
+      startBlock: record.startBlock,
+      shard,
+      region,
+      publicUrl: url,
+    };
+    const node = { handle: await startWorker(storageNode, config, { write: quiet }), url, dataDir, config };
+    running.push(node);
+    return node;
+  }
+
+  async function stopNode(node: TestNode) {
+    await node.handle.stop();
+    running.splice(running.indexOf(node), 1);
+  }
+
+  async function restartNode(node: TestNode) {
+    node.handle = await startWorker(storageNode, node.config, { write: quiet });
+    running.push(node);
+  }
+
+  async function client(index = 90): Promise<{ chain: ZgChain; storage: StorageClient }> {
+    const chain = await ZgChain.connect({
+      network: "localhost",
+      rpcUrl: rpc.url,
+      expectedChainId: 31337,
+      registry: record.registry,
+      key: { kind: "privateKey", privateKey: devAccount(index).privateKey },
+    });
+    const [funder] = await hre.ethers.getSigners();
+    await (await funder.sendTransaction({ to: chain.address!, value: parseEther("5") })).wait();
+    return { chain, storage: await StorageClient.connect(chain) };
+  }
+
+  function sdkFlow(privateKey: string) {
+    const provider = new JsonRpcProvider(rpc.url);
+    return FixedPriceFlow__factory.connect(record.modules.Flow.address, new Wallet(privateKey, provider));
+  }
+
+  it("interop: the official SDK uploads to our node, and our client downloads the same bytes", async () => {
+    const node = await startNode({ shardId: 0, numShard: 1 }, "sdk");
+    const bytes = randomBytes(3 * 262_144 + 1234);
+    const uploader = new Uploader([new StorageNode(node.url)], rpc.url, sdkFlow(devAccount(91).privateKey));
+    const [funder] = await hre.ethers.getSigners();
+    await (await funder.sendTransaction({ to: devAccount(91).address, value: parseEther("5") })).wait();
+    const [result, error] = await uploader.uploadFile(new MemData(bytes), {
+      expectedReplica: 1,
+      finalityRequired: true,
+    });
+    expect(error).to.equal(null);
+    expect(result.rootHash).to.equal((await computeFileMerkle(bytes)).root);
+
+    const { chain, storage } = await client();
+    try {
+      const out = path.join(tempDir("download"), "file");
+      const downloaded = await storage.download(result.rootHash, out);
+      expect(downloaded).to.deep.equal({ size: bytes.length, repaired: 0 });
+      expect(readFileSync(out).equals(bytes)).to.equal(true);
+    } finally {
+      chain.destroy();
+    }
+    await stopNode(node);
+  });
+
+  it("interop: our client uploads, and the official SDK downloads the same bytes", async () => {
+    const node = await startNode({ shardId: 0, numShard: 1 }, "ours");
+    const bytes = randomBytes(262_144 + 1);
+    const { chain, storage } = await client();
+    try {
+      const uploaded = await storage.upload(bytes, { region: "ours" });
+      expect(uploaded.submitted).to.equal(true);
+      const out = path.join(tempDir("sdk-download"), "file");
+      const error = await new Downloader([new StorageNode(node.url)]).download(uploaded.root, out, true);
+      expect(error).to.equal(null);
+      expect(readFileSync(out).equals(bytes)).to.equal(true);
+    } finally {
+      chain.destroy();
+    }
+    await stopNode(node);
+  });
+
+  it("restart and resume: a restarted node keeps its data; an interrupted upload resumes without paying twice", async () => {
+    const first = await startNode({ shardId: 0, numShard: 2 }, "resume");
+    const second = await startNode({ shardId: 1, numShard: 2 }, "resume");
+    const bytes = randomBytes(8 * 262_144);
+    const file = path.join(tempDir("upload"), "file");
+    writeFileSync(file, bytes);
+    const { chain, storage } = await client();
+    try {
+      // The second node is killed as soon as the first segments went out: the submission is paid already.
+      let killed: Promise<void> | undefined;
+      const onProgress = (event: { phase: string; done: number }) => {
+        if (event.phase === "upload" && event.done > 0) killed ??= stopNode(second);
+      };
+      await expect(storage.upload(file, { region: "resume", onProgress })).to.be.rejectedWith(
+        /unreachable|did not finalize/,
+      );
+      await killed;
+      const market = Market__factory.connect(record.modules.Market.address, hre.ethers.provider);
+      const poolAfterFirst = await hre.ethers.provider.getBalance(await market.getAddress());
+      await restartNode(second);
+      const resumed = await storage.upload(file, { region: "resume" });
+      expect(resumed.submitted).to.equal(false);
+      expect(await hre.ethers.provider.getBalance(await market.getAddress())).to.equal(poolAfterFirst);
+
+      await stopNode(first);
+      await restartNode(first);
+      const out = path.join(tempDir("download"), "file");
+      await storage.download(resumed.root, out);
+      expect(readFileSync(out).equals(bytes)).to.equal(true);
+    } finally {
+      chain.destroy();
+    }
+    await stopNode(first);
+    await stopNode(second);
+  });
+
+  it("a node serving corrupted segments is detected, and the segment is fetched from another node", async () => {
+    const honest = await startNode({ shardId: 0, numShard: 1 }, "corrupt");
+    const liar = await startNode({ shardId: 0, numShard: 1 }, "corrupt");
+    const bytes = randomBytes(2 * 262_144);
+    const { chain, storage } = await client();
+    try {
+      const uploaded = await storage.upload(bytes, { region: "corrupt", replicas: 2 });
+      await stopNode(liar);
+      const store = await DurableStore.open(path.join(liar.dataDir));
+      for await (const key of store.keys(`file/`)) {
+        if (!key.includes("/segment/")) continue;
+        const segment = (await store.getBytes(key))!;
+        segment[100] ^= 0xff;
+        await store.putBytes(key, segment);
+      }
+      await store.close();
+      await restartNode(liar);
+      const served = await new StorageRpc(liar.url).downloadSegmentWithProof(uploaded.root, 0);
+      expect(verifySegmentWithProof(served!)).to.equal(false);
+
+      const out = path.join(tempDir("download"), "file");
+      await storage.download(uploaded.root, out);
+      expect(readFileSync(out).equals(bytes)).to.equal(true);
+    } finally {
+      chain.destroy();
+    }
+    await stopNode(honest);
+    await stopNode(liar);
+  });
+
+  it("4+2 parity: with two of six nodes gone, the file downloads intact", async () => {
+    const nodes: TestNode[] = [];
+    for (let i = 0; i < 4; i++) nodes.push(await startNode({ shardId: i, numShard: 4 }, "ec"));
+    for (let i = 0; i < 2; i++) nodes.push(await startNode({ shardId: i, numShard: 2 }, "ec"));
+    const bytes = randomBytes(9 * 262_144 + 777);
+    const { chain, storage } = await client();
+    try {
+      const uploaded = await storage.upload(bytes, { region: "ec", ec: { k: 4, m: 2 } });
+      expect(uploaded.parity?.code).to.deep.equal({ k: 4, m: 2 });
+      await stopNode(nodes[0]);
+      await stopNode(nodes[2]);
+      const out = path.join(tempDir("download"), "file");
+      const result = await storage.download(uploaded.root, out);
+      expect(result.repaired).to.be.greaterThan(0);
+      expect(readFileSync(out).equals(bytes)).to.equal(true);
+    } finally {
+      chain.destroy();
+    }
+    for (const node of [nodes[1], nodes[3], nodes[4], nodes[5]]) await stopNode(node);
+  });
+
+  it("an upload with too little fee is refused with a clear error, and nothing is charged", async () => {
+    const { chain, storage } = await client();
+    try {
+      const merkle = await computeFileMerkle(randomBytes(5000));
+      const price = await storage.market.pricePerSector();
+      const sectors = merkle.submission.nodes.reduce((sum, node) => sum + (1n << BigInt(node.height)), 0n);
+      const pool = await hre.ethers.provider.getBalance(record.modules.Market.address);
+      await expect(
+        chain.send("submit", () =>
+          storage.flow.submit(
+            { data: merkle.submission, submitter: chain.address! },
+            { value: sectors * price - 1n },
+          ),
+        ),
+      ).to.be.rejectedWith(/submit: reverted with Flow\w*Fee\w*\(/);
+      expect(await hre.ethers.provider.getBalance(record.modules.Market.address)).to.equal(pool);
+    } finally {
+      chain.destroy();
+    }
+  });
+
+  describe("malformed requests get JSON-RPC errors", () => {
+    let node: TestNode;
+    let root: string;
+    let seq: number;
+    before(async () => {
+      node = await startNode({ shardId: 0, numShard: 2 }, "strict");
+      const bytes = randomBytes(3 * 262_144);
+      const { chain, storage } = await client();
+      try {
+        const merkle = await computeFileMerkle(bytes);
+        const price = await storage.market.pricePerSector();
+        const sectors = merkle.submission.nodes.reduce((sum, n) => sum + (1n << BigInt(n.height)), 0n);
+        await chain.send("submit", () =>
+          storage.flow.submit(
+            { data: merkle.submission, submitter: chain.address! },
+            { value: sectors * price },
+          ),
+        );
+        root = merkle.root;
+      } finally {
+        chain.destroy();
+      }
+      const rpcClient = new StorageRpc(node.url);
+      for (let i = 0; i < 50 && !(await rpcClient.fileInfo(root)); i++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      seq = (await rpcClient.fileInfo(root))!.tx.seq;
+    });
+    after(() => stopNode(node));
+
+    async function refusal(method: string, params: unknown[]): Promise<string> {
+      try {
+        await new StorageRpc(node.url).call(method, params);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error(`${method} was accepted`);
+    }
+
+    it("a segment whose proof does not lead to the root", async () => {
+      const data = Buffer.alloc(262_144, 7).toString("base64");
+      const segment = { root, data, index: 0, proof: { lemma: [root], path: [] }, fileSize: 3 * 262_144 };
+      expect(await refusal("zgs_uploadSegmentsByTxSeq", [[segment], seq])).to.match(
+        /Invalid params: segment 0: the proof does not lead to root/,
+      );
+    });
+
+    it("a segment outside the node's shard, or the file, or of the wrong size", async () => {
+      const base = { root, proof: { lemma: [root], path: [] }, fileSize: 3 * 262_144 };
+      expect(await refusal("zgs_uploadSegmentsByTxSeq", [[{ ...base, index: 1, data: "" }], seq])).to.match(
+        /not in this node's shard 0\/2/,
+      );
+      expect(await refusal("zgs_uploadSegmentsByTxSeq", [[{ ...base, index: 9, data: "" }], seq])).to.match(
+        /outside the file's 3 segments/,
+      );
+      expect(
+        await refusal("zgs_uploadSegmentsByTxSeq", [[{ ...base, index: 0, data: "AAAA" }], seq]),
+      ).to.match(/has 3 bytes, expected 262144/);
+      expect(
+        await refusal("zgs_uploadSegmentsByTxSeq", [[{ ...base, index: 0, data: "%%%" }], seq]),
+      ).to.match(/must be base64/);
+    });
+
+    it("an unknown root or txSeq, bad hashes, and bad sector ranges", async () => {
+      expect(await refusal("zgs_uploadSegmentsByTxSeq", [[{}], 99_999])).to.match(/no log entry 99999 yet/);
+      expect(await refusal("zgs_getFileInfo", ["0x1234"])).to.match(/root must be a 32-byte 0x-hex hash/);
+      expect(await refusal("zgs_downloadSegment", [root, 5, 2])).to.match(/outside the file's 3072 sectors/);
+      expect(await refusal("zgs_downloadSegment", [root, 1000, 1100])).to.match(/within one segment/);
+      expect(await new StorageRpc(node.url).call("zgs_getFileInfo", [`0x${"11".repeat(32)}`, true])).to.equal(
+        null,
+      );
+    });
+
+    it("an oversized request is refused before it is read", async () => {
+      const response = await fetch(node.url, {
+        method: "POST",
+        body: "x".repeat(40 * 1024 * 1024),
+        headers: { "content-type": "application/json" },
+      });
+      expect(response.status).to.equal(413);
+    });
+
+    it("status and shard config answer in the 0G shapes", async () => {
+      const status = await new StorageRpc(node.url).call<{
+        networkIdentity: { flowAddress: string; chainId: number };
+      }>("zgs_getStatus");
+      expect(status.networkIdentity).to.include({ flowAddress: record.modules.Flow.address, chainId: 31337 });
+      expect(await new StorageRpc(node.url).shardConfig()).to.deep.equal({ shardId: 0, numShard: 2 });
+    });
+  });
+});
