@@ -32,6 +32,12 @@ const BENCHMARKS: Benchmark[] = [
     run: erasureBench,
   },
   {
+    name: "storage-gas",
+    description:
+      "gas of Flow.submit for 1, 2 and 4 nodes, young log and 2^32-sector log (0G's figures as quoted in the issue)",
+    run: async () => (await import("./storage-gas")).submitGas(),
+  },
+  {
     name: "merkle",
     description:
       "0G file root of a 256 MiB file, ours vs the official SDK's ZgFile.merkleTree() in the same run",

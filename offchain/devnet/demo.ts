@@ -1,14 +1,30 @@
 import { formatEther, parseEther } from "ethers";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { ZgChain } from "../core/chain";
 import { NETWORKS } from "../core/config";
 import { ZgError, firstLine } from "../core/errors";
 import { ROLES, StakingClient, type RoleName } from "../staking/client";
-import type { DevnetState } from "./devnet";
+import { StorageClient } from "../storage/client";
+import { SEGMENT_SIZE } from "../storage/merkle";
+import { devAccount, type DevnetState } from "./devnet";
+
+/** The devnet account the demo uploads from (a user, not an operator). */
+const DEMO_USER = 19;
+
+/** What the demo may do to the running devnet. */
+export interface DemoControls {
+  /** Stops a worker for good (no restart). */
+  stopWorker(name: string): Promise<void>;
+}
 
 interface DemoContext {
   state: DevnetState;
-  /** A connection signing as the devnet operator of `role`. */
-  connectAs(role: RoleName): Promise<ZgChain>;
+  controls: DemoControls;
+  /** A connection signing as the devnet operator of `role`, or as the demo user. */
+  connectAs(role: RoleName | "USER"): Promise<ZgChain>;
 }
 
 /** One demonstrated capability; it runs when its module is deployed and returns what it showed. */
@@ -102,6 +118,30 @@ const STEPS: DemoStep[] = [
       }
     },
   },
+  {
+    module: "Flow",
+    title: "a file uploaded with 4+2 parity survives the loss of two storage nodes",
+    async run({ state, controls, connectAs }) {
+      const chain = await connectAs("USER");
+      try {
+        const storage = await StorageClient.connect(chain);
+        const bytes = randomBytes(6 * SEGMENT_SIZE + 12_345);
+        const uploaded = await storage.upload(bytes, { ec: { k: 4, m: 2 } });
+        const victims = ["storage-0", "storage-2"];
+        for (const name of victims) await controls.stopWorker(name);
+        const dir = await mkdtemp(path.join(tmpdir(), "zg-demo-"));
+        const out = path.join(dir, "downloaded");
+        const result = await storage.download(uploaded.root, out);
+        const intact = (await readFile(out)).equals(bytes);
+        await rm(dir, { recursive: true, force: true });
+        if (!intact) throw new ZgError("the downloaded bytes differ from the uploaded ones");
+        const nodes = state.workers.filter((w) => w.kind === "storage").length;
+        return `root ${uploaded.root.slice(0, 10)}… (${bytes.length} bytes) on ${nodes} nodes; stopped ${victims.join(" and ")}; downloaded intact, ${result.repaired} segment(s) rebuilt from parity`;
+      } finally {
+        chain.destroy();
+      }
+    },
+  },
 ];
 
 /** Per-role totals over the current members (every devnet operator that ever unbonded is still one). */
@@ -147,17 +187,22 @@ async function waitForWatcher(
 }
 
 /** Runs every step whose module is deployed; prints a line per step; true when all succeeded. */
-export async function runDemo(state: DevnetState, say: (line: string) => void): Promise<boolean> {
+export async function runDemo(
+  state: DevnetState,
+  say: (line: string) => void,
+  controls: DemoControls,
+): Promise<boolean> {
   const context: DemoContext = {
     state,
+    controls,
     connectAs: (role) => {
-      const operator = state.operators.find((o) => o.role === role);
+      const operator = role === "USER" ? undefined : state.operators.find((o) => o.role === role);
       return ZgChain.connect({
         network: "localhost",
         rpcUrl: state.rpcUrl,
         expectedChainId: NETWORKS.localhost.chainId,
         registry: state.deployment.registry,
-        key: operator ? { kind: "privateKey", privateKey: operator.privateKey } : undefined,
+        key: { kind: "privateKey", privateKey: operator?.privateKey ?? devAccount(DEMO_USER).privateKey },
       });
     },
   };

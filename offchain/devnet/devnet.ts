@@ -38,7 +38,9 @@ export interface DevnetOperator {
 }
 
 export interface DevnetWorker {
+  name: string;
   kind: string;
+  url: string;
   health: string;
   metrics: string;
   log: string;
@@ -103,13 +105,13 @@ export async function runDevnet(options: DevnetOptions): Promise<void> {
     say(`deploying profile ${options.profile}…`);
     const deployment = await deployWithHardhat({ network: "localhost", profile: options.profile, rpcUrl });
     const operators = await stakeOperators(rpcUrl, deployment);
-    const workers = await startWorkers(supervisor, dataDir, rpcUrl, deployment);
+    const workers = await startWorkers(supervisor, dataDir, rpcUrl, deployment, operators);
     const state: DevnetState = { rpcUrl, chainId, dataDir, deployment, operators, workers };
     printState(state, options.json);
 
     let demoFailed = false;
     if (options.demo) {
-      demoFailed = !(await runDemo(state, say));
+      demoFailed = !(await runDemo(state, say, { stopWorker: (name) => supervisor.stop(name) }));
     }
     if (options.exitAfterDemo) {
       await stop();
@@ -132,7 +134,24 @@ export async function runDevnet(options: DevnetOptions): Promise<void> {
   }
 }
 
-/** Funds nothing (the devnet's accounts start funded) but stakes one operator per role, as the profile allows. */
+/** Storage nodes of the devnet: four quarter shards and two half shards, so 4+2 parity survives any two losses. */
+const STORAGE_NODES: { shard: { shardId: number; numShard: number }; region: string }[] = [
+  { shard: { shardId: 0, numShard: 4 }, region: "eu" },
+  { shard: { shardId: 1, numShard: 4 }, region: "eu" },
+  { shard: { shardId: 2, numShard: 4 }, region: "eu" },
+  { shard: { shardId: 3, numShard: 4 }, region: "us" },
+  { shard: { shardId: 0, numShard: 2 }, region: "us" },
+  { shard: { shardId: 1, numShard: 2 }, region: "us" },
+];
+
+/** Devnet accounts 1–5 serve one role each; storage nodes beyond the first get accounts from 6 on. */
+function operatorPlan(): { role: RoleName; index: number }[] {
+  const plan = ROLES.map((role, i) => ({ role, index: i + 1 }));
+  for (let n = 1; n < STORAGE_NODES.length; n++) plan.push({ role: "STORAGE", index: ROLES.length + n });
+  return plan;
+}
+
+/** Funds nothing (the devnet's accounts start funded) but stakes every planned operator, as the profile allows. */
 async function stakeOperators(rpcUrl: string, deployment: DeploymentRecord): Promise<DevnetOperator[]> {
   if (!deployment.modules.NodeStaking) return [];
   const connect = (index: number) =>
@@ -147,9 +166,9 @@ async function stakeOperators(rpcUrl: string, deployment: DeploymentRecord): Pro
   const governanceStaking = await StakingClient.connect(governance);
   const operators: DevnetOperator[] = [];
   try {
-    for (const [i, role] of ROLES.entries()) {
-      const account = devAccount(i + 1);
-      const chain = await connect(i + 1);
+    for (const { role, index } of operatorPlan()) {
+      const account = devAccount(index);
+      const chain = await connect(index);
       try {
         const staking = await StakingClient.connect(chain);
         if (staking.mode === "permissioned") {
@@ -181,10 +200,15 @@ async function startWorkers(
   dataDir: string,
   rpcUrl: string,
   deployment: DeploymentRecord,
+  operators: DevnetOperator[],
 ): Promise<DevnetWorker[]> {
   const workers: DevnetWorker[] = [];
-  const launch = async (kind: string, extra: Record<string, unknown> = {}) => {
-    const dir = path.join(dataDir, kind);
+  const launch = async (
+    name: string,
+    kind: string,
+    extra: (port: number) => Record<string, unknown> = () => ({}),
+  ) => {
+    const dir = path.join(dataDir, name);
     mkdirSync(dir, { recursive: true });
     const port = await freePort();
     const config = {
@@ -194,13 +218,13 @@ async function startWorkers(
       http: { host: "127.0.0.1", port },
       confirmations: 0,
       pollIntervalMs: 250,
-      ...extra,
+      ...extra(port),
     };
     const configFile = path.join(dir, "config.json");
     writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
     const logFile = path.join(dir, "worker.log");
     supervisor.start({
-      name: kind,
+      name,
       command: process.execPath,
       args: [path.join(packageRoot(), "bin", "zg.js"), "node", kind, "--config", configFile],
       cwd: dir,
@@ -210,9 +234,27 @@ async function startWorkers(
     });
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/health`, logFile);
-    workers.push({ kind, health: `${base}/health`, metrics: `${base}/metrics`, log: logFile });
+    workers.push({
+      name,
+      kind,
+      url: base,
+      health: `${base}/health`,
+      metrics: `${base}/metrics`,
+      log: logFile,
+    });
   };
-  if (deployment.modules.NodeStaking) await launch("watcher");
+  if (deployment.modules.NodeStaking) await launch("watcher", "watcher");
+  if (deployment.modules.Flow && deployment.modules.NodeStaking) {
+    const storageOperators = operators.filter((operator) => operator.role === "STORAGE");
+    for (const [n, node] of STORAGE_NODES.entries()) {
+      await launch(`storage-${n}`, "storage", (port) => ({
+        privateKey: storageOperators[n].privateKey,
+        shard: node.shard,
+        region: node.region,
+        publicUrl: `http://127.0.0.1:${port}`,
+      }));
+    }
+  }
   return workers;
 }
 
@@ -239,7 +281,8 @@ function printState(state: DevnetState, json: boolean): void {
     ),
     ...state.operators.map((o) => `  operator    ${o.role.padEnd(14)} ${o.address}  bonded ${o.bonded}`),
     ...state.workers.map(
-      (w) => `  worker      ${w.kind.padEnd(14)} ${w.health}  ${w.metrics}  (log ${w.log})`,
+      (w) =>
+        `  worker      ${w.name.padEnd(14)} ${w.url}  (/health, /metrics${w.kind === "storage" ? ", 0G storage JSON-RPC" : ""}; log ${w.log})`,
     ),
     `  governance  ${devAccount(0).address} (devnet account 0; key in Hardhat's development mnemonic)`,
     "",

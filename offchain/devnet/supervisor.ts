@@ -20,6 +20,8 @@ interface Service {
   log: WriteStream;
   restarts: number[];
   failed: boolean;
+  /** Stopped on purpose: its exit is neither restarted nor fatal. */
+  stopped: boolean;
 }
 
 const MAX_RESTARTS_PER_MINUTE = 5;
@@ -48,6 +50,7 @@ export class Supervisor {
       log: createWriteStream(spec.logFile, { flags: "a" }),
       restarts: [],
       failed: false,
+      stopped: false,
     };
     this.services.push(service);
     return this.launch(service);
@@ -64,7 +67,7 @@ export class Supervisor {
     child.stderr?.pipe(service.log, { end: false });
     service.child = child;
     child.on("exit", (code, signal) => {
-      if (this.stopping || service.child !== child) return;
+      if (this.stopping || service.stopped || service.child !== child) return;
       const how = signal ? `signal ${signal}` : `code ${code}`;
       if (!spec.restart) {
         this.onFatal(`${spec.name} exited (${how}); see ${spec.logFile}`);
@@ -90,6 +93,14 @@ export class Supervisor {
   /** The running child of a service, for tests and health checks. */
   child(name: string): ChildProcess | undefined {
     return this.services.find((service) => service.spec.name === name)?.child;
+  }
+
+  /** Stops one service for good (no restart), e.g. to show that the stack survives losing it. */
+  async stop(name: string): Promise<void> {
+    const service = this.services.find((candidate) => candidate.spec.name === name);
+    if (!service) throw new Error(`no service named ${name}`);
+    service.stopped = true;
+    await stopChild(service.child);
   }
 
   async stopAll(): Promise<void> {

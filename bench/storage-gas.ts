@@ -1,0 +1,140 @@
+/**
+ * Gas of `Flow.submit` for SDK-shaped submissions of 1, 2 and 4 nodes, on a young log and on a log grown past
+ * 2^32 sectors by one height-32 submission, measured on the in-process Hardhat network.
+ *
+ * Each figure is the median gas of 9 later submissions of the same shape, after 16 warm-up submissions (so that
+ * the frontier levels they touch are already written once, as on a live log). Price zero (the `no-token`
+ * profile), plus the 1-node figures with a fee, where the Market is called and the pool grows.
+ *
+ * The 0G anchors are not measured here: they are the figures quoted in the issue for 0G's own Flow.
+ *
+ *   npx hardhat run bench/storage-gas.ts
+ */
+import hre from "hardhat";
+import {
+  Flow__factory,
+  Market__factory,
+  ModuleRegistry__factory,
+  ZgProxy__factory,
+} from "../typechain-types";
+import type { Flow } from "../typechain-types";
+
+export interface GasFigure {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+/** 0G's Flow, as quoted in the issue (not measured in this run). */
+const ZEROG_ANCHORS: GasFigure[] = [
+  { name: "0g-flow-submit-1-node-young (issue's quoted measurement)", value: 178_000, unit: "gas" },
+  { name: "0g-flow-submit-1-node-2^32-log (issue's quoted measurement)", value: 294_000, unit: "gas" },
+  { name: "0g-flow-submit-4-nodes-young (issue's quoted measurement)", value: 236_000, unit: "gas" },
+  { name: "0g-flow-submit-4-nodes-2^32-log (issue's quoted measurement)", value: 341_000, unit: "gas" },
+];
+
+/** What the SDK makes of a 4 KiB, a 5 KiB and a 15 KiB file. */
+const SHAPES: { label: string; heights: number[] }[] = [
+  { label: "1-node", heights: [4] },
+  { label: "2-nodes", heights: [4, 2] },
+  { label: "4-nodes", heights: [5, 4, 3, 2] },
+];
+const WARM_UP = 16;
+const SAMPLES = 9;
+const PRICE = 1_000_000_000n;
+
+let labelCounter = 0;
+
+function submission(heights: number[]) {
+  const tag = labelCounter++;
+  const sectors = heights.reduce((sum, h) => sum + (1n << BigInt(h)), 0n);
+  return {
+    data: {
+      length: sectors * 256n,
+      tags: "0x",
+      nodes: heights.map((height, i) => ({ root: hre.ethers.id(`bench:${tag}:${i}`), height })),
+    },
+    submitter: hre.ethers.ZeroAddress,
+  };
+}
+
+async function deploy(price: bigint): Promise<Flow> {
+  const [governance] = await hre.ethers.getSigners();
+  const registry = await new ModuleRegistry__factory(governance).deploy(governance.address);
+  const registryAddress = await registry.getAddress();
+  const marketImplementation = await new Market__factory(governance).deploy();
+  const marketProxy = await new ZgProxy__factory(governance).deploy(
+    await marketImplementation.getAddress(),
+    marketImplementation.interface.encodeFunctionData("initialize", [registryAddress, price]),
+  );
+  const marketAddress = await marketProxy.getAddress();
+  const flowImplementation = await new Flow__factory(governance).deploy(marketAddress);
+  const flowProxy = await new ZgProxy__factory(governance).deploy(
+    await flowImplementation.getAddress(),
+    flowImplementation.interface.encodeFunctionData("initialize", [registryAddress]),
+  );
+  const flowAddress = await flowProxy.getAddress();
+  await (await registry.setModule(hre.ethers.encodeBytes32String("Market"), marketAddress, "1.0.0")).wait();
+  await (await registry.setModule(hre.ethers.encodeBytes32String("Flow"), flowAddress, "1.0.0")).wait();
+  return Flow__factory.connect(flowAddress, governance);
+}
+
+async function submitGas1(flow: Flow, heights: number[], price: bigint): Promise<number> {
+  const s = submission(heights);
+  const fee = s.data.nodes.reduce((sum, n) => sum + (1n << BigInt(n.height)), 0n) * price;
+  const receipt = await (await flow.submit(s, { value: fee })).wait();
+  return Number(receipt!.gasUsed);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function measure(flow: Flow, heights: number[], price: bigint): Promise<number> {
+  for (let i = 0; i < WARM_UP; i++) await submitGas1(flow, heights, price);
+  const samples: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) samples.push(await submitGas1(flow, heights, price));
+  return median(samples);
+}
+
+/** Measures every figure on fresh deployments; returns ours, then the issue's 0G anchors. */
+export async function submitGas(): Promise<GasFigure[]> {
+  const figures: GasFigure[] = [];
+  for (const log of ["young", "2^32-log"] as const) {
+    for (const { label, heights } of SHAPES) {
+      const flow = await deploy(0n);
+      // One height-32 node aligns to 2^32 and pads the log up to it: the log then holds 2^33 sectors.
+      if (log === "2^32-log") await submitGas1(flow, [32], 0n);
+      figures.push({
+        name: `flow-submit-${label}-${log}`,
+        value: await measure(flow, heights, 0n),
+        unit: "gas",
+      });
+    }
+    const priced = await deploy(PRICE);
+    if (log === "2^32-log") await submitGas1(priced, [32], PRICE);
+    figures.push({
+      name: `flow-submit-1-node-${log}-with-fee`,
+      value: await measure(priced, [4], PRICE),
+      unit: "gas",
+    });
+  }
+  return [...figures, ...ZEROG_ANCHORS];
+}
+
+async function main(): Promise<void> {
+  const figures = await submitGas();
+  const width = Math.max(...figures.map((f) => f.name.length));
+  process.stdout.write(`${"figure".padEnd(width)}  ${"gas".padStart(8)}\n`);
+  for (const figure of figures) {
+    process.stdout.write(`${figure.name.padEnd(width)}  ${String(figure.value).padStart(8)}\n`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`storage-gas: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}
