@@ -81,7 +81,7 @@ describe("zg CLI", function () {
       modules: { name: string }[];
     };
     expect(json.chainId).to.equal(31337);
-    expect(json.modules.map((m) => m.name)).to.deep.equal(["NodeStaking"]);
+    expect(json.modules.map((m) => m.name)).to.deep.equal(["Flow", "Market", "NodeStaking"]);
   });
 
   describe("stake", () => {

@@ -49,6 +49,8 @@ describe("deploy profiles", () => {
     try {
       expect(chain.registryAddress).to.equal(record.registry);
       expect(await chain.modules()).to.deep.equal([
+        { name: "Flow", address: record.modules.Flow.address, version: "1.0.0" },
+        { name: "Market", address: record.modules.Market.address, version: "1.0.0" },
         { name: "NodeStaking", address: record.modules.NodeStaking.address, version: "1.0.0" },
       ]);
     } finally {
