@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -19,6 +20,23 @@ import { Market__factory, NodeStaking__factory } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
 
 const quiet = () => undefined;
+
+function runZg(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.resolve("bin/zg.js"), ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -261,6 +279,57 @@ describe("storage node and client", function () {
     } finally {
       chain.destroy();
     }
+  });
+
+  it("zg storage root, upload, info and download through the CLI", async () => {
+    const node = await startNode({ shardId: 0, numShard: 1 }, "cli");
+    const dir = tempDir("cli");
+    const file = path.join(dir, "input.bin");
+    const bytes = randomBytes(2 * 262_144 + 99);
+    writeFileSync(file, bytes);
+    const [funder] = await hre.ethers.getSigners();
+    await (await funder.sendTransaction({ to: devAccount(92).address, value: parseEther("5") })).wait();
+    const env = { ...process.env, ZG_DEPLOYMENTS_DIR: process.env.ZG_DEPLOYMENTS_DIR };
+    const zg = (...args: string[]) => runZg(["--rpc", rpc.url, "--registry", record.registry, ...args], env);
+
+    const root = (await zg("storage", "root", file)).stdout.trim();
+    expect(root).to.equal((await computeFileMerkle(bytes)).root);
+    const uploaded = await zg(
+      "--private-key",
+      devAccount(92).privateKey,
+      "--json",
+      "storage",
+      "upload",
+      file,
+      "--region",
+      "cli",
+    );
+    expect(uploaded.code, uploaded.stderr).to.equal(0);
+    expect(JSON.parse(uploaded.stdout)).to.include({ root, size: bytes.length, submitted: true });
+    const info = JSON.parse((await zg("--json", "storage", "info", root)).stdout) as {
+      nodes: { finalized: boolean }[];
+    };
+    expect(info.nodes.some((holder) => holder.finalized)).to.equal(true);
+    const out = path.join(dir, "output.bin");
+    const downloaded = await zg("storage", "download", root, out);
+    expect(downloaded.code, downloaded.stderr).to.equal(0);
+    expect(readFileSync(out).equals(bytes)).to.equal(true);
+
+    const again = await zg("storage", "download", root, out);
+    expect(again.code).to.not.equal(0);
+    expect(again.stderr.trim()).to.equal(`zg: ${out} already exists: choose a new output path`);
+    expect((await zg("storage", "download", "0x1234", path.join(dir, "x"))).stderr.trim()).to.equal(
+      "zg: root '0x1234' is not a 32-byte 0x-hex hash",
+    );
+    expect((await zg("storage", "root", path.join(dir, "missing"))).stderr.trim()).to.equal(
+      `zg: file ${path.join(dir, "missing")} does not exist`,
+    );
+    expect(
+      (
+        await zg("storage", "upload", file, "--ec", "4-2", "--private-key", devAccount(92).privateKey)
+      ).stderr.trim(),
+    ).to.match(/^zg: .*4-2/);
+    await stopNode(node);
   });
 
   describe("malformed requests get JSON-RPC errors", () => {
