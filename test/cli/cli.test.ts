@@ -1,17 +1,11 @@
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
 import { devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
+import { runZg, type ZgRun } from "../helpers/process";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const ZG = path.resolve("bin/zg.js");
+type Run = ZgRun;
 
 describe("zg CLI", function () {
   this.timeout(120_000);
@@ -20,19 +14,9 @@ describe("zg CLI", function () {
   const operatorKey = devAccount(15).privateKey;
   const operator = devAccount(15).address;
 
-  /** Runs `zg` as a user would, asynchronously (the chain answers from this process). */
+  /** Runs `zg` with the suite's environment. */
   function zg(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, [ZG, ...args], {
-        env: { ...env, ...extraEnv },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+    return runZg(args, { ...env, ...extraEnv });
   }
 
   /** Asserts a failure: non-zero exit and exactly one line on stderr, which is returned. */

@@ -1,25 +1,15 @@
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import path from "node:path";
 import { expect } from "chai";
 import { Supervisor } from "../../offchain/devnet/supervisor";
 import { tempDir } from "../helpers/chain";
+import { freePort, runZg } from "../helpers/process";
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
-    env.ZG_DEPLOYMENTS_DIR = tempDir("deployments");
-    const child = spawn(process.execPath, [path.resolve("bin/zg.js"), ...args], {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function run(args: string[]) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
+  env.ZG_DEPLOYMENTS_DIR = tempDir("deployments");
+  return runZg(args, env);
 }
 
 function listenOn(port: number): Promise<Server> {
@@ -28,13 +18,6 @@ function listenOn(port: number): Promise<Server> {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve(server));
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = await listenOn(0);
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe("zg devnet", function () {

@@ -1,7 +1,5 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { Downloader, FixedPriceFlow__factory, MemData, StorageNode, Uploader } from "@0gfoundation/0g-ts-sdk";
 import { expect } from "chai";
@@ -18,36 +16,9 @@ import { StorageRpc } from "../../offchain/storage/rpc";
 import type { ShardConfig } from "../../offchain/storage/types";
 import { Market__factory, NodeStaking__factory } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
+import { freePort, runZg } from "../helpers/process";
 
 const quiet = () => undefined;
-
-function runZg(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.resolve("bin/zg.js"), ...args], {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface TestNode {
   handle: WorkerHandle;

@@ -1,0 +1,25 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+
+export interface ZgRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `zg` CLI as a user would, asynchronously (a chain served by this process can answer it). */
+export function runZg(args: string[], env: NodeJS.ProcessEnv): Promise<ZgRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.resolve("bin/zg.js"), ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export { freePort } from "../../offchain/devnet/devnet";
