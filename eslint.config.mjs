@@ -27,10 +27,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ["bin/*.js", "test/*.js"],
+    files: ["bin/*.js", "scripts/*.js"],
     languageOptions: {
       sourceType: "commonjs",
-      globals: { require: "readonly", process: "readonly", __dirname: "readonly", console: "readonly" },
+      globals: {
+        require: "readonly",
+        process: "readonly",
+        __dirname: "readonly",
+        console: "readonly",
+        module: "writable",
+        globalThis: "readonly",
+      },
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

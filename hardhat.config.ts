@@ -21,8 +21,7 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
 // The last line of a test run is the plain summary CI reads, printed after the gas report.
 task(TASK_TEST).setAction(async (args, _hre, runSuper) => {
   const failures: unknown = await runSuper(args);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { summary } = require("./test/reporter.js") as { summary?: string };
+  const summary = (globalThis as { __zgTestSummary?: string }).__zgTestSummary;
   if (summary) console.log(`\n${summary}`);
   return failures;
 });
@@ -71,7 +70,7 @@ const config: HardhatUserConfig = {
     reportPureAndViewMethods: false,
     darkMode: false,
   },
-  mocha: { timeout: 120_000, reporter: require.resolve("./test/reporter.js") },
+  mocha: { timeout: 120_000, reporter: require.resolve("./scripts/test-summary-reporter.js") },
 };
 
 export default config;
