@@ -38,6 +38,11 @@ const BENCHMARKS: Benchmark[] = [
     run: async () => (await import("./storage-gas")).submitGas(),
   },
   {
+    name: "storage-e2e",
+    description: "upload and download of 64 MiB through six local storage nodes, without and with 4+2 parity",
+    run: async () => (await import("./storage-e2e")).storageThroughput(),
+  },
+  {
     name: "merkle",
     description:
       "0G file root of a 256 MiB file, ours vs the official SDK's ZgFile.merkleTree() in the same run",

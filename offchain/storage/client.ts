@@ -118,35 +118,36 @@ export class StorageClient {
         "NOT_FOUND",
       );
     }
+    const ec = options.ec;
+    let parityNodes: StorageNodeInfo[] | undefined;
+    if (ec) {
+      const rest = available.filter((node) => !dataNodes.includes(node));
+      parityNodes = selectNodes(rest, 1, "spread");
+      if (!parityNodes) {
+        throw new ZgError(
+          `parity needs storage nodes${where} that hold none of the data: ${rest.length} left, too few to cover every shard`,
+          "NOT_FOUND",
+        );
+      }
+    }
     const source = await FileSource.open(input);
     try {
       options.onProgress?.({ phase: "hash", done: 0, total: source.size });
       const merkle = await computeFileMerkle(input);
-      const data = await this.store(source, merkle, "0x", dataNodes, options.onProgress, "upload");
+      // Data and parity go to disjoint nodes, so both uploads run at the same time.
+      const [data, parity] = await Promise.all([
+        this.store(source, merkle, "0x", dataNodes, options.onProgress, "upload"),
+        ec && parityNodes
+          ? this.storeParity(input, source.size, merkle.root, ec, parityNodes, options.onProgress)
+          : undefined,
+      ]);
       const result: UploadResult = {
         root: merkle.root,
         txSeq: data.txSeq,
         size: source.size,
         submitted: data.submitted,
       };
-      if (options.ec) {
-        const rest = available.filter((node) => !dataNodes.includes(node));
-        const parityNodes = selectNodes(rest, 1, "spread");
-        if (!parityNodes) {
-          throw new ZgError(
-            `parity needs storage nodes${where} that hold none of the data: ${rest.length} left, too few to cover every shard`,
-            "NOT_FOUND",
-          );
-        }
-        result.parity = await this.storeParity(
-          input,
-          source.size,
-          merkle.root,
-          options.ec,
-          parityNodes,
-          options.onProgress,
-        );
-      }
+      if (parity) result.parity = parity;
       return result;
     } finally {
       await source.close();
