@@ -46,6 +46,8 @@ export class ZgChain {
     private readonly sender: Signer | undefined,
   ) {}
 
+  private submissions: Promise<unknown> = Promise.resolve();
+
   /** Connects to the configured RPC endpoint, checks the chain id and finds the registry. */
   static async connect(config: ChainConfig, options: { requireKey?: boolean } = {}): Promise<ZgChain> {
     const chainId = await probeChainId(config.rpcUrl);
@@ -138,7 +140,11 @@ export class ZgChain {
     submit: () => Promise<ContractTransactionResponse>,
   ): Promise<TransactionReceipt> {
     try {
-      const response = await submit();
+      // Submissions go out one at a time, so nonces reach the node in order even when callers send
+      // concurrently (an automining node refuses a nonce from the future); receipts are awaited in parallel.
+      const submitted = this.submissions.then(submit);
+      this.submissions = submitted.catch(() => undefined);
+      const response = await submitted;
       const receipt = await response.wait();
       if (!receipt) throw new ZgError(`${action}: the transaction was dropped`, "ZG_ERROR");
       return receipt;
