@@ -10,6 +10,7 @@
  *
  *   npx hardhat run bench/storage-gas.ts
  */
+import type {} from "@nomicfoundation/hardhat-ethers/internal/type-extensions";
 import hre from "hardhat";
 import {
   Flow__factory,
