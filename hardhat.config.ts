@@ -43,7 +43,10 @@ function remoteAccounts(): string[] {
 }
 
 const networks: Record<string, NetworkUserConfig> = {
-  hardhat: { chainId: 31337 },
+  // The devnet mines a block every ZG_BLOCK_INTERVAL_MS too, so that epochs advance without traffic.
+  hardhat: process.env.ZG_BLOCK_INTERVAL_MS
+    ? { chainId: 31337, mining: { auto: true, interval: Number(process.env.ZG_BLOCK_INTERVAL_MS) } }
+    : { chainId: 31337 },
   localhost: { url: process.env.ZG_LOCAL_RPC_URL ?? "http://127.0.0.1:8545", chainId: 31337 },
   galileo: {
     url: process.env.ZG_GALILEO_RPC_URL ?? "https://evmrpc-testnet.0g.ai",

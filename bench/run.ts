@@ -38,6 +38,12 @@ const BENCHMARKS: Benchmark[] = [
     run: async () => (await import("./storage-gas")).submitGas(),
   },
   {
+    name: "challenge-gas",
+    description:
+      "gas of one storage-challenge answer at tree depths 10, 20 and 30 (target: at most 70,000 at depth 30)",
+    run: async () => (await import("./challenge-gas")).answerGas(),
+  },
+  {
     name: "storage-e2e",
     description: "upload and download of 64 MiB through six local storage nodes, without and with 4+2 parity",
     run: async () => (await import("./storage-e2e")).storageThroughput(),

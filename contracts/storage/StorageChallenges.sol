@@ -1,0 +1,883 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
+import {INodeStaking} from "../staking/interfaces/INodeStaking.sol";
+import {IFlow} from "./interfaces/IFlow.sol";
+import {IMarket} from "./interfaces/IMarket.sol";
+import {IStorageChallenges} from "./interfaces/IStorageChallenges.sol";
+import {ShardLayout} from "./libraries/ShardLayout.sol";
+
+/**
+ * @title StorageChallenges
+ * @notice Proof of storage by challenge and response over the Flow's submissions (see `IStorageChallenges`).
+ * Deployed behind an ERC-1967 proxy (UUPS); governance (the registry owner) sets the parameters and authorizes
+ * upgrades. Flow, Market and NodeStaking are looked up in the registry at call time.
+ *
+ * How a challenge is drawn. Each node keeps an append-only list of declarations, each with the cumulative
+ * weight (data sectors in the node's shard) of the list up to it, and a list of checkpoints `(epoch, entry
+ * count, live weight)` written for the next epoch by every declaration change. For epoch `e` the visible list
+ * is the checkpoint's first `count` entries, of total weight `T`; the draw `r = keccak(seed, node, attempt) % T`
+ * picks the entry whose cumulative range holds `r` by binary search, and `r`'s offset in that range picks the
+ * entry's in-shard sector. An entry that was undeclared or pruned before `e`, or whose data expired by the
+ * epoch's seed time, is rejected and the draw repeated, at most `_MAX_DRAWS` times; so an accepted sector is
+ * uniform over the live declared sectors, and a node whose dropped weight is a fraction `d` of `T` is left
+ * unchallenged (and unrewarded) with probability `d^16`.
+ *
+ * NOTE: `answer` does not call NodeStaking (it would cost ~14,000 gas): an answer proves possession and records
+ * it; whether the node may be paid is checked at `claim` (active in NodeStaking), and a node that left has its
+ * shares `forfeit`ed back to the pool.
+ * @dev Invariants:
+ * - `reserved == Σ budgetLeft` over settled epochs, and for each settled epoch
+ *   `budget == budgetLeft + Σ claimed + Σ forfeited`, `weightLeft == answeredWeight - Σ weights claimed or
+ *   forfeited`, and `weightLeft == 0` implies `budgetLeft == 0`; so Σ paid ≤ Σ budgets ≤ Market pool inflows;
+ * - a node's entry list only grows; `cumWeight` strictly increases along it and `fromEpoch` does not decrease;
+ *   checkpoint epochs strictly increase and never exceed `currentEpoch() + 1`, so the checkpoint of any epoch
+ *   up to the current one is final, and its weight is Σ weight of the entries with `fromEpoch ≤ e < untilEpoch`;
+ * - a declaration made in epoch `c` is visible from `c + 1`, whose seed is the hash of a later block;
+ * - each (node, epoch) is answered at most once, slashed at most once, never both, claimed or forfeited at most
+ *   once and only if answered;
+ * - an epoch's seed, deadline and seed time never change once recorded.
+ */
+contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable, ReentrancyGuardTransient {
+    using EnumerableSet for EnumerableSet.AddressSet;
+
+    bytes32 private constant _FLOW = "Flow";
+    bytes32 private constant _MARKET = "Market";
+    bytes32 private constant _STAKING = "NodeStaking";
+    uint256 private constant _BPS = 10_000;
+    uint256 private constant _SECTOR_BYTES = 256;
+    /// @dev Redraws after hitting dropped weight: a node with dropped fraction d goes unchallenged w.p. d^16.
+    uint256 private constant _MAX_DRAWS = 16;
+    /// @dev `blockhash` covers the 256 most recent blocks.
+    uint256 private constant _BLOCKHASH_DEPTH = 256;
+    uint256 private constant _MIN_EPOCH_BLOCKS = 2;
+    uint256 private constant _MAX_EPOCH_BLOCKS = 1_000_000;
+    uint256 private constant _MAX_RESPONSE_WINDOW = 255;
+    uint256 private constant _MAX_DATA_LIFETIME = 100 * 365 days;
+    uint32 private constant _OPEN = type(uint32).max;
+    bytes32 private constant _EVIDENCE_TAG = "storage-challenge";
+
+    /// @dev One declaration: three slots. Slot 1 is all a draw reads for the binary search and the checks.
+    struct Entry {
+        bytes32 dataRoot;
+        // slot 1
+        uint64 cumWeight;
+        uint32 fromEpoch;
+        uint32 untilEpoch;
+        uint32 shardId;
+        uint32 numShard;
+        uint64 expiresAt;
+        // slot 2: the Flow's record of the file, copied so that `answer` does not call the Flow.
+        uint64 startPosition;
+        uint64 dataSectors;
+        uint8 top;
+        uint8 lowerHeights;
+    }
+
+    /// @dev From `epoch` on (until the next checkpoint) the first `entryCount` entries are visible and `weight`
+    /// of them is live.
+    struct Checkpoint {
+        uint32 epoch;
+        uint32 entryCount;
+        uint96 weight;
+    }
+
+    struct NodeState {
+        Entry[] entries;
+        Checkpoint[] checkpoints;
+        mapping(bytes32 dataRoot => uint256 indexPlusOne) declared;
+        mapping(uint256 word => uint256 bits) answeredBits;
+        mapping(uint256 word => uint256 bits) settledBits;
+        mapping(uint256 word => uint256 bits) slashedBits;
+    }
+
+    // The fields are grouped by which calls read them together; the linter's reordering would not save a slot.
+    // solhint-disable gas-struct-packing
+    struct EpochData {
+        bytes32 seed;
+        // Read and written by every answer: one slot.
+        uint64 deadline;
+        uint64 seededAt;
+        bool settled;
+        uint96 answeredWeight;
+        uint128 budget;
+        uint128 budgetLeft;
+        uint96 weightLeft;
+    }
+
+    /// @custom:storage-location erc7201:zerog.storage.StorageChallenges
+    struct ChallengesStorage {
+        IModuleRegistry registry;
+        Params params;
+        uint64 anchorEpoch;
+        uint64 anchorBlock;
+        uint256 reserved;
+        mapping(address node => NodeState) nodes;
+        mapping(uint256 epoch => EpochData) epochs;
+        mapping(bytes32 dataRoot => uint64) firstDeclaredAt;
+        mapping(bytes32 dataRoot => EnumerableSet.AddressSet) holders;
+    }
+    // solhint-enable gas-struct-packing
+
+    /// @dev The outcome of deriving an epoch's seed.
+    enum SeedStatus {
+        OK,
+        NOT_STARTED,
+        VOID
+    }
+
+    /// @dev A drawn challenge.
+    struct Draw {
+        bool found;
+        uint256 entryIndex;
+        uint256 sectorIndex;
+        uint256 weight;
+    }
+
+    // keccak256(abi.encode(uint256(keccak256("zerog.storage.StorageChallenges")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant _STORAGE_SLOT =
+        0x2a84af6fba0f7bb25400da7e60df7ea0399769653211f65e8065ff609a617d00;
+
+    modifier onlyGovernance() {
+        if (msg.sender != _s().registry.owner()) revert ChallengesNotGovernance(msg.sender);
+        _;
+    }
+
+    /// @custom:oz-upgrades-unsafe-allow constructor
+    constructor() {
+        _disableInitializers();
+    }
+
+    /**
+     * @notice Sets up the proxy's state; epoch 0 starts at this block. Called once, by the proxy's constructor.
+     * @param registry_ The module registry; its owner is governance.
+     * @param params_ The first parameters.
+     */
+    function initialize(address registry_, Params calldata params_) external initializer {
+        if (registry_ == address(0)) revert ChallengesZeroAddress();
+        ChallengesStorage storage $ = _s();
+        $.registry = IModuleRegistry(registry_);
+        _validate(params_);
+        $.params = params_;
+        $.anchorBlock = uint64(block.number);
+        emit ParamsSet(params_, 0, block.number);
+    }
+
+    // ─── Declarations ─────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IStorageChallenges
+    function declare(bytes32[] calldata dataRoots) external {
+        ChallengesStorage storage $ = _s();
+        INodeStaking staking = _staking($);
+        if (!staking.isActive(msg.sender, INodeStaking.Role.STORAGE)) {
+            revert ChallengesNotStorageNode(msg.sender);
+        }
+        // The fields every new entry shares; `_declareOne` fills in the rest.
+        Entry memory entry;
+        (entry.shardId, entry.numShard) = _shardOf(staking, msg.sender);
+        entry.fromEpoch = SafeCast.toUint32(_currentEpoch($) + 1);
+        entry.untilEpoch = _OPEN;
+        IFlow flow = IFlow($.registry.getModule(_FLOW));
+        NodeState storage n = $.nodes[msg.sender];
+        uint256 weight = _latestWeight(n);
+        for (uint256 i = 0; i < dataRoots.length; ++i) {
+            weight += _declareOne($, n, flow, entry, dataRoots[i]);
+        }
+        _writeCheckpoint(n, entry.fromEpoch, weight);
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function undeclare(bytes32[] calldata dataRoots) external {
+        _end(msg.sender, dataRoots, false);
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function prune(address node, bytes32[] calldata dataRoots) external {
+        _end(node, dataRoots, true);
+    }
+
+    // ─── Challenges ───────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IStorageChallenges
+    function seed(uint256 epoch) external returns (bytes32) {
+        (bytes32 s, ) = _recordSeed(_s(), epoch);
+        return s;
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function answer(
+        uint256 epoch,
+        bytes calldata sector,
+        IFlow.SubmissionNode[] calldata nodes,
+        uint256 nodeIndex,
+        bytes32[] calldata siblings
+    ) external {
+        if (sector.length != _SECTOR_BYTES) revert ChallengesInvalidSectorLength(sector.length);
+        (EpochData storage ep, NodeState storage n, Draw memory d) = _openChallenge(epoch);
+        bytes32 dataRoot = _verify(
+            n.entries[d.entryIndex],
+            d.sectorIndex,
+            sector,
+            nodes,
+            nodeIndex,
+            siblings
+        );
+        _setBit(n.answeredBits, epoch);
+        // Fits: Σ weights over nodes stays below 2^96 sectors (a node's weight is below 2^64, the log's size).
+        ep.answeredWeight += uint96(d.weight);
+        emit Answered(msg.sender, epoch, dataRoot, d.sectorIndex, d.weight);
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function slashMissed(address node, uint256 epoch) external returns (uint256 slashed) {
+        ChallengesStorage storage $ = _s();
+        (bytes32 s, EpochData storage ep) = _recordSeed($, epoch);
+        uint256 deadline = ep.deadline;
+        if (block.number <= deadline) revert ChallengesWindowOpen(epoch, deadline);
+        NodeState storage n = $.nodes[node];
+        if (_bit(n.answeredBits, epoch)) revert ChallengesAlreadyAnswered(node, epoch);
+        if (_bit(n.slashedBits, epoch)) revert ChallengesAlreadySlashed(node, epoch);
+        uint256 seededAt = ep.seededAt;
+        INodeStaking staking = _staking($);
+        if (!_draw(n, s, node, epoch, seededAt).found || !_challengeable(staking, node, seededAt)) {
+            revert ChallengesNoChallenge(node, epoch);
+        }
+        _setBit(n.slashedBits, epoch);
+        slashed = staking.slash(
+            node,
+            INodeStaking.Role.STORAGE,
+            $.params.slashAmount,
+            keccak256(abi.encode(_EVIDENCE_TAG, node, epoch)),
+            msg.sender
+        );
+        emit MissSlashed(node, epoch, msg.sender, slashed);
+    }
+
+    // ─── Rewards ──────────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IStorageChallenges
+    function settle(uint256 epoch) external returns (uint256 budget) {
+        ChallengesStorage storage $ = _s();
+        (, EpochData storage ep) = _recordSeed($, epoch);
+        return _settle($, ep, epoch);
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function claim(uint256[] calldata epochs) external nonReentrant returns (uint256 amount) {
+        ChallengesStorage storage $ = _s();
+        if (!_staking($).isActive(msg.sender, INodeStaking.Role.STORAGE))
+            revert ChallengesNodeInactive(msg.sender);
+        for (uint256 i = 0; i < epochs.length; ++i) {
+            uint256 share = _takeShare($, msg.sender, epochs[i]);
+            amount += share;
+            emit RewardClaimed(msg.sender, epochs[i], share);
+        }
+        if (amount != 0) IMarket($.registry.getModule(_MARKET)).payReward(msg.sender, amount);
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function forfeit(address node, uint256[] calldata epochs) external nonReentrant {
+        ChallengesStorage storage $ = _s();
+        if (_staking($).positionOf(node, INodeStaking.Role.STORAGE).member)
+            revert ChallengesNodeStillMember(node);
+        for (uint256 i = 0; i < epochs.length; ++i) {
+            emit RewardForfeited(node, epochs[i], _takeShare($, node, epochs[i]));
+        }
+    }
+
+    // ─── Governance ───────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IStorageChallenges
+    function setParams(Params calldata params_) external onlyGovernance {
+        ChallengesStorage storage $ = _s();
+        _validate(params_);
+        uint256 firstEpoch = _currentEpoch($);
+        uint256 firstBlock = epochStartBlock(firstEpoch);
+        if (params_.epochBlocks != $.params.epochBlocks) {
+            // Keep the running epoch alive if its seed can still be taken, then start the next one now: the
+            // declarations already made for it committed before this block's hash exists.
+            if (_deriveSeed($, firstEpoch) == SeedStatus.OK) _recordSeed($, firstEpoch);
+            ++firstEpoch;
+            firstBlock = block.number;
+            $.anchorEpoch = uint64(firstEpoch);
+            $.anchorBlock = uint64(block.number);
+        }
+        $.params = params_;
+        emit ParamsSet(params_, firstEpoch, firstBlock);
+    }
+
+    // ─── Views ────────────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IStorageChallenges
+    function params() external view returns (Params memory) {
+        return _s().params;
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function registry() external view returns (address) {
+        return address(_s().registry);
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function currentEpoch() external view returns (uint256) {
+        return _currentEpoch(_s());
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function epochStartBlock(uint256 epoch) public view returns (uint256) {
+        ChallengesStorage storage $ = _s();
+        if (epoch < $.anchorEpoch) return 0;
+        return $.anchorBlock + (epoch - $.anchorEpoch) * $.params.epochBlocks;
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function epochInfo(uint256 epoch) external view returns (EpochInfo memory info) {
+        EpochData storage ep = _s().epochs[epoch];
+        info = EpochInfo({
+            seed: ep.seed,
+            deadline: ep.deadline,
+            seededAt: ep.seededAt,
+            settled: ep.settled,
+            answeredWeight: ep.answeredWeight,
+            budget: ep.budget,
+            budgetLeft: ep.budgetLeft,
+            weightLeft: ep.weightLeft
+        });
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function reserved() external view returns (uint256) {
+        return _s().reserved;
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function challengeOf(address node, uint256 epoch) external view returns (Challenge memory c) {
+        ChallengesStorage storage $ = _s();
+        EpochData storage ep = $.epochs[epoch];
+        bytes32 s = ep.seed;
+        uint256 seededAt = ep.seededAt;
+        uint256 deadline = ep.deadline;
+        if (s == bytes32(0)) {
+            if (_deriveSeed($, epoch) != SeedStatus.OK) return c;
+            s = _seedFor(epoch);
+            seededAt = block.timestamp;
+            deadline = epochStartBlock(epoch) + $.params.responseWindow;
+        }
+        NodeState storage n = $.nodes[node];
+        Draw memory d = _draw(n, s, node, epoch, seededAt);
+        if (!d.found || !_challengeable(_staking($), node, seededAt)) return c;
+        c = Challenge({
+            active: true,
+            dataRoot: n.entries[d.entryIndex].dataRoot,
+            sectorIndex: d.sectorIndex,
+            deadline: deadline,
+            weight: d.weight
+        });
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function weightOf(address node, uint256 epoch) external view returns (uint256) {
+        (, uint256 weight) = _checkpointAt(_s().nodes[node], epoch);
+        return weight;
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function isDeclared(address node, bytes32 dataRoot) public view returns (bool) {
+        NodeState storage n = _s().nodes[node];
+        uint256 indexPlusOne = n.declared[dataRoot];
+        return indexPlusOne != 0 && n.entries[indexPlusOne - 1].expiresAt > block.timestamp;
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function declaredRoots(address node) external view returns (bytes32[] memory roots) {
+        Entry[] storage entries = _s().nodes[node].entries;
+        roots = new bytes32[](entries.length);
+        uint256 count = 0;
+        for (uint256 i = 0; i < entries.length; ++i) {
+            if (entries[i].untilEpoch == _OPEN && entries[i].expiresAt > block.timestamp) {
+                roots[count] = entries[i].dataRoot;
+                ++count;
+            }
+        }
+        _shrink(roots, count);
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function holdersOf(bytes32 dataRoot) external view returns (address[] memory nodes) {
+        nodes = _s().holders[dataRoot].values();
+        uint256 count = 0;
+        for (uint256 i = 0; i < nodes.length; ++i) {
+            if (isDeclared(nodes[i], dataRoot)) {
+                nodes[count] = nodes[i];
+                ++count;
+            }
+        }
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            mstore(nodes, count)
+        }
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function answered(address node, uint256 epoch) external view returns (bool) {
+        return _bit(_s().nodes[node].answeredBits, epoch);
+    }
+
+    /// @inheritdoc IStorageChallenges
+    function firstDeclaredAt(bytes32 dataRoot) external view returns (uint256) {
+        return _s().firstDeclaredAt[dataRoot];
+    }
+
+    // ─── Internal: epochs and seeds ───────────────────────────────────────────────────────────────
+
+    function _authorizeUpgrade(address) internal view override onlyGovernance {}
+
+    function _currentEpoch(ChallengesStorage storage $) private view returns (uint256) {
+        return $.anchorEpoch + (block.number - $.anchorBlock) / $.params.epochBlocks;
+    }
+
+    /// @dev Whether `epoch`'s seed can be taken now: started, and its start block hash still available.
+    function _deriveSeed(ChallengesStorage storage $, uint256 epoch) private view returns (SeedStatus) {
+        if (epoch > _currentEpoch($)) return SeedStatus.NOT_STARTED;
+        // Epochs before the last schedule change exist only if their seed was recorded then.
+        if (epoch < $.anchorEpoch) return SeedStatus.VOID;
+        uint256 start = epochStartBlock(epoch);
+        if (block.number <= start) return SeedStatus.NOT_STARTED;
+        if (block.number - start > _BLOCKHASH_DEPTH) return SeedStatus.VOID;
+        return SeedStatus.OK;
+    }
+
+    /// @dev The seed of an epoch whose start block hash is available (checked by `_deriveSeed`).
+    function _seedFor(uint256 epoch) private view returns (bytes32) {
+        return keccak256(abi.encode(blockhash(epochStartBlock(epoch)), address(this), epoch));
+    }
+
+    /// @dev The epoch's seed, recorded now if it was not; reverts when the epoch has not started or is void.
+    function _recordSeed(
+        ChallengesStorage storage $,
+        uint256 epoch
+    ) private returns (bytes32 s, EpochData storage ep) {
+        ep = $.epochs[epoch];
+        s = ep.seed;
+        if (s != bytes32(0)) return (s, ep);
+        SeedStatus status = _deriveSeed($, epoch);
+        if (status == SeedStatus.NOT_STARTED) revert ChallengesEpochNotStarted(epoch);
+        if (status == SeedStatus.VOID) revert ChallengesEpochVoid(epoch);
+        s = _seedFor(epoch);
+        uint256 deadline = epochStartBlock(epoch) + $.params.responseWindow;
+        ep.seed = s;
+        // Block numbers and timestamps fit in 64 bits.
+        ep.deadline = uint64(deadline);
+        ep.seededAt = uint64(block.timestamp);
+        emit SeedRecorded(epoch, s, deadline);
+    }
+
+    // ─── Internal: draws and proofs ───────────────────────────────────────────────────────────────
+
+    /// @dev The caller's open, unanswered challenge of `epoch` (recording the seed if needed).
+    function _openChallenge(
+        uint256 epoch
+    ) private returns (EpochData storage ep, NodeState storage n, Draw memory d) {
+        ChallengesStorage storage $ = _s();
+        bytes32 s;
+        (s, ep) = _recordSeed($, epoch);
+        uint256 deadline = ep.deadline;
+        if (block.number > deadline) revert ChallengesWindowClosed(epoch, deadline);
+        n = $.nodes[msg.sender];
+        if (_bit(n.answeredBits, epoch)) revert ChallengesAlreadyAnswered(msg.sender, epoch);
+        d = _draw(n, s, msg.sender, epoch, ep.seededAt);
+        if (!d.found) revert ChallengesNoChallenge(msg.sender, epoch);
+    }
+
+    /// @dev The challenge of `node` in `epoch` from its declarations (see the contract's NatSpec).
+    function _draw(
+        NodeState storage n,
+        bytes32 s,
+        address node,
+        uint256 epoch,
+        uint256 seededAt
+    ) private view returns (Draw memory d) {
+        (uint256 count, uint256 weight) = _checkpointAt(n, epoch);
+        if (weight == 0) return d;
+        Entry[] storage entries = n.entries;
+        uint256 total = entries[count - 1].cumWeight;
+        for (uint256 attempt = 0; attempt < _MAX_DRAWS; ++attempt) {
+            uint256 r = uint256(keccak256(abi.encode(s, node, attempt))) % total;
+            uint256 index = _search(entries, count, r);
+            Entry storage entry = entries[index];
+            if (entry.untilEpoch > epoch && entry.expiresAt > seededAt) {
+                uint256 below = index == 0 ? 0 : entries[index - 1].cumWeight;
+                d.found = true;
+                d.entryIndex = index;
+                d.sectorIndex = ShardLayout.fileIndexOf(
+                    entry.startPosition,
+                    entry.dataSectors,
+                    entry.shardId,
+                    entry.numShard,
+                    r - below
+                );
+                d.weight = weight;
+                return d;
+            }
+        }
+    }
+
+    /// @dev The first of the first `count` entries whose cumulative weight exceeds `r` (`r` < the last one's).
+    function _search(Entry[] storage entries, uint256 count, uint256 r) private view returns (uint256 low) {
+        uint256 high = count - 1;
+        while (low < high) {
+            uint256 mid = (low + high) >> 1;
+            if (entries[mid].cumWeight > r) high = mid;
+            else low = mid + 1;
+        }
+    }
+
+    /**
+     * @dev Checks an answer: the nodes' heights are the Flow's, `nodeIndex` is the node holding the file's sector
+     * `sectorIndex`, the sector and siblings hash to that node's root (leaf = keccak256(sector), the position in
+     * the node fixing left and right), and the nodes fold to the data root.
+     */
+    function _verify(
+        Entry storage entry,
+        uint256 sectorIndex,
+        bytes calldata sector,
+        IFlow.SubmissionNode[] calldata nodes,
+        uint256 nodeIndex,
+        bytes32[] calldata siblings
+    ) private view returns (bytes32 dataRoot) {
+        dataRoot = entry.dataRoot;
+        (uint256 expectedIndex, uint256 position) = _locate(entry, dataRoot, sectorIndex, nodes);
+        if (nodeIndex != expectedIndex) revert ChallengesWrongNodeIndex(nodeIndex, expectedIndex);
+        uint256 height = nodes[nodeIndex].height;
+        if (siblings.length != height) revert ChallengesInvalidProofLength(siblings.length, height);
+        bytes32 node = _foldPath(sector, position, siblings);
+        if (node != nodes[nodeIndex].root) revert ChallengesInvalidProof();
+        bytes32 folded = _dataRoot(nodes);
+        if (folded != dataRoot) revert ChallengesWrongDataRoot(folded, dataRoot);
+    }
+
+    /**
+     * @dev The root of a complete tree from the leaf keccak256(sector) at `position` and its siblings, bottom up:
+     * bit `level` of `position` clear puts the running node on the left. The caller checked `sector.length == 256`
+     * and `siblings.length` (the tree's height, below 64).
+     */
+    function _foldPath(
+        bytes calldata sector,
+        uint256 position,
+        bytes32[] calldata siblings
+    ) private pure returns (bytes32 node) {
+        // Hashes in scratch space and reads calldata directly: ~100 gas a level instead of ~270 in Solidity.
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let free := mload(0x40)
+            calldatacopy(free, sector.offset, 256)
+            node := keccak256(free, 256)
+            let end := add(siblings.offset, shl(5, siblings.length))
+            for {
+                let at := siblings.offset
+            } lt(at, end) {
+                at := add(at, 0x20)
+            } {
+                // Clear bit: the running node is the left child, stored at 0x00; set bit: at 0x20.
+                let bit := shl(5, and(position, 1))
+                mstore(bit, node)
+                mstore(xor(bit, 0x20), calldataload(at))
+                node := keccak256(0x00, 0x40)
+                position := shr(1, position)
+            }
+        }
+    }
+
+    /// @dev Checks the heights against the Flow's record and finds the node holding file sector `sectorIndex`,
+    /// laid out as the Flow places them: consecutively from the file's start, largest first.
+    function _locate(
+        Entry storage entry,
+        bytes32 dataRoot,
+        uint256 sectorIndex,
+        IFlow.SubmissionNode[] calldata nodes
+    ) private view returns (uint256 nodeIndex, uint256 position) {
+        uint256 top = entry.top;
+        uint256 lower = entry.lowerHeights;
+        uint256 count = nodes.length;
+        if (count == 0 || nodes[0].height != top) revert ChallengesHeightsMismatch(dataRoot);
+        nodeIndex = type(uint256).max;
+        uint256 offset = 0;
+        uint256 bit = 0;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 height = nodes[i].height;
+            if (i != 0) {
+                // The next lower height the Flow recorded (bit j: a node of height top - 1 - j).
+                while (bit < 3 && (lower >> bit) & 1 == 0) ++bit;
+                if (bit == 3 || height != top - 1 - bit) revert ChallengesHeightsMismatch(dataRoot);
+                ++bit;
+            }
+            uint256 size = 1 << height;
+            if (nodeIndex == type(uint256).max && sectorIndex < offset + size) {
+                nodeIndex = i;
+                position = sectorIndex - offset;
+            }
+            offset += size;
+        }
+        if (lower >> bit != 0) revert ChallengesHeightsMismatch(dataRoot);
+    }
+
+    /// @dev `IFlow.dataRootOf`: the last node root folded leftwards with the others.
+    function _dataRoot(IFlow.SubmissionNode[] calldata nodes) private pure returns (bytes32 root) {
+        uint256 i = nodes.length - 1;
+        root = nodes[i].root;
+        while (i != 0) {
+            // unchecked: i > 0.
+            unchecked {
+                --i;
+            }
+            root = _hashPair(nodes[i].root, root);
+        }
+    }
+
+    /// @dev Whether `node` must answer for an epoch seeded at `seededAt`: active in NodeStaking now, or it left
+    /// the role (exit) after the seed was recorded and its coin is still unbonding.
+    function _challengeable(
+        INodeStaking staking,
+        address node,
+        uint256 seededAt
+    ) private view returns (bool) {
+        if (staking.isActive(node, INodeStaking.Role.STORAGE)) return true;
+        INodeStaking.Position memory p = staking.positionOf(node, INodeStaking.Role.STORAGE);
+        return !p.member && p.unbonding != 0 && p.unbondingReleaseAt >= seededAt + staking.unbondingDelay();
+    }
+
+    // ─── Internal: declarations ───────────────────────────────────────────────────────────────────
+
+    /// @dev Appends the caller's declaration of `root` (on the shared fields of `entry`); returns its weight.
+    function _declareOne(
+        ChallengesStorage storage $,
+        NodeState storage n,
+        IFlow flow,
+        Entry memory entry,
+        bytes32 root
+    ) private returns (uint256 weight) {
+        if (n.declared[root] != 0) revert ChallengesAlreadyDeclared(msg.sender, root);
+        if (!flow.isSubmitted(root)) revert ChallengesUnknownRoot(root);
+        IFlow.SubmissionInfo memory info = flow.submissionOf(root);
+        uint256 first = $.firstDeclaredAt[root];
+        if (first == 0) {
+            first = block.timestamp;
+            $.firstDeclaredAt[root] = uint64(block.timestamp);
+        }
+        uint256 expiresAt = first + $.params.dataLifetime;
+        if (expiresAt <= block.timestamp) revert ChallengesDataExpired(root);
+        uint256 dataSectors = (info.byteLength + _SECTOR_BYTES - 1) / _SECTOR_BYTES;
+        weight = ShardLayout.shardWeight(info.startPosition, dataSectors, entry.shardId, entry.numShard);
+        if (weight == 0) revert ChallengesNothingInShard(msg.sender, root);
+        uint256 length = n.entries.length;
+        uint256[] memory heights = info.heights;
+        uint256 top = heights[0];
+        uint256 lower = 0;
+        for (uint256 j = 1; j < heights.length; ++j) {
+            lower |= 1 << (top - 1 - heights[j]);
+        }
+        entry.dataRoot = root;
+        entry.cumWeight = SafeCast.toUint64((length == 0 ? 0 : n.entries[length - 1].cumWeight) + weight);
+        entry.expiresAt = SafeCast.toUint64(expiresAt);
+        // Flow bounds: positions and sector counts below 2^64, top below 64, lower heights below 8.
+        entry.startPosition = uint64(info.startPosition);
+        entry.dataSectors = uint64(dataSectors);
+        entry.top = uint8(top);
+        entry.lowerHeights = uint8(lower);
+        n.entries.push(entry);
+        n.declared[root] = length + 1;
+        $.holders[root].add(msg.sender);
+        emit Declared(msg.sender, root, weight, entry.fromEpoch, expiresAt);
+    }
+
+    /// @dev Ends declarations from the next epoch: by their node (`expired` false) or, once expired, by anyone.
+    function _end(address node, bytes32[] calldata dataRoots, bool expired) private {
+        ChallengesStorage storage $ = _s();
+        NodeState storage n = $.nodes[node];
+        uint32 untilEpoch = SafeCast.toUint32(_currentEpoch($) + 1);
+        uint256 weight = _latestWeight(n);
+        for (uint256 i = 0; i < dataRoots.length; ++i) {
+            bytes32 root = dataRoots[i];
+            uint256 indexPlusOne = n.declared[root];
+            if (indexPlusOne == 0) revert ChallengesNotDeclared(node, root);
+            Entry storage entry = n.entries[indexPlusOne - 1];
+            if (expired && entry.expiresAt > block.timestamp) revert ChallengesDataNotExpired(root);
+            // A declaration made in this epoch never becomes visible: until == from.
+            entry.untilEpoch = untilEpoch;
+            weight -= entry.cumWeight - (indexPlusOne == 1 ? 0 : n.entries[indexPlusOne - 2].cumWeight);
+            delete n.declared[root];
+            $.holders[root].remove(node);
+            emit DeclarationEnded(node, root, untilEpoch, expired);
+        }
+        _writeCheckpoint(n, untilEpoch, weight);
+    }
+
+    /// @dev Sets the checkpoint of `epoch` (the next one) to the current entry count and `weight`.
+    function _writeCheckpoint(NodeState storage n, uint32 epoch, uint256 weight) private {
+        Checkpoint[] storage checkpoints = n.checkpoints;
+        uint256 length = checkpoints.length;
+        Checkpoint memory point = Checkpoint({
+            epoch: epoch,
+            entryCount: SafeCast.toUint32(n.entries.length),
+            weight: SafeCast.toUint96(weight)
+        });
+        if (length != 0 && checkpoints[length - 1].epoch == epoch) checkpoints[length - 1] = point;
+        else checkpoints.push(point);
+    }
+
+    function _latestWeight(NodeState storage n) private view returns (uint256) {
+        uint256 length = n.checkpoints.length;
+        return length == 0 ? 0 : n.checkpoints[length - 1].weight;
+    }
+
+    /// @dev The checkpoint in force at `epoch`: the last one at or before it (the latest first, then a search).
+    function _checkpointAt(
+        NodeState storage n,
+        uint256 epoch
+    ) private view returns (uint256 count, uint256 weight) {
+        Checkpoint[] storage checkpoints = n.checkpoints;
+        uint256 high = checkpoints.length;
+        if (high == 0) return (0, 0);
+        Checkpoint memory last = checkpoints[high - 1];
+        if (last.epoch <= epoch) return (last.entryCount, last.weight);
+        // The first checkpoint after `epoch` is in [low, high); the one before it is the answer.
+        uint256 low = 0;
+        --high;
+        while (low < high) {
+            uint256 mid = (low + high) >> 1;
+            if (checkpoints[mid].epoch > epoch) high = mid;
+            else low = mid + 1;
+        }
+        if (low == 0) return (0, 0);
+        Checkpoint memory point = checkpoints[low - 1];
+        return (point.entryCount, point.weight);
+    }
+
+    /// @dev The node's shard from its STORAGE metadata `abi.encode(uint32 shardId, uint32 numShard)`; none: (0, 1).
+    function _shardOf(
+        INodeStaking staking,
+        address node
+    ) private view returns (uint32 shardId, uint32 numShard) {
+        bytes memory metadata = staking.nodeInfoOf(node, INodeStaking.Role.STORAGE).metadata;
+        if (metadata.length == 0) return (0, 1);
+        if (metadata.length != 64) revert ChallengesInvalidShardConfig(node);
+        (uint256 id, uint256 count) = abi.decode(metadata, (uint256, uint256));
+        if (count == 0 || count > type(uint32).max || id >= count) revert ChallengesInvalidShardConfig(node);
+        return (uint32(id), uint32(count));
+    }
+
+    // ─── Internal: rewards ────────────────────────────────────────────────────────────────────────
+
+    /// @dev Fixes the budget of an epoch past its deadline: `rewardBps` of the pool not already reserved.
+    function _settle(
+        ChallengesStorage storage $,
+        EpochData storage ep,
+        uint256 epoch
+    ) private returns (uint256) {
+        uint256 deadline = ep.deadline;
+        if (block.number <= deadline) revert ChallengesWindowOpen(epoch, deadline);
+        if (ep.settled) return ep.budget;
+        uint256 weight = ep.answeredWeight;
+        uint256 budget = 0;
+        if (weight != 0) {
+            uint256 pool = IMarket($.registry.getModule(_MARKET)).rewardPool();
+            uint256 free = pool > $.reserved ? pool - $.reserved : 0;
+            budget = (free * $.params.rewardBps) / _BPS;
+        }
+        ep.settled = true;
+        // Fits: the pool is coin, far below 2^128 wei.
+        ep.budget = SafeCast.toUint128(budget);
+        ep.budgetLeft = uint128(budget);
+        ep.weightLeft = uint96(weight);
+        $.reserved += budget;
+        emit EpochSettled(epoch, budget, weight);
+        return budget;
+    }
+
+    /// @dev Marks `node`'s answered `epoch` as paid out and returns its share of what is left of the budget.
+    function _takeShare(
+        ChallengesStorage storage $,
+        address node,
+        uint256 epoch
+    ) private returns (uint256 share) {
+        NodeState storage n = $.nodes[node];
+        if (!_bit(n.answeredBits, epoch) || _bit(n.settledBits, epoch))
+            revert ChallengesNothingToClaim(node, epoch);
+        _setBit(n.settledBits, epoch);
+        EpochData storage ep = $.epochs[epoch];
+        _settle($, ep, epoch);
+        (, uint256 weight) = _checkpointAt(n, epoch);
+        uint256 weightLeft = ep.weightLeft;
+        uint256 budgetLeft = ep.budgetLeft;
+        // weight <= weightLeft (the node's weight is in answeredWeight and not yet taken out), so share <= budgetLeft
+        // and the last share is exactly what is left.
+        share = (budgetLeft * weight) / weightLeft;
+        // unchecked: share <= budgetLeft <= reserved, weight <= weightLeft (see above).
+        unchecked {
+            ep.budgetLeft = uint128(budgetLeft - share);
+            ep.weightLeft = uint96(weightLeft - weight);
+            $.reserved -= share;
+        }
+    }
+
+    // ─── Internal: helpers ────────────────────────────────────────────────────────────────────────
+
+    function _validate(Params calldata p) private pure {
+        if (p.epochBlocks < _MIN_EPOCH_BLOCKS || p.epochBlocks > _MAX_EPOCH_BLOCKS) {
+            revert ChallengesInvalidEpochBlocks(p.epochBlocks);
+        }
+        if (
+            p.responseWindow == 0 ||
+            p.responseWindow > _MAX_RESPONSE_WINDOW ||
+            p.responseWindow > p.epochBlocks
+        ) {
+            revert ChallengesInvalidResponseWindow(p.responseWindow);
+        }
+        if (p.rewardBps > _BPS) revert ChallengesInvalidBps(p.rewardBps);
+        if (p.dataLifetime == 0 || p.dataLifetime > _MAX_DATA_LIFETIME) {
+            revert ChallengesInvalidDataLifetime(p.dataLifetime);
+        }
+    }
+
+    function _staking(ChallengesStorage storage $) private view returns (INodeStaking) {
+        return INodeStaking($.registry.getModule(_STAKING));
+    }
+
+    function _bit(mapping(uint256 => uint256) storage bits, uint256 epoch) private view returns (bool) {
+        return (bits[epoch >> 8] >> (epoch & 0xff)) & 1 == 1;
+    }
+
+    function _setBit(mapping(uint256 => uint256) storage bits, uint256 epoch) private {
+        bits[epoch >> 8] |= 1 << (epoch & 0xff);
+    }
+
+    function _shrink(bytes32[] memory array, uint256 length) private pure {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            mstore(array, length)
+        }
+    }
+
+    /// @dev keccak256(left ‖ right), in scratch space.
+    function _hashPair(bytes32 left, bytes32 right) private pure returns (bytes32 parent) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            mstore(0x00, left)
+            mstore(0x20, right)
+            parent := keccak256(0x00, 0x40)
+        }
+    }
+
+    function _s() private pure returns (ChallengesStorage storage $) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            $.slot := _STORAGE_SLOT
+        }
+    }
+}
