@@ -15,6 +15,7 @@ import { ROLES } from "../offchain/staking/client";
 import CoreModule from "./modules/Core";
 import StakingModule from "./modules/Staking";
 import StorageModule from "./modules/Storage";
+import StorageChallengesModule from "./modules/StorageChallenges";
 
 function stakingParameters(staking: StakingProfile) {
   return {
@@ -62,6 +63,17 @@ export async function deployProfile(
     if (profile.modules.storage) {
       m.useModule(StorageModule);
       parameters.Storage = { pricePerSector: profile.modules.storage.pricePerSector };
+    }
+    const challenges = profile.modules.storageChallenges;
+    if (challenges) {
+      m.useModule(StorageChallengesModule);
+      parameters.StorageChallenges = {
+        epochBlocks: challenges.epochBlocks,
+        responseWindow: challenges.responseWindow,
+        rewardBps: challenges.rewardBps,
+        dataLifetime: challenges.dataLifetimeSeconds,
+        slashAmount: parseEther(challenges.slashAmount).toString(),
+      };
     }
     return { registry };
   });

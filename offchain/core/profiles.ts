@@ -35,6 +35,19 @@ const storageProfileSchema = z
   })
   .strict();
 
+const challengesProfileSchema = z
+  .object({
+    epochBlocks: z.number().int().min(2).max(1_000_000),
+    responseWindow: z.number().int().min(1).max(255),
+    rewardBps: z.number().int().min(0).max(10_000),
+    dataLifetimeSeconds: z.number().int().min(1),
+    slashAmount: coinAmount,
+  })
+  .strict()
+  .refine((c) => c.responseWindow <= c.epochBlocks, {
+    message: "responseWindow must not exceed epochBlocks",
+  });
+
 /** A deployment profile (`deploy/profiles/<name>.json`): which modules, with which parameters. */
 export const profileSchema = z
   .object({
@@ -43,6 +56,7 @@ export const profileSchema = z
       .object({
         staking: stakingProfileSchema.optional(),
         storage: storageProfileSchema.optional(),
+        storageChallenges: challengesProfileSchema.optional(),
       })
       .strict(),
   })
@@ -51,6 +65,7 @@ export const profileSchema = z
 export type Profile = z.output<typeof profileSchema> & { name: string };
 export type StakingProfile = z.output<typeof stakingProfileSchema>;
 export type StorageProfile = z.output<typeof storageProfileSchema>;
+export type ChallengesProfile = z.output<typeof challengesProfileSchema>;
 
 export function profilesDir(): string {
   return path.join(packageRoot(), "deploy", "profiles");

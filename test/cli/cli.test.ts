@@ -65,7 +65,12 @@ describe("zg CLI", function () {
       modules: { name: string }[];
     };
     expect(json.chainId).to.equal(31337);
-    expect(json.modules.map((m) => m.name)).to.deep.equal(["Flow", "Market", "NodeStaking"]);
+    expect(json.modules.map((m) => m.name)).to.deep.equal([
+      "Flow",
+      "Market",
+      "NodeStaking",
+      "StorageChallenges",
+    ]);
   });
 
   describe("stake", () => {

@@ -52,6 +52,7 @@ describe("deploy profiles", () => {
         { name: "Flow", address: record.modules.Flow.address, version: "1.0.0" },
         { name: "Market", address: record.modules.Market.address, version: "1.0.0" },
         { name: "NodeStaking", address: record.modules.NodeStaking.address, version: "1.0.0" },
+        { name: "StorageChallenges", address: record.modules.StorageChallenges.address, version: "1.0.0" },
       ]);
     } finally {
       chain.destroy();
