@@ -20,6 +20,7 @@ export const MODULES = {
   staking: "NodeStaking",
   flow: "Flow",
   market: "Market",
+  challenges: "StorageChallenges",
 } as const;
 export type ModuleName = (typeof MODULES)[keyof typeof MODULES];
 

@@ -1,7 +1,7 @@
-import { isHexString, type Log } from "ethers";
+import { encodeBytes32String, isHexString, ZeroAddress, type Log } from "ethers";
 import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
-import { Flow__factory, type Flow } from "../../typechain-types";
+import { Flow__factory, StorageChallenges__factory, type Flow } from "../../typechain-types";
 import { MODULES } from "../core/chain";
 import { ChainReader } from "../core/chain-reader";
 import { firstLine } from "../core/errors";
@@ -30,6 +30,7 @@ import {
 } from "./log";
 import { decodeParityTags, type ParityTags } from "./erasure";
 import { SECTOR_SIZE, SECTORS_PER_SEGMENT, verifySegmentWithProof } from "./merkle";
+import { ChallengeResponder, type ChallengeRecord, type HeldFiles } from "./responder";
 import type { SegmentProof, NodeStatus, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
 
 export const storageNodeConfigSchema = workerConfigSchema
@@ -166,6 +167,7 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
 
   const files = new FileStore(store);
   const locks = new KeyedLock();
+  const responder = await startResponder(runtime, files);
 
   async function accept(entry: LogEntry, segments: unknown): Promise<null> {
     if (!Array.isArray(segments) || segments.length === 0)
@@ -198,6 +200,7 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
       if (finalized) {
         filesFinalized.inc();
         log.info("file finalized", { seq: entry.seq, root: entry.root, segments: uploaded });
+        await responder?.responder.noteComplete(entry.root);
       }
       return null;
     });
@@ -288,14 +291,77 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
       processedBlock: reader.processedBlock,
       headBlock: reader.head,
       nextTxSeq,
+      challenges: responder ? responder.recent() : "disabled",
     }),
-    stop: () => reader.stop(),
+    stop: async () => {
+      await responder?.stop();
+      await reader.stop();
+    },
+  };
+}
+
+/**
+ * Runs the challenge responder when the deployment has StorageChallenges and the node has a key: one tick
+ * per poll interval, each declaring newly complete files and answering open challenges.
+ */
+async function startResponder(runtime: WorkerRuntime<StorageNodeConfig>, files: FileStore) {
+  const { chain, store, log, metrics, config } = runtime;
+  const address = await chain.registry.tryGetModule(encodeBytes32String(MODULES.challenges));
+  if (address === ZeroAddress || !chain.address) {
+    if (address !== ZeroAddress)
+      log.warn("storage challenges are deployed but the node has no key: it cannot answer them");
+    return undefined;
+  }
+  const responder = new ChallengeResponder(
+    chain,
+    StorageChallenges__factory.connect(address, chain.signer),
+    store,
+    files,
+    log,
+    metrics,
+  );
+  let stopped = false;
+  let recent: ChallengeRecord[] = [];
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await responder.tick();
+        recent = await responder.history(10);
+      } catch (error) {
+        log.warn("challenge responder tick failed", { error: firstLine(error) });
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, config.pollIntervalMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  })();
+  return {
+    responder,
+    recent: () => recent,
+    stop: async () => {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
   };
 }
 
 /** The node's view of the log entries and the segments it holds. */
-class FileStore {
+class FileStore implements HeldFiles {
   constructor(private readonly store: DurableStore) {}
+
+  async segment(seq: number, index: number): Promise<{ bytes: Uint8Array; proof: SegmentProof } | undefined> {
+    const [bytes, proof] = await Promise.all([
+      this.store.getBytes(segmentKey(seq, index)),
+      this.store.get<SegmentProof>(proofKey(seq, index)),
+    ]);
+    return bytes && proof ? { bytes, proof } : undefined;
+  }
 
   bySeq(seq: number): Promise<LogEntry | undefined> {
     return this.store.get<LogEntry>(entryKey(seq));

@@ -1,0 +1,167 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { expect } from "chai";
+import { parseEther } from "ethers";
+import hre from "hardhat";
+import { ZgChain } from "../../offchain/core/chain";
+import type { DeploymentRecord } from "../../offchain/core/deployments";
+import { DurableStore } from "../../offchain/core/store";
+import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
+import { StorageClient } from "../../offchain/storage/client";
+import { storageNode } from "../../offchain/storage/node";
+import { Market__factory, NodeStaking__factory, StorageChallenges__factory } from "../../typechain-types";
+import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
+import { freePort } from "../helpers/process";
+
+interface RunningNode {
+  name: string;
+  address: string;
+  handle?: WorkerHandle;
+  dataDir: string;
+  config: Record<string, unknown>;
+}
+
+describe("storage challenges with real storage nodes", function () {
+  this.timeout(300_000);
+  let rpc: TestRpc;
+  let record: DeploymentRecord;
+
+  before(async () => {
+    rpc = await startRpc();
+    record = await deployForTest("full");
+  });
+  after(async () => {
+    await rpc.close();
+  });
+
+  it("an honest node is rewarded, a node that lost data and an offline node are slashed once, and no coin is created or lost", async () => {
+    const [governance, reporter] = await hre.ethers.getSigners();
+    const staking = NodeStaking__factory.connect(record.modules.NodeStaking.address, governance);
+    const challenges = StorageChallenges__factory.connect(record.modules.StorageChallenges.address, reporter);
+    const market = Market__factory.connect(record.modules.Market.address, hre.ethers.provider);
+    const nodes: RunningNode[] = [];
+    for (const [n, name] of ["honest", "lossy", "offline"].entries()) {
+      const operator = devAccount(300 + n);
+      await (await governance.sendTransaction({ to: operator.address, value: parseEther("20") })).wait();
+      await (
+        await staking.connect(operator.connect(hre.ethers.provider)).stake(0, { value: parseEther("10") })
+      ).wait();
+      const port = await freePort();
+      const dataDir = tempDir(`challenge-${name}`);
+      const config = {
+        rpcUrl: rpc.url,
+        registry: record.registry,
+        privateKey: operator.privateKey,
+        dataDir,
+        http: { host: "127.0.0.1", port },
+        confirmations: 0,
+        pollIntervalMs: 100,
+        startBlock: record.startBlock,
+        region: "challenges",
+        publicUrl: `http://127.0.0.1:${port}`,
+      };
+      nodes.push({
+        name,
+        address: operator.address,
+        dataDir,
+        config,
+        handle: await startWorker(storageNode, config, { write: () => undefined }),
+      });
+    }
+    const [honest, lossy, offline] = nodes;
+
+    const user = devAccount(310);
+    await (await governance.sendTransaction({ to: user.address, value: parseEther("10") })).wait();
+    const chain = await ZgChain.connect({
+      network: "localhost",
+      rpcUrl: rpc.url,
+      expectedChainId: 31337,
+      registry: record.registry,
+      key: { kind: "privateKey", privateKey: user.privateKey },
+    });
+    const poolBefore = await market.rewardPool();
+    const bytes = randomBytes(5 * 262_144 + 1000);
+    let uploaded;
+    try {
+      uploaded = await (
+        await StorageClient.connect(chain)
+      ).upload(bytes, { region: "challenges", replicas: 3 });
+    } finally {
+      chain.destroy();
+    }
+    const fees = (await market.rewardPool()) - poolBefore;
+    expect(fees).to.be.greaterThan(0n);
+
+    // Every node declares the file once it holds it.
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await Promise.all(nodes.map((n) => challenges.isDeclared(n.address, uploaded.root)))).every(Boolean);
+      i++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const node of nodes)
+      expect(await challenges.isDeclared(node.address, uploaded.root), node.name).to.equal(true);
+
+    // The offline node goes away; the lossy node loses its data (but keeps running and answering what it can).
+    await offline.handle!.stop();
+    await lossy.handle!.stop();
+    const store = await DurableStore.open(path.join(lossy.dataDir));
+    const keys: string[] = [];
+    for await (const key of store.keys("file/")) if (key.includes("/segment/")) keys.push(key);
+    await store.batch(keys.map((key) => ({ type: "del" as const, key })));
+    await store.close();
+    lossy.handle = await startWorker(storageNode, lossy.config, { write: () => undefined });
+
+    // Three epochs go by, a block at a time, so the responders see every window.
+    const { epochBlocks } = await challenges.params();
+    const firstEpoch = Number(await challenges.currentEpoch()) + 1;
+    for (let i = 0; i < Number(epochBlocks) * 4; i++) {
+      await hre.network.provider.send("evm_mine", []);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    const lastEpoch = Number(await challenges.currentEpoch()) - 1;
+
+    // Anyone reports the misses; each faulty node is slashed once (then jailed, so no longer challenged).
+    const slashAmount = (await challenges.params()).slashAmount;
+    let slashes = 0;
+    for (const node of [lossy, offline]) {
+      for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
+        try {
+          await (await challenges.slashMissed(node.address, epoch)).wait();
+          slashes += 1;
+        } catch {
+          // no challenge that epoch (jailed already), or answered
+        }
+      }
+      expect((await staking.positionOf(node.address, 0)).bonded, node.name).to.equal(
+        parseEther("10") - slashAmount,
+      );
+    }
+    expect(slashes).to.equal(2);
+    expect((await staking.positionOf(honest.address, 0)).bonded).to.equal(parseEther("10"));
+
+    // The honest node answered every epoch of the run and is paid from the pool.
+    const answered: number[] = [];
+    for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++)
+      if (await challenges.answered(honest.address, epoch)) answered.push(epoch);
+    expect(answered.length).to.be.greaterThanOrEqual(2);
+    const asHonest = challenges.connect(devAccount(300).connect(hre.ethers.provider));
+    const receipt = await (await asHonest.claim(answered)).wait();
+    const claimed = receipt!.logs
+      .map((log) => challenges.interface.parseLog(log))
+      .filter((event) => event?.name === "RewardClaimed")
+      .reduce((sum, event) => sum + (event!.args.amount as bigint), 0n);
+    expect(claimed).to.be.greaterThan(0n);
+
+    // Conservation: the pool plus what was paid out is exactly what the upload paid.
+    expect((await market.rewardPool()) + claimed).to.equal(poolBefore + fees);
+    expect(await hre.ethers.provider.getBalance(record.modules.Market.address)).to.equal(
+      await market.rewardPool(),
+    );
+
+    await honest.handle!.stop();
+    await lossy.handle!.stop();
+  });
+});
