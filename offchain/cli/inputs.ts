@@ -61,3 +61,10 @@ export function requireNewFile(file: string): string {
   if (existsSync(file)) throw new ZgError(`${file} already exists: choose a new output path`, "BAD_INPUT");
   return file;
 }
+
+/** A non-negative integer argument (an epoch, an index). */
+export function parseIndex(value: string, what: string): number {
+  if (!/^\d{1,15}$/.test(value))
+    throw new ZgError(`${what} '${value}' is not a non-negative integer`, "BAD_INPUT");
+  return Number(value);
+}

@@ -418,6 +418,69 @@ storage
     }),
   );
 
+storage
+  .command("challenges")
+  .description("a storage node's recent challenges (open, answered, missed) and claimable rewards")
+  .option("--node <address>", "the node's operator address (default: the configured key's)")
+  .option("--epochs <n>", "how many recent epochs", "10")
+  .action(
+    action(async (options) => {
+      const { parseAddress, parseCount } = await import("./inputs");
+      const { ChallengesClient } = await import("../storage/challenges");
+      const { ZgError } = await import("../core/errors");
+      const { formatEther } = await import("ethers");
+      const { printResult } = await import("./output");
+      const opts = options as GlobalOptions & { node?: string; epochs: string };
+      const given = opts.node === undefined ? undefined : parseAddress(opts.node, "node");
+      const count = parseCount(opts.epochs, "--epochs");
+      const chain = await connect(options);
+      try {
+        const node = given ?? chain.address;
+        if (!node) throw new ZgError("pass --node <address>, or a key (--key / --private-key)", "BAD_INPUT");
+        const status = await (await ChallengesClient.connect(chain)).status(node, count);
+        printResult(Boolean(options.json), status, () =>
+          [
+            `node ${status.node}: ${status.declared.length} declared file(s), epoch ${status.currentEpoch}, ${formatEther(status.claimable)} claimable`,
+            ...status.epochs.map((e) =>
+              e.state === "none"
+                ? `  epoch ${e.epoch}: ${e.reason}`
+                : `  epoch ${e.epoch}: ${e.state.padEnd(8)} ${e.dataRoot} sector ${e.sectorIndex} (deadline block ${e.deadline})`,
+            ),
+          ].join("\n"),
+        );
+      } finally {
+        chain.destroy();
+      }
+    }),
+  );
+
+storage
+  .command("slash-missed <node> <epoch>")
+  .description(
+    "report a storage node that missed its challenge: it is slashed and you earn the reporter share",
+  )
+  .action(
+    action(async (options, nodeArg: string, epochArg: string) => {
+      const { parseAddress, parseIndex } = await import("./inputs");
+      const { ChallengesClient } = await import("../storage/challenges");
+      const { printResult } = await import("./output");
+      const node = parseAddress(nodeArg, "node");
+      const epoch = parseIndex(epochArg, "epoch");
+      const chain = await connect(options, true);
+      try {
+        const receipt = await (await ChallengesClient.connect(chain)).slashMissed(node, epoch);
+        printResult(
+          Boolean(options.json),
+          { node, epoch, tx: receipt.hash },
+          () =>
+            `slashed ${node} for epoch ${epoch} (tx ${receipt.hash}); claim your reporter share with NodeStaking.claim`,
+        );
+      } finally {
+        chain.destroy();
+      }
+    }),
+  );
+
 // ─── deploy ────────────────────────────────────────────────────────────────────────────────────────
 program
   .command("deploy")

@@ -11,7 +11,7 @@ import { StorageClient } from "../../offchain/storage/client";
 import { storageNode } from "../../offchain/storage/node";
 import { Market__factory, NodeStaking__factory, StorageChallenges__factory } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
-import { freePort } from "../helpers/process";
+import { freePort, runZg } from "../helpers/process";
 
 interface RunningNode {
   name: string;
@@ -123,9 +123,54 @@ describe("storage challenges with real storage nodes", function () {
     }
     const lastEpoch = Number(await challenges.currentEpoch()) - 1;
 
+    // The CLI shows the story so far: answered epochs for the honest node, a missed one for the lossy node,
+    // and anyone can report that miss with it.
+    const env = { ...process.env, ZG_DEPLOYMENTS_DIR: process.env.ZG_DEPLOYMENTS_DIR };
+    const cli = (...args: string[]) =>
+      runZg(["--rpc", rpc.url, "--registry", record.registry, "--json", ...args], env);
+    const status = JSON.parse(
+      (await cli("storage", "challenges", "--node", honest.address, "--epochs", "8")).stdout,
+    ) as {
+      epochs: { state: string }[];
+      declared: string[];
+    };
+    expect(status.declared).to.deep.equal([uploaded.root]);
+    expect(status.epochs.some((e) => e.state === "answered")).to.equal(true);
+    const lossyStatus = JSON.parse(
+      (await cli("storage", "challenges", "--node", lossy.address, "--epochs", "8")).stdout,
+    ) as {
+      epochs: { epoch: number; state: string }[];
+    };
+    const missed = lossyStatus.epochs.filter((e) => e.state === "missed").map((e) => e.epoch);
+    expect(missed.length).to.be.greaterThan(0);
+    const reporterKey = devAccount(311).privateKey;
+    await (await governance.sendTransaction({ to: devAccount(311).address, value: parseEther("1") })).wait();
+    const reported = await cli(
+      "--private-key",
+      reporterKey,
+      "storage",
+      "slash-missed",
+      lossy.address,
+      String(missed[missed.length - 1]),
+    );
+    expect(reported.code, reported.stderr).to.equal(0);
+    const again = await cli(
+      "--private-key",
+      reporterKey,
+      "storage",
+      "slash-missed",
+      lossy.address,
+      String(missed[missed.length - 1]),
+    );
+    expect(again.code).to.not.equal(0);
+    expect(again.stderr).to.match(/reverted with Challenges\w+/);
+    expect((await cli("storage", "slash-missed", "0x12", "1")).stderr).to.match(
+      /node '0x12' is not an EVM address/,
+    );
+
     // Anyone reports the misses; each faulty node is slashed once (then jailed, so no longer challenged).
     const slashAmount = (await challenges.params()).slashAmount;
-    let slashes = 0;
+    let slashes = 1; // the lossy node's, reported with the CLI above
     for (const node of [lossy, offline]) {
       for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
         try {
