@@ -7,6 +7,8 @@ import { ZgChain } from "../core/chain";
 import { NETWORKS } from "../core/config";
 import { ZgError, firstLine } from "../core/errors";
 import { ROLES, StakingClient, type RoleName } from "../staking/client";
+import { DurableStore, type StoreOp } from "../core/store";
+import { ChallengesClient } from "../storage/challenges";
 import { StorageClient } from "../storage/client";
 import { SEGMENT_SIZE } from "../storage/merkle";
 import { devAccount, type DevnetState } from "./devnet";
@@ -18,6 +20,8 @@ const DEMO_USER = 19;
 export interface DemoControls {
   /** Stops a worker for good (no restart). */
   stopWorker(name: string): Promise<void>;
+  /** Starts a stopped worker again and waits until it answers /health. */
+  resumeWorker(name: string): Promise<void>;
 }
 
 interface DemoContext {
@@ -137,6 +141,55 @@ const STEPS: DemoStep[] = [
         if (!intact) throw new ZgError("the downloaded bytes differ from the uploaded ones");
         const nodes = state.workers.filter((w) => w.kind === "storage").length;
         return `root ${uploaded.root.slice(0, 10)}… (${bytes.length} bytes) on ${nodes} nodes; stopped ${victims.join(" and ")}; downloaded intact, ${result.repaired} segment(s) rebuilt from parity`;
+      } finally {
+        chain.destroy();
+      }
+    },
+  },
+  {
+    module: "StorageChallenges",
+    title: "a storage node that deleted its data is slashed, while the nodes that hold theirs answer",
+    async run({ state, controls, connectAs }) {
+      const victim = "storage-1";
+      // The node loses its data: stopped, its stored segments deleted, started again (it keeps answering
+      // what it can, and cannot answer for what it lost).
+      await controls.stopWorker(victim);
+      const store = await DurableStore.open(path.join(state.dataDir, victim, "data"));
+      const lost: StoreOp[] = [];
+      for await (const key of store.keys("file/"))
+        if (key.includes("/segment/")) lost.push({ type: "del", key });
+      await store.batch(lost);
+      await store.close();
+      await controls.resumeWorker(victim);
+      const victimAddress = state.operators.filter((o) => o.role === "STORAGE")[1].address;
+      const chain = await connectAs("USER");
+      try {
+        const challenges = await ChallengesClient.connect(chain);
+        const staking = await StakingClient.connect(chain);
+        const before = (await staking.status(victimAddress, "STORAGE")).bonded;
+        // Wait for an epoch in which the node was challenged and the window closed without an answer.
+        const deadline = Date.now() + 120_000;
+        let missed: number | undefined;
+        while (missed === undefined && Date.now() < deadline) {
+          const status = await challenges.status(victimAddress, 3);
+          missed = status.epochs.find((e) => e.state === "missed")?.epoch;
+          if (missed === undefined) await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+        if (missed === undefined) throw new ZgError(`${victim} was not challenged within two minutes`);
+        await challenges.slashMissed(victimAddress, missed);
+        const after = (await staking.status(victimAddress, "STORAGE")).bonded;
+        const storageOperators = state.operators.filter((o) => o.role === "STORAGE");
+        const answering: string[] = [];
+        for (const [n, operator] of storageOperators.entries()) {
+          const status = await challenges.status(operator.address, 4);
+          if (status.epochs.some((e) => e.state === "answered")) answering.push(`storage-${n}`);
+        }
+        if (answering.length === 0) throw new ZgError("no storage node answered a challenge");
+        const penalty =
+          before === after
+            ? "jailed (this profile moves no coin)"
+            : `slashed ${formatEther(before - after)} and jailed`;
+        return `${victim} missed epoch ${missed} and was ${penalty}, reported by the demo user; answered and earning: ${answering.join(", ")}`;
       } finally {
         chain.destroy();
       }

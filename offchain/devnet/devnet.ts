@@ -93,7 +93,8 @@ export async function runDevnet(options: DevnetOptions): Promise<void> {
       command,
       args,
       cwd: packageRoot(),
-      env: { ...process.env, REPORT_GAS: "0" },
+      // A block every half second besides automining, so that challenge epochs advance without traffic.
+      env: { ...process.env, REPORT_GAS: "0", ZG_BLOCK_INTERVAL_MS: "500" },
       logFile: path.join(dataDir, "chain.log"),
       restart: false,
     });
@@ -111,7 +112,14 @@ export async function runDevnet(options: DevnetOptions): Promise<void> {
 
     let demoFailed = false;
     if (options.demo) {
-      demoFailed = !(await runDemo(state, say, { stopWorker: (name) => supervisor.stop(name) }));
+      demoFailed = !(await runDemo(state, say, {
+        stopWorker: (name) => supervisor.stop(name),
+        resumeWorker: async (name) => {
+          supervisor.resume(name);
+          const worker = state.workers.find((w) => w.name === name);
+          if (worker) await waitForHttp(worker.health, worker.log);
+        },
+      }));
     }
     if (options.exitAfterDemo) {
       await stop();

@@ -103,6 +103,14 @@ export class Supervisor {
     await stopChild(service.child);
   }
 
+  /** Starts a service stopped with `stop` again, with the same command line. */
+  resume(name: string): ChildProcess {
+    const service = this.services.find((candidate) => candidate.spec.name === name);
+    if (!service) throw new Error(`no service named ${name}`);
+    service.stopped = false;
+    return this.launch(service);
+  }
+
   async stopAll(): Promise<void> {
     this.stopping = true;
     for (const service of [...this.services].reverse()) {

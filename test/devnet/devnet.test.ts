@@ -42,6 +42,9 @@ describe("zg devnet", function () {
       expect(result.stdout).to.match(/worker\s+watcher\s+http:\/\/127\.0\.0\.1:\d+/);
       expect(result.stdout.match(/worker\s+storage-\d\s+http/g)).to.have.length(6);
       expect(result.stdout).to.include("survives the loss of two storage nodes");
+      expect(result.stdout).to.match(
+        /storage-1 missed epoch \d+ and was (slashed 1\.0 and jailed|jailed \(this profile moves no coin\))/,
+      );
       expect(result.stdout).to.include("demo succeeded");
       expect(result.stdout).to.not.include("✗");
       const workerLog = readFileSync(path.join(dataDir, "watcher", "worker.log"), "utf8");
