@@ -4,7 +4,9 @@ import {
   JsonRpcProvider,
   Network,
   NonceManager,
+  type ContractTransaction,
   type ContractTransactionResponse,
+  type TransactionResponse,
   type Signer,
   type TransactionReceipt,
   type Wallet,
@@ -156,9 +158,77 @@ export class ZgChain {
     }
   }
 
+  /**
+   * Sends a transaction that must be mined soon (a challenge answer before its deadline): when it is not mined
+   * within `waitMs`, the same nonce is sent again with fees raised by a quarter, up to `bumps` times.
+   */
+  async sendUrgent(
+    action: string,
+    populate: () => Promise<ContractTransaction>,
+    options: { waitMs?: number; bumps?: number } = {},
+  ): Promise<TransactionReceipt> {
+    const wallet = this.wallet;
+    if (!wallet)
+      throw new ZgError(
+        "this command signs transactions: pass --key <keystore> or --private-key",
+        "BAD_CONFIG",
+      );
+    const waitMs = options.waitMs ?? 15_000;
+    const bumps = options.bumps ?? 4;
+    const submitted = this.submissions.then(async () => {
+      const request = await populate();
+      const nonce = await this.provider.getTransactionCount(wallet.address, "pending");
+      const fees = await this.provider.getFeeData();
+      let maxFeePerGas = fees.maxFeePerGas ?? fees.gasPrice ?? 1_000_000_000n;
+      let maxPriorityFeePerGas = fees.maxPriorityFeePerGas ?? 1_000_000_000n;
+      const gasLimit = await this.provider.estimateGas({ ...request, from: wallet.address });
+      const sent: TransactionResponse[] = [];
+      for (let attempt = 0; attempt <= bumps; attempt++) {
+        sent.push(
+          await wallet.sendTransaction({ ...request, nonce, gasLimit, maxFeePerGas, maxPriorityFeePerGas }),
+        );
+        const receipt = await firstMined(this.provider, sent, waitMs);
+        if (receipt) return receipt;
+        maxFeePerGas = (maxFeePerGas * 5n) / 4n;
+        maxPriorityFeePerGas = (maxPriorityFeePerGas * 5n) / 4n;
+      }
+      const receipt = await firstMined(this.provider, sent, waitMs * 4);
+      if (!receipt) throw new ZgError(`${action}: not mined after ${bumps} fee increases`, "NETWORK");
+      return receipt;
+    });
+    this.submissions = submitted.catch(() => undefined);
+    try {
+      const receipt = await submitted;
+      if (receipt.status !== 1) throw new ZgError(`${action}: the transaction reverted`, "REVERTED");
+      return receipt;
+    } catch (error) {
+      throw toZgError(error, action);
+    } finally {
+      // The NonceManager did not see this nonce: let it ask the chain again.
+      (this.sender as NonceManager | undefined)?.reset();
+    }
+  }
+
   /** Closes the provider's polling. */
   destroy(): void {
     this.provider.destroy();
+  }
+}
+
+/** The receipt of whichever of these same-nonce transactions is mined within `waitMs`, if any. */
+async function firstMined(
+  provider: JsonRpcProvider,
+  sent: TransactionResponse[],
+  waitMs: number,
+): Promise<TransactionReceipt | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    for (const tx of sent) {
+      const receipt = await provider.getTransactionReceipt(tx.hash);
+      if (receipt) return receipt;
+    }
+    if (Date.now() >= deadline) return null;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(250, waitMs)));
   }
 }
 

@@ -112,8 +112,15 @@ export class ChallengeResponder {
         segment: held.bytes,
         segmentLemma: held.proof.lemma,
       });
-      await this.chain.send(`answer the challenge of epoch ${epoch}`, () =>
-        this.contract.answer(epoch, proof.sector, entry.nodes, proof.nodeIndex, proof.siblings),
+      // An answer must land before the deadline: raise the fee if it sits unmined.
+      await this.chain.sendUrgent(`answer the challenge of epoch ${epoch}`, () =>
+        this.contract.answer.populateTransaction(
+          epoch,
+          proof.sector,
+          entry.nodes,
+          proof.nodeIndex,
+          proof.siblings,
+        ),
       );
       record.status = "answered";
       this.log.info("answered storage challenge", {
