@@ -36,13 +36,17 @@ import {ShardLayout} from "./libraries/ShardLayout.sol";
  * - `reserved == Σ budgetLeft` over settled epochs, and for each settled epoch
  *   `budget == budgetLeft + Σ claimed + Σ forfeited`, `weightLeft == answeredWeight - Σ weights claimed or
  *   forfeited`, and `weightLeft == 0` implies `budgetLeft == 0`; so Σ paid ≤ Σ budgets ≤ Market pool inflows;
- * - a node's entry list only grows; `cumWeight` strictly increases along it and `fromEpoch` does not decrease;
- *   checkpoint epochs strictly increase and never exceed `currentEpoch() + 1`, so the checkpoint of any epoch
- *   up to the current one is final, and its weight is Σ weight of the entries with `fromEpoch ≤ e < untilEpoch`;
+ * - a node's entry list only grows and `cumWeight` strictly increases along it; an entry appended in epoch `c`
+ *   is counted from the checkpoint of `c + 1`; checkpoint epochs (the history's, then the head's) strictly
+ *   increase and never exceed `currentEpoch() + 1`, so the checkpoint of any epoch up to the current one is
+ *   final, and its weight is Σ weight of its visible entries with `e < untilEpoch`; the head's `count` is the
+ *   entry list's length;
  * - a declaration made in epoch `c` is visible from `c + 1`, whose seed is the hash of a later block;
  * - each (node, epoch) is answered at most once, slashed at most once, never both, claimed or forfeited at most
  *   once and only if answered;
- * - an epoch's seed, deadline and seed time never change once recorded.
+ * - an epoch's seed, start block, deadline and seed time never change once recorded (`deadline != 0`), and
+ *   `deadline <= startBlock + 255`, so during the answer window the seed equals `_seedAt(startBlock, epoch)`;
+ * - the answered bits of the head's window are only in the head, those of every other window only in the bitmap.
  */
 contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable, ReentrancyGuardTransient {
     using EnumerableSet for EnumerableSet.AddressSet;
@@ -63,49 +67,68 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
     uint32 private constant _OPEN = type(uint32).max;
     bytes32 private constant _EVIDENCE_TAG = "storage-challenge";
 
-    /// @dev One declaration: three slots. Slot 1 is all a draw reads for the binary search and the checks.
+    // The fields are grouped by which calls read them together; the linter's reordering would not save a slot.
+    // solhint-disable gas-struct-packing
+
+    /// @dev One declaration: two slots. Slot 1 is all a draw reads (the binary search and the checks), and with
+    /// the root all an answer reads of it.
     struct Entry {
         bytes32 dataRoot;
         // slot 1
         uint64 cumWeight;
-        uint32 fromEpoch;
         uint32 untilEpoch;
-        uint32 shardId;
-        uint32 numShard;
-        uint64 expiresAt;
-        // slot 2: the Flow's record of the file, copied so that `answer` does not call the Flow.
-        uint64 startPosition;
-        uint64 dataSectors;
+        uint48 expiresAt;
+        // The Flow's heights of the file's nodes (see `_locate`), copied so that `answer` does not call the Flow.
         uint8 top;
         uint8 lowerHeights;
+        // Where the file's sectors in the node's shard lie (`ShardLayout.placement`).
+        uint32 numShard;
+        uint32 shardDelta;
+        uint16 headOffset;
+        uint16 firstCount;
     }
 
-    /// @dev From `epoch` on (until the next checkpoint) the first `entryCount` entries are visible and `weight`
-    /// of them is live.
+    /// @dev From `epoch` on (until the next checkpoint) the first `count` entries are visible, `total` is the
+    /// last one's `cumWeight` (0 if none), and `weight` of it is live. One slot.
     struct Checkpoint {
         uint32 epoch;
-        uint32 entryCount;
-        uint96 weight;
+        uint32 count;
+        uint64 weight;
+        uint64 total;
+    }
+
+    /// @dev A node's hot slot: its latest checkpoint (the fields of `Checkpoint`; `epoch` 0: none yet), and which
+    /// of the 32 epochs of window `answeredWindow` (`epoch >> 5`) it answered. The answers of every other window
+    /// are in `NodeState.answeredBits`; the window only moves forward.
+    struct Head {
+        uint32 answeredBits;
+        uint32 answeredWindow;
+        uint32 epoch;
+        uint32 count;
+        uint64 weight;
+        uint64 total;
     }
 
     struct NodeState {
+        Head head;
         Entry[] entries;
-        Checkpoint[] checkpoints;
+        // The checkpoints the head superseded, oldest first (epochs increasing, below the head's).
+        Checkpoint[] history;
         mapping(bytes32 dataRoot => uint256 indexPlusOne) declared;
         mapping(uint256 word => uint256 bits) answeredBits;
         mapping(uint256 word => uint256 bits) settledBits;
         mapping(uint256 word => uint256 bits) slashedBits;
     }
 
-    // The fields are grouped by which calls read them together; the linter's reordering would not save a slot.
-    // solhint-disable gas-struct-packing
     struct EpochData {
+        // Written when the seed is recorded; read after the answer window (an answer re-derives it).
         bytes32 seed;
-        // Read and written by every answer: one slot.
-        uint64 deadline;
-        uint64 seededAt;
-        bool settled;
+        // slot 1: all an answer reads and writes once the seed is recorded; `deadline` 0: not recorded.
         uint96 answeredWeight;
+        uint48 startBlock;
+        uint48 deadline;
+        uint48 seededAt;
+        bool settled;
         uint128 budget;
         uint128 budgetLeft;
         uint96 weightLeft;
@@ -130,6 +153,14 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         OK,
         NOT_STARTED,
         VOID
+    }
+
+    /// @dev What the declarations of one `declare` call share.
+    struct Declaring {
+        IFlow flow;
+        uint32 shardId;
+        uint32 numShard;
+        uint32 fromEpoch;
     }
 
     /// @dev A drawn challenge.
@@ -178,18 +209,16 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         if (!staking.isActive(msg.sender, INodeStaking.Role.STORAGE)) {
             revert ChallengesNotStorageNode(msg.sender);
         }
-        // The fields every new entry shares; `_declareOne` fills in the rest.
-        Entry memory entry;
-        (entry.shardId, entry.numShard) = _shardOf(staking, msg.sender);
-        entry.fromEpoch = SafeCast.toUint32(_currentEpoch($) + 1);
-        entry.untilEpoch = _OPEN;
-        IFlow flow = IFlow($.registry.getModule(_FLOW));
+        Declaring memory batch;
+        (batch.shardId, batch.numShard) = _shardOf(staking, msg.sender);
+        batch.fromEpoch = SafeCast.toUint32(_currentEpoch($) + 1);
+        batch.flow = IFlow($.registry.getModule(_FLOW));
         NodeState storage n = $.nodes[msg.sender];
-        uint256 weight = _latestWeight(n);
+        uint256 weight = n.head.weight;
         for (uint256 i = 0; i < dataRoots.length; ++i) {
-            weight += _declareOne($, n, flow, entry, dataRoots[i]);
+            weight += _declareOne($, n, batch, dataRoots[i]);
         }
-        _writeCheckpoint(n, entry.fromEpoch, weight);
+        _writeCheckpoint(n, batch.fromEpoch, weight);
     }
 
     /// @inheritdoc IStorageChallenges
@@ -221,15 +250,15 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         if (sector.length != _SECTOR_BYTES) revert ChallengesInvalidSectorLength(sector.length);
         (EpochData storage ep, NodeState storage n, Draw memory d) = _openChallenge(epoch);
         bytes32 dataRoot = _verify(
-            n.entries[d.entryIndex],
+            _entryAt(n.entries, d.entryIndex),
             d.sectorIndex,
             sector,
             nodes,
             nodeIndex,
             siblings
         );
-        _setBit(n.answeredBits, epoch);
-        // Fits: Σ weights over nodes stays below 2^96 sectors (a node's weight is below 2^64, the log's size).
+        _setAnswered(n, epoch);
+        // Checked: Σ weights over nodes stays below 2^96 sectors (a node's weight is below 2^64, the log's size).
         ep.answeredWeight += uint96(d.weight);
         emit Answered(msg.sender, epoch, dataRoot, d.sectorIndex, d.weight);
     }
@@ -241,7 +270,7 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         uint256 deadline = ep.deadline;
         if (block.number <= deadline) revert ChallengesWindowOpen(epoch, deadline);
         NodeState storage n = $.nodes[node];
-        if (_bit(n.answeredBits, epoch)) revert ChallengesAlreadyAnswered(node, epoch);
+        if (_answered(n, epoch)) revert ChallengesAlreadyAnswered(node, epoch);
         if (_bit(n.slashedBits, epoch)) revert ChallengesAlreadySlashed(node, epoch);
         uint256 seededAt = ep.seededAt;
         INodeStaking staking = _staking($);
@@ -360,10 +389,10 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
     function challengeOf(address node, uint256 epoch) external view returns (Challenge memory c) {
         ChallengesStorage storage $ = _s();
         EpochData storage ep = $.epochs[epoch];
+        uint256 deadline = ep.deadline;
         bytes32 s = ep.seed;
         uint256 seededAt = ep.seededAt;
-        uint256 deadline = ep.deadline;
-        if (s == bytes32(0)) {
+        if (deadline == 0) {
             if (_deriveSeed($, epoch) != SeedStatus.OK) return c;
             s = _seedFor(epoch);
             seededAt = block.timestamp;
@@ -374,7 +403,7 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         if (!d.found || !_challengeable(_staking($), node, seededAt)) return c;
         c = Challenge({
             active: true,
-            dataRoot: n.entries[d.entryIndex].dataRoot,
+            dataRoot: _entryAt(n.entries, d.entryIndex).dataRoot,
             sectorIndex: d.sectorIndex,
             deadline: deadline,
             weight: d.weight
@@ -383,7 +412,7 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
 
     /// @inheritdoc IStorageChallenges
     function weightOf(address node, uint256 epoch) external view returns (uint256) {
-        (, uint256 weight) = _checkpointAt(_s().nodes[node], epoch);
+        (, uint256 weight, ) = _checkpointAt(_s().nodes[node], epoch);
         return weight;
     }
 
@@ -426,7 +455,7 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
 
     /// @inheritdoc IStorageChallenges
     function answered(address node, uint256 epoch) external view returns (bool) {
-        return _bit(_s().nodes[node].answeredBits, epoch);
+        return _answered(_s().nodes[node], epoch);
     }
 
     /// @inheritdoc IStorageChallenges
@@ -455,7 +484,20 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
 
     /// @dev The seed of an epoch whose start block hash is available (checked by `_deriveSeed`).
     function _seedFor(uint256 epoch) private view returns (bytes32) {
-        return keccak256(abi.encode(blockhash(epochStartBlock(epoch)), address(this), epoch));
+        return _seedAt(epochStartBlock(epoch), epoch);
+    }
+
+    /// @dev The seed of `epoch` starting at block `start`: keccak256(abi.encode(blockhash(start), this, epoch)).
+    function _seedAt(uint256 start, uint256 epoch) private view returns (bytes32 s) {
+        bytes32 hash = blockhash(start);
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let free := mload(0x40)
+            mstore(free, hash)
+            mstore(add(free, 0x20), address())
+            mstore(add(free, 0x40), epoch)
+            s := keccak256(free, 0x60)
+        }
     }
 
     /// @dev The epoch's seed, recorded now if it was not; reverts when the epoch has not started or is void.
@@ -464,36 +506,58 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         uint256 epoch
     ) private returns (bytes32 s, EpochData storage ep) {
         ep = $.epochs[epoch];
-        s = ep.seed;
-        if (s != bytes32(0)) return (s, ep);
+        if (ep.deadline != 0) return (ep.seed, ep);
         SeedStatus status = _deriveSeed($, epoch);
         if (status == SeedStatus.NOT_STARTED) revert ChallengesEpochNotStarted(epoch);
         if (status == SeedStatus.VOID) revert ChallengesEpochVoid(epoch);
-        s = _seedFor(epoch);
-        uint256 deadline = epochStartBlock(epoch) + $.params.responseWindow;
+        uint256 start = epochStartBlock(epoch);
+        s = _seedAt(start, epoch);
+        // Not zero: at least 1 (the response window).
+        uint256 deadline = start + $.params.responseWindow;
         ep.seed = s;
-        // Block numbers and timestamps fit in 64 bits.
-        ep.deadline = uint64(deadline);
-        ep.seededAt = uint64(block.timestamp);
+        ep.startBlock = SafeCast.toUint48(start);
+        ep.deadline = SafeCast.toUint48(deadline);
+        ep.seededAt = SafeCast.toUint48(block.timestamp);
         emit SeedRecorded(epoch, s, deadline);
     }
-
-    // ─── Internal: draws and proofs ───────────────────────────────────────────────────────────────
 
     /// @dev The caller's open, unanswered challenge of `epoch` (recording the seed if needed).
     function _openChallenge(
         uint256 epoch
     ) private returns (EpochData storage ep, NodeState storage n, Draw memory d) {
         ChallengesStorage storage $ = _s();
-        bytes32 s;
-        (s, ep) = _recordSeed($, epoch);
-        uint256 deadline = ep.deadline;
-        if (block.number > deadline) revert ChallengesWindowClosed(epoch, deadline);
+        ep = $.epochs[epoch];
+        (bytes32 s, uint256 seededAt) = _answerSeed($, ep, epoch);
         n = $.nodes[msg.sender];
-        if (_bit(n.answeredBits, epoch)) revert ChallengesAlreadyAnswered(msg.sender, epoch);
-        d = _draw(n, s, msg.sender, epoch, ep.seededAt);
+        if (_answered(n, epoch)) revert ChallengesAlreadyAnswered(msg.sender, epoch);
+        d = _draw(n, s, msg.sender, epoch, seededAt);
         if (!d.found) revert ChallengesNoChallenge(msg.sender, epoch);
     }
+
+    /**
+     * @dev The seed and seed time of `epoch` for an answer, recording them if needed; reverts past the deadline.
+     * Once recorded the seed is re-derived rather than read: an answer lands after the seed was recorded (so
+     * after `startBlock`) and at most `responseWindow` ≤ 255 blocks after `startBlock`, where `blockhash` still
+     * returns the hash the recorded seed was taken from.
+     */
+    function _answerSeed(
+        ChallengesStorage storage $,
+        EpochData storage ep,
+        uint256 epoch
+    ) private returns (bytes32 s, uint256 seededAt) {
+        // One read of the slot.
+        (uint256 start, uint256 deadline, uint256 recordedAt) = (ep.startBlock, ep.deadline, ep.seededAt);
+        if (deadline == 0) {
+            (s, ) = _recordSeed($, epoch);
+            (deadline, recordedAt) = (ep.deadline, ep.seededAt);
+        } else {
+            s = _seedAt(start, epoch);
+        }
+        if (block.number > deadline) revert ChallengesWindowClosed(epoch, deadline);
+        seededAt = recordedAt;
+    }
+
+    // ─── Internal: draws and proofs ───────────────────────────────────────────────────────────────
 
     /// @dev The challenge of `node` in `epoch` from its declarations (see the contract's NatSpec).
     function _draw(
@@ -503,23 +567,22 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         uint256 epoch,
         uint256 seededAt
     ) private view returns (Draw memory d) {
-        (uint256 count, uint256 weight) = _checkpointAt(n, epoch);
+        (uint256 count, uint256 weight, uint256 total) = _checkpointAt(n, epoch);
+        // weight != 0 implies count != 0 and total >= weight.
         if (weight == 0) return d;
         Entry[] storage entries = n.entries;
-        uint256 total = entries[count - 1].cumWeight;
         for (uint256 attempt = 0; attempt < _MAX_DRAWS; ++attempt) {
-            uint256 r = uint256(keccak256(abi.encode(s, node, attempt))) % total;
-            uint256 index = _search(entries, count, r);
-            Entry storage entry = entries[index];
+            uint256 r = uint256(_drawHash(s, node, attempt)) % total;
+            (uint256 index, uint256 below) = _search(entries, count, r);
+            Entry storage entry = _entryAt(entries, index);
             if (entry.untilEpoch > epoch && entry.expiresAt > seededAt) {
-                uint256 below = index == 0 ? 0 : entries[index - 1].cumWeight;
                 d.found = true;
                 d.entryIndex = index;
-                d.sectorIndex = ShardLayout.fileIndexOf(
-                    entry.startPosition,
-                    entry.dataSectors,
-                    entry.shardId,
+                d.sectorIndex = ShardLayout.fileIndexAt(
                     entry.numShard,
+                    entry.shardDelta,
+                    entry.headOffset,
+                    entry.firstCount,
                     r - below
                 );
                 d.weight = weight;
@@ -528,13 +591,50 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         }
     }
 
-    /// @dev The first of the first `count` entries whose cumulative weight exceeds `r` (`r` < the last one's).
-    function _search(Entry[] storage entries, uint256 count, uint256 r) private view returns (uint256 low) {
+    /**
+     * @dev `entries[index]` without the bounds check (a cold read of the length): callers pass an index below a
+     * checkpoint's count, and a checkpoint counts entries that existed when it was written (the list only grows).
+     */
+    function _entryAt(Entry[] storage entries, uint256 index) private pure returns (Entry storage entry) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            mstore(0x00, entries.slot)
+            // An entry is two slots.
+            entry.slot := add(keccak256(0x00, 0x20), shl(1, index))
+        }
+    }
+
+    /// @dev keccak256(abi.encode(s, node, attempt)).
+    function _drawHash(bytes32 s, address node, uint256 attempt) private pure returns (bytes32 h) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let free := mload(0x40)
+            mstore(free, s)
+            mstore(add(free, 0x20), node)
+            mstore(add(free, 0x40), attempt)
+            h := keccak256(free, 0x60)
+        }
+    }
+
+    /**
+     * @dev The first of the first `count` entries whose cumulative weight exceeds `r` (`r` < the last one's), and
+     * the cumulative weight before it: the one at the last step right (0 if none), as `low` only moves there.
+     */
+    function _search(
+        Entry[] storage entries,
+        uint256 count,
+        uint256 r
+    ) private view returns (uint256 low, uint256 below) {
         uint256 high = count - 1;
         while (low < high) {
             uint256 mid = (low + high) >> 1;
-            if (entries[mid].cumWeight > r) high = mid;
-            else low = mid + 1;
+            uint256 cum = _entryAt(entries, mid).cumWeight;
+            if (cum > r) {
+                high = mid;
+            } else {
+                low = mid + 1;
+                below = cum;
+            }
         }
     }
 
@@ -553,11 +653,12 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
     ) private view returns (bytes32 dataRoot) {
         dataRoot = entry.dataRoot;
         (uint256 expectedIndex, uint256 position) = _locate(entry, dataRoot, sectorIndex, nodes);
+        // `_locate` returns an index below nodes.length (or none, which no `nodeIndex` equals).
         if (nodeIndex != expectedIndex) revert ChallengesWrongNodeIndex(nodeIndex, expectedIndex);
-        uint256 height = nodes[nodeIndex].height;
+        uint256 height = _heightAt(nodes, nodeIndex);
         if (siblings.length != height) revert ChallengesInvalidProofLength(siblings.length, height);
         bytes32 node = _foldPath(sector, position, siblings);
-        if (node != nodes[nodeIndex].root) revert ChallengesInvalidProof();
+        if (node != _rootAt(nodes, nodeIndex)) revert ChallengesInvalidProof();
         bytes32 folded = _dataRoot(nodes);
         if (folded != dataRoot) revert ChallengesWrongDataRoot(folded, dataRoot);
     }
@@ -572,24 +673,48 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         uint256 position,
         bytes32[] calldata siblings
     ) private pure returns (bytes32 node) {
-        // Hashes in scratch space and reads calldata directly: ~100 gas a level instead of ~270 in Solidity.
+        // Hashes in scratch space and reads calldata directly, four levels a loop: ~80 gas a level, where
+        // Solidity takes ~270. A clear bit of `position` puts the running node left (at 0x00), a set one right.
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let free := mload(0x40)
             calldatacopy(free, sector.offset, 256)
             node := keccak256(free, 256)
-            let end := add(siblings.offset, shl(5, siblings.length))
+            let at := siblings.offset
+            // The levels beyond a multiple of four first, one at a time.
             for {
-                let at := siblings.offset
-            } lt(at, end) {
+                let first := add(at, shl(5, and(siblings.length, 3)))
+            } lt(at, first) {
                 at := add(at, 0x20)
             } {
-                // Clear bit: the running node is the left child, stored at 0x00; set bit: at 0x20.
                 let bit := shl(5, and(position, 1))
                 mstore(bit, node)
                 mstore(xor(bit, 0x20), calldataload(at))
                 node := keccak256(0x00, 0x40)
                 position := shr(1, position)
+            }
+            for {
+                let end := add(siblings.offset, shl(5, siblings.length))
+            } lt(at, end) {
+                at := add(at, 0x80)
+            } {
+                let bit := shl(5, and(position, 1))
+                mstore(bit, node)
+                mstore(xor(bit, 0x20), calldataload(at))
+                node := keccak256(0x00, 0x40)
+                bit := shl(4, and(position, 2))
+                mstore(bit, node)
+                mstore(xor(bit, 0x20), calldataload(add(at, 0x20)))
+                node := keccak256(0x00, 0x40)
+                bit := shl(3, and(position, 4))
+                mstore(bit, node)
+                mstore(xor(bit, 0x20), calldataload(add(at, 0x40)))
+                node := keccak256(0x00, 0x40)
+                bit := shl(2, and(position, 8))
+                mstore(bit, node)
+                mstore(xor(bit, 0x20), calldataload(add(at, 0x60)))
+                node := keccak256(0x00, 0x40)
+                position := shr(4, position)
             }
         }
     }
@@ -602,41 +727,65 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         uint256 sectorIndex,
         IFlow.SubmissionNode[] calldata nodes
     ) private view returns (uint256 nodeIndex, uint256 position) {
-        uint256 top = entry.top;
-        uint256 lower = entry.lowerHeights;
+        (uint256 top, uint256 lower) = (entry.top, entry.lowerHeights);
         uint256 count = nodes.length;
-        if (count == 0 || nodes[0].height != top) revert ChallengesHeightsMismatch(dataRoot);
+        if (count == 0 || _heightAt(nodes, 0) != top) revert ChallengesHeightsMismatch(dataRoot);
         nodeIndex = type(uint256).max;
         uint256 offset = 0;
         uint256 bit = 0;
-        for (uint256 i = 0; i < count; ++i) {
-            uint256 height = nodes[i].height;
-            if (i != 0) {
-                // The next lower height the Flow recorded (bit j: a node of height top - 1 - j).
-                while (bit < 3 && (lower >> bit) & 1 == 0) ++bit;
-                if (bit == 3 || height != top - 1 - bit) revert ChallengesHeightsMismatch(dataRoot);
-                ++bit;
+        // unchecked: heights are below 64 (checked against the Flow's, or `top` for the first), so sizes and
+        // offsets stay below 2^66; bit <= 3 and top - 1 - bit >= 0 when the Flow recorded that lower height.
+        unchecked {
+            for (uint256 i = 0; i < count; ++i) {
+                uint256 height = _heightAt(nodes, i);
+                if (i != 0) {
+                    // The next lower height the Flow recorded (bit j: a node of height top - 1 - j).
+                    while (bit < 3 && (lower >> bit) & 1 == 0) ++bit;
+                    if (bit == 3 || height != top - 1 - bit) revert ChallengesHeightsMismatch(dataRoot);
+                    ++bit;
+                }
+                uint256 size = 1 << height;
+                if (nodeIndex == type(uint256).max && sectorIndex < offset + size) {
+                    nodeIndex = i;
+                    position = sectorIndex - offset;
+                }
+                offset += size;
             }
-            uint256 size = 1 << height;
-            if (nodeIndex == type(uint256).max && sectorIndex < offset + size) {
-                nodeIndex = i;
-                position = sectorIndex - offset;
-            }
-            offset += size;
         }
         if (lower >> bit != 0) revert ChallengesHeightsMismatch(dataRoot);
     }
 
+    /// @dev `nodes[i].root` for `i < nodes.length` (the caller checks), without Solidity's bounds check.
+    function _rootAt(IFlow.SubmissionNode[] calldata nodes, uint256 i) private pure returns (bytes32 root) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            root := calldataload(add(nodes.offset, shl(6, i)))
+        }
+    }
+
+    /// @dev `nodes[i].height` for `i < nodes.length` (the caller checks), without Solidity's bounds check.
+    function _heightAt(
+        IFlow.SubmissionNode[] calldata nodes,
+        uint256 i
+    ) private pure returns (uint256 height) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            // A node is two words: root, height.
+            height := calldataload(add(nodes.offset, add(shl(6, i), 0x20)))
+        }
+    }
+
     /// @dev `IFlow.dataRootOf`: the last node root folded leftwards with the others.
     function _dataRoot(IFlow.SubmissionNode[] calldata nodes) private pure returns (bytes32 root) {
+        // The caller checked nodes.length != 0 (`_locate`).
         uint256 i = nodes.length - 1;
-        root = nodes[i].root;
+        root = _rootAt(nodes, i);
         while (i != 0) {
             // unchecked: i > 0.
             unchecked {
                 --i;
             }
-            root = _hashPair(nodes[i].root, root);
+            root = _hashPair(_rootAt(nodes, i), root);
         }
     }
 
@@ -654,17 +803,16 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
 
     // ─── Internal: declarations ───────────────────────────────────────────────────────────────────
 
-    /// @dev Appends the caller's declaration of `root` (on the shared fields of `entry`); returns its weight.
+    /// @dev Appends the caller's declaration of `root` (as part of `batch`); returns its weight.
     function _declareOne(
         ChallengesStorage storage $,
         NodeState storage n,
-        IFlow flow,
-        Entry memory entry,
+        Declaring memory batch,
         bytes32 root
     ) private returns (uint256 weight) {
         if (n.declared[root] != 0) revert ChallengesAlreadyDeclared(msg.sender, root);
-        if (!flow.isSubmitted(root)) revert ChallengesUnknownRoot(root);
-        IFlow.SubmissionInfo memory info = flow.submissionOf(root);
+        if (!batch.flow.isSubmitted(root)) revert ChallengesUnknownRoot(root);
+        IFlow.SubmissionInfo memory info = batch.flow.submissionOf(root);
         uint256 first = $.firstDeclaredAt[root];
         if (first == 0) {
             first = block.timestamp;
@@ -672,10 +820,33 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         }
         uint256 expiresAt = first + $.params.dataLifetime;
         if (expiresAt <= block.timestamp) revert ChallengesDataExpired(root);
-        uint256 dataSectors = (info.byteLength + _SECTOR_BYTES - 1) / _SECTOR_BYTES;
-        weight = ShardLayout.shardWeight(info.startPosition, dataSectors, entry.shardId, entry.numShard);
-        if (weight == 0) revert ChallengesNothingInShard(msg.sender, root);
+        Entry memory entry;
+        (entry, weight) = _entryOf(batch, info, root);
         uint256 length = n.entries.length;
+        entry.cumWeight = SafeCast.toUint64((length == 0 ? 0 : n.entries[length - 1].cumWeight) + weight);
+        entry.expiresAt = SafeCast.toUint48(expiresAt);
+        n.entries.push(entry);
+        n.declared[root] = length + 1;
+        $.holders[root].add(msg.sender);
+        emit Declared(msg.sender, root, weight, batch.fromEpoch, expiresAt);
+    }
+
+    /// @dev The entry of a file the Flow recorded as `info`, but for `cumWeight` and `expiresAt`; and its weight
+    /// in the shard of `batch` (reverts if zero).
+    function _entryOf(
+        Declaring memory batch,
+        IFlow.SubmissionInfo memory info,
+        bytes32 root
+    ) private view returns (Entry memory entry, uint256 weight) {
+        uint256 dataSectors = (info.byteLength + _SECTOR_BYTES - 1) / _SECTOR_BYTES;
+        weight = ShardLayout.shardWeight(info.startPosition, dataSectors, batch.shardId, batch.numShard);
+        if (weight == 0) revert ChallengesNothingInShard(msg.sender, root);
+        (uint256 delta, uint256 headOffset, uint256 firstCount) = ShardLayout.placement(
+            info.startPosition,
+            dataSectors,
+            batch.shardId,
+            batch.numShard
+        );
         uint256[] memory heights = info.heights;
         uint256 top = heights[0];
         uint256 lower = 0;
@@ -683,17 +854,15 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
             lower |= 1 << (top - 1 - heights[j]);
         }
         entry.dataRoot = root;
-        entry.cumWeight = SafeCast.toUint64((length == 0 ? 0 : n.entries[length - 1].cumWeight) + weight);
-        entry.expiresAt = SafeCast.toUint64(expiresAt);
-        // Flow bounds: positions and sector counts below 2^64, top below 64, lower heights below 8.
-        entry.startPosition = uint64(info.startPosition);
-        entry.dataSectors = uint64(dataSectors);
+        entry.untilEpoch = _OPEN;
+        // Flow bounds: top below 64, lower heights below 8.
         entry.top = uint8(top);
         entry.lowerHeights = uint8(lower);
-        n.entries.push(entry);
-        n.declared[root] = length + 1;
-        $.holders[root].add(msg.sender);
-        emit Declared(msg.sender, root, weight, entry.fromEpoch, expiresAt);
+        // ShardLayout bounds: delta < numShard (below 2^32, see `_shardOf`), headOffset < 1024, firstCount <= 1024.
+        entry.numShard = batch.numShard;
+        entry.shardDelta = uint32(delta);
+        entry.headOffset = uint16(headOffset);
+        entry.firstCount = uint16(firstCount);
     }
 
     /// @dev Ends declarations from the next epoch: by their node (`expired` false) or, once expired, by anyone.
@@ -701,7 +870,7 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         ChallengesStorage storage $ = _s();
         NodeState storage n = $.nodes[node];
         uint32 untilEpoch = SafeCast.toUint32(_currentEpoch($) + 1);
-        uint256 weight = _latestWeight(n);
+        uint256 weight = n.head.weight;
         for (uint256 i = 0; i < dataRoots.length; ++i) {
             bytes32 root = dataRoots[i];
             uint256 indexPlusOne = n.declared[root];
@@ -718,45 +887,81 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         _writeCheckpoint(n, untilEpoch, weight);
     }
 
-    /// @dev Sets the checkpoint of `epoch` (the next one) to the current entry count and `weight`.
+    /// @dev Sets the checkpoint of `epoch` (the next one) to the current entries and live `weight`, moving the
+    /// head's checkpoint to the history if it is of an earlier epoch.
     function _writeCheckpoint(NodeState storage n, uint32 epoch, uint256 weight) private {
-        Checkpoint[] storage checkpoints = n.checkpoints;
-        uint256 length = checkpoints.length;
-        Checkpoint memory point = Checkpoint({
-            epoch: epoch,
-            entryCount: SafeCast.toUint32(n.entries.length),
-            weight: SafeCast.toUint96(weight)
-        });
-        if (length != 0 && checkpoints[length - 1].epoch == epoch) checkpoints[length - 1] = point;
-        else checkpoints.push(point);
+        Head storage head = n.head;
+        uint256 latest = head.epoch;
+        if (latest != epoch && latest != 0) {
+            n.history.push(
+                Checkpoint({epoch: uint32(latest), count: head.count, weight: head.weight, total: head.total})
+            );
+        }
+        uint256 count = n.entries.length;
+        head.epoch = epoch;
+        head.count = SafeCast.toUint32(count);
+        // Live weight is at most the total, which is a `cumWeight` (below 2^64).
+        head.weight = uint64(weight);
+        head.total = count == 0 ? 0 : n.entries[count - 1].cumWeight;
     }
 
-    function _latestWeight(NodeState storage n) private view returns (uint256) {
-        uint256 length = n.checkpoints.length;
-        return length == 0 ? 0 : n.checkpoints[length - 1].weight;
-    }
-
-    /// @dev The checkpoint in force at `epoch`: the last one at or before it (the latest first, then a search).
+    /// @dev The checkpoint in force at `epoch`: the head's, or else the last superseded one at or before it (the
+    /// latest first, then a search); none: zeros.
     function _checkpointAt(
         NodeState storage n,
         uint256 epoch
-    ) private view returns (uint256 count, uint256 weight) {
-        Checkpoint[] storage checkpoints = n.checkpoints;
-        uint256 high = checkpoints.length;
-        if (high == 0) return (0, 0);
-        Checkpoint memory last = checkpoints[high - 1];
-        if (last.epoch <= epoch) return (last.entryCount, last.weight);
+    ) private view returns (uint256 count, uint256 weight, uint256 total) {
+        Head storage head = n.head;
+        // One read of the slot.
+        uint256 latest;
+        (latest, count, weight, total) = (head.epoch, head.count, head.weight, head.total);
+        if (latest <= epoch) return (count, weight, total);
+        Checkpoint[] storage history = n.history;
+        uint256 high = history.length;
+        if (high == 0) return (0, 0, 0);
+        Checkpoint memory last = history[high - 1];
+        if (last.epoch <= epoch) return (last.count, last.weight, last.total);
         // The first checkpoint after `epoch` is in [low, high); the one before it is the answer.
         uint256 low = 0;
         --high;
         while (low < high) {
             uint256 mid = (low + high) >> 1;
-            if (checkpoints[mid].epoch > epoch) high = mid;
+            if (history[mid].epoch > epoch) high = mid;
             else low = mid + 1;
         }
-        if (low == 0) return (0, 0);
-        Checkpoint memory point = checkpoints[low - 1];
-        return (point.entryCount, point.weight);
+        if (low == 0) return (0, 0, 0);
+        Checkpoint memory point = history[low - 1];
+        return (point.count, point.weight, point.total);
+    }
+
+    /// @dev Whether `node` answered `epoch`: the head's bits for its window, `answeredBits` for the others.
+    function _answered(NodeState storage n, uint256 epoch) private view returns (bool) {
+        Head storage head = n.head;
+        (uint256 window, uint256 bits) = (head.answeredWindow, head.answeredBits);
+        if (epoch >> 5 == window) return (bits >> (epoch & 31)) & 1 == 1;
+        return _bit(n.answeredBits, epoch);
+    }
+
+    /**
+     * @dev Records that `node` answered `epoch` (not answered yet). An epoch of the head's window sets its bit; a
+     * later window becomes the head's, after its bits move to `answeredBits` (no bit of a later window was ever
+     * set: the window only moves forward); an earlier one (only after a schedule change) goes to `answeredBits`.
+     * The caller drew a challenge, so an entry has `untilEpoch > epoch`: epoch < 2^32, epoch >> 5 < 2^27.
+     */
+    function _setAnswered(NodeState storage n, uint256 epoch) private {
+        Head storage head = n.head;
+        (uint256 window, uint256 bits) = (head.answeredWindow, head.answeredBits);
+        uint256 at = epoch >> 5;
+        if (at == window) {
+            head.answeredBits = uint32(bits | (1 << (epoch & 31)));
+        } else if (at < window) {
+            _setBit(n.answeredBits, epoch);
+        } else {
+            // Window w holds epochs [32w, 32w + 32): bits 32 * (w % 8) on of word w / 8.
+            if (bits != 0) n.answeredBits[window >> 3] |= bits << ((window & 7) << 5);
+            head.answeredWindow = uint32(at);
+            head.answeredBits = uint32(1 << (epoch & 31));
+        }
     }
 
     /// @dev The node's shard from its STORAGE metadata `abi.encode(uint32 shardId, uint32 numShard)`; none: (0, 1).
@@ -807,12 +1012,11 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         uint256 epoch
     ) private returns (uint256 share) {
         NodeState storage n = $.nodes[node];
-        if (!_bit(n.answeredBits, epoch) || _bit(n.settledBits, epoch))
-            revert ChallengesNothingToClaim(node, epoch);
+        if (!_answered(n, epoch) || _bit(n.settledBits, epoch)) revert ChallengesNothingToClaim(node, epoch);
         _setBit(n.settledBits, epoch);
         EpochData storage ep = $.epochs[epoch];
         _settle($, ep, epoch);
-        (, uint256 weight) = _checkpointAt(n, epoch);
+        (, uint256 weight, ) = _checkpointAt(n, epoch);
         uint256 weightLeft = ep.weightLeft;
         uint256 budgetLeft = ep.budgetLeft;
         // weight <= weightLeft (the node's weight is in answeredWeight and not yet taken out), so share <= budgetLeft

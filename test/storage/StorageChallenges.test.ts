@@ -454,6 +454,64 @@ describe("StorageChallenges", function () {
       );
     });
 
+    it("answer: answers recorded across 32-epoch windows stay answered and claimable", async function () {
+      const { f, file, epoch } = await loadFixture(declaredFixture);
+      // The first answer, a later one in the same window, then answers in later windows (the head's window
+      // moves and its bits move to the bitmap), and one in a new 256-epoch word.
+      const window = epoch >> 5n;
+      const answeredEpochs = [epoch, epoch + 1n, (window + 1n) * 32n + 3n, (window + 2n) * 32n, 256n + 5n];
+      for (const e of answeredEpochs) {
+        await toEpoch(f, e);
+        await (await answerHonestly(f, f.alice, e, [file])).wait();
+        await expect(answerHonestly(f, f.alice, e, [file]))
+          .to.be.revertedWithCustomError(f.challenges, "ChallengesAlreadyAnswered")
+          .withArgs(f.alice.address, e);
+      }
+      for (const e of answeredEpochs) expect(await f.challenges.answered(f.alice.address, e)).to.equal(true);
+      for (const e of [epoch + 2n, (window + 1n) * 32n + 2n, (window + 2n) * 32n + 1n, 256n]) {
+        expect(await f.challenges.answered(f.alice.address, e)).to.equal(false);
+      }
+      await pastDeadline(f, 256n + 5n);
+      // The first window's bits now live in the bitmap: still not slashable.
+      await expect(f.challenges.slashMissed(f.alice.address, epoch))
+        .to.be.revertedWithCustomError(f.challenges, "ChallengesAlreadyAnswered")
+        .withArgs(f.alice.address, epoch);
+      await (await f.challenges.connect(f.alice).claim(answeredEpochs)).wait();
+      await expect(f.challenges.connect(f.alice).claim([epoch]))
+        .to.be.revertedWithCustomError(f.challenges, "ChallengesNothingToClaim")
+        .withArgs(f.alice.address, epoch);
+    });
+
+    it("answer: a declaration made during the epoch does not change its challenge or weight", async function () {
+      const { f, file, epoch } = await loadFixture(openEpochFixture);
+      const before = await f.challenges.challengeOf(f.alice.address, epoch);
+      const more = makeFile("more", [5]);
+      await upload(f, more);
+      await (await f.challenges.connect(f.alice).declare([more.dataRoot])).wait();
+      expect(await f.challenges.weightOf(f.alice.address, epoch)).to.equal(16n);
+      expect(await f.challenges.weightOf(f.alice.address, epoch + 1n)).to.equal(48n);
+      const after = await f.challenges.challengeOf(f.alice.address, epoch);
+      expect([after.dataRoot, after.sectorIndex, after.weight]).to.deep.equal([
+        before.dataRoot,
+        before.sectorIndex,
+        16n,
+      ]);
+      await expect(answerHonestly(f, f.alice, epoch, [file]))
+        .to.emit(f.challenges, "Answered")
+        .withArgs(f.alice.address, epoch, file.dataRoot, before.sectorIndex, 16n);
+      expect((await f.challenges.epochInfo(epoch)).answeredWeight).to.equal(16n);
+      // Two more declaration changes: the epoch's checkpoint is then found by the history search.
+      await toEpoch(f, epoch + 1n);
+      await (await f.challenges.connect(f.alice).undeclare([more.dataRoot])).wait();
+      await toEpoch(f, epoch + 2n);
+      await (await f.challenges.connect(f.alice).undeclare([file.dataRoot])).wait();
+      expect(await f.challenges.weightOf(f.alice.address, epoch)).to.equal(16n);
+      expect(await f.challenges.weightOf(f.alice.address, epoch + 1n)).to.equal(48n);
+      expect(await f.challenges.weightOf(f.alice.address, epoch + 2n)).to.equal(16n);
+      expect(await f.challenges.weightOf(f.alice.address, epoch + 3n)).to.equal(0n);
+      expect(await f.challenges.weightOf(f.alice.address, epoch - 1n)).to.equal(0n);
+    });
+
     it("answer: a node with nothing declared reverts ChallengesNoChallenge", async function () {
       const { f, file, epoch } = await loadFixture(openEpochFixture);
       const p = file.proof(0);

@@ -43,17 +43,54 @@ library ShardLayout {
         uint256 numShard,
         uint256 k
     ) internal pure returns (uint256) {
-        (uint256 first, uint256 firstLow, uint256 firstCount) = _firstSegment(
+        (uint256 delta, uint256 headOffset, uint256 firstCount) = placement(
             start,
-            start + dataSectors,
+            dataSectors,
             shardId,
             numShard
         );
-        if (k < firstCount) return firstLow + k - start;
-        // Past the first (possibly partial) segment every shard segment starts full from its first sector.
+        return fileIndexAt(numShard, delta, headOffset, firstCount, k);
+    }
+
+    /**
+     * @notice What `fileIndexAt` needs to know of a file's place in the log, in 64 bits: `delta` (below
+     * `numShard`), the segments from the file's first one to the shard's first one at or after it; `headOffset`
+     * (below 1024), the file's start within its first segment; `firstCount` (at most 1024), how many file
+     * sectors that shard segment holds (at least 1 when the shard's weight is not zero).
+     */
+    function placement(
+        uint256 start,
+        uint256 dataSectors,
+        uint256 shardId,
+        uint256 numShard
+    ) internal pure returns (uint256 delta, uint256 headOffset, uint256 firstCount) {
+        uint256 first;
+        (first, , firstCount) = _firstSegment(start, start + dataSectors, shardId, numShard);
+        delta = first - start / SECTORS_PER_SEGMENT;
+        headOffset = start % SECTORS_PER_SEGMENT;
+    }
+
+    /**
+     * @notice `fileIndexOf` from the file's `placement`: the shard's first segment holds the file-relative
+     * sectors `[delta * 1024 - headOffset, +firstCount)` (from 0 when `delta` is 0); every later shard segment,
+     * `numShard` segments on, starts full from its first sector.
+     * @dev `k` must be below the shard's weight; then the result is below the file's data sectors.
+     */
+    function fileIndexAt(
+        uint256 numShard,
+        uint256 delta,
+        uint256 headOffset,
+        uint256 firstCount,
+        uint256 k
+    ) internal pure returns (uint256) {
+        if (k < firstCount) return delta == 0 ? k : delta * SECTORS_PER_SEGMENT - headOffset + k;
         uint256 rest = k - firstCount;
-        uint256 segment = first + (1 + rest / SECTORS_PER_SEGMENT) * numShard;
-        return segment * SECTORS_PER_SEGMENT + (rest % SECTORS_PER_SEGMENT) - start;
+        // (first + (1 + rest / 1024) * numShard) * 1024 - start, with first * 1024 - start = delta * 1024 -
+        // headOffset; non-negative as numShard * 1024 > headOffset.
+        return
+            (delta + (1 + rest / SECTORS_PER_SEGMENT) * numShard) * SECTORS_PER_SEGMENT +
+            (rest % SECTORS_PER_SEGMENT) -
+            headOffset;
     }
 
     /// @dev The shard's first segment at or after the file's first one, where the file enters it and how many
