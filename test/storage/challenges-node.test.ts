@@ -6,20 +6,15 @@ import hre from "hardhat";
 import { ZgChain } from "../../offchain/core/chain";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { DurableStore } from "../../offchain/core/store";
-import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
+import { startWorker } from "../../offchain/core/worker";
 import { StorageClient } from "../../offchain/storage/client";
 import { storageNode } from "../../offchain/storage/node";
 import { Market__factory, NodeStaking__factory, StorageChallenges__factory } from "../../typechain-types";
-import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
-import { freePort, runZg } from "../helpers/process";
+import { deployForTest, devAccount, startRpc, type TestRpc } from "../helpers/chain";
+import { runZg } from "../helpers/process";
+import { startStakedStorageNode, type TestStorageNode } from "../helpers/storage";
 
-interface RunningNode {
-  name: string;
-  address: string;
-  handle?: WorkerHandle;
-  dataDir: string;
-  config: Record<string, unknown>;
-}
+type RunningNode = TestStorageNode & { name: string };
 
 describe("storage challenges with real storage nodes", function () {
   this.timeout(300_000);
@@ -41,31 +36,9 @@ describe("storage challenges with real storage nodes", function () {
     const market = Market__factory.connect(record.modules.Market.address, hre.ethers.provider);
     const nodes: RunningNode[] = [];
     for (const [n, name] of ["honest", "lossy", "offline"].entries()) {
-      const operator = devAccount(300 + n);
-      await (await governance.sendTransaction({ to: operator.address, value: parseEther("20") })).wait();
-      await (
-        await staking.connect(operator.connect(hre.ethers.provider)).stake(0, { value: parseEther("10") })
-      ).wait();
-      const port = await freePort();
-      const dataDir = tempDir(`challenge-${name}`);
-      const config = {
-        rpcUrl: rpc.url,
-        registry: record.registry,
-        privateKey: operator.privateKey,
-        dataDir,
-        http: { host: "127.0.0.1", port },
-        confirmations: 0,
-        pollIntervalMs: 100,
-        startBlock: record.startBlock,
-        region: "challenges",
-        publicUrl: `http://127.0.0.1:${port}`,
-      };
       nodes.push({
         name,
-        address: operator.address,
-        dataDir,
-        config,
-        handle: await startWorker(storageNode, config, { write: () => undefined }),
+        ...(await startStakedStorageNode(record, rpc.url, 300 + n, { region: "challenges" })),
       });
     }
     const [honest, lossy, offline] = nodes;
@@ -105,8 +78,8 @@ describe("storage challenges with real storage nodes", function () {
       expect(await challenges.isDeclared(node.address, uploaded.root), node.name).to.equal(true);
 
     // The offline node goes away; the lossy node loses its data (but keeps running and answering what it can).
-    await offline.handle!.stop();
-    await lossy.handle!.stop();
+    await offline.handle.stop();
+    await lossy.handle.stop();
     const store = await DurableStore.open(path.join(lossy.dataDir));
     const keys: string[] = [];
     for await (const key of store.keys("file/")) if (key.includes("/segment/")) keys.push(key);
@@ -206,7 +179,7 @@ describe("storage challenges with real storage nodes", function () {
       await market.rewardPool(),
     );
 
-    await honest.handle!.stop();
-    await lossy.handle!.stop();
+    await honest.handle.stop();
+    await lossy.handle.stop();
   });
 });

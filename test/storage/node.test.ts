@@ -8,24 +8,20 @@ import hre from "hardhat";
 import { ZgChain } from "../../offchain/core/chain";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { DurableStore } from "../../offchain/core/store";
-import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
+import { startWorker } from "../../offchain/core/worker";
 import { StorageClient } from "../../offchain/storage/client";
 import { computeFileMerkle, verifySegmentWithProof } from "../../offchain/storage/merkle";
 import { storageNode } from "../../offchain/storage/node";
 import { StorageRpc } from "../../offchain/storage/rpc";
 import type { ShardConfig } from "../../offchain/storage/types";
-import { Market__factory, NodeStaking__factory } from "../../typechain-types";
+import { Market__factory } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
-import { freePort, runZg } from "../helpers/process";
+import { startStakedStorageNode, type TestStorageNode } from "../helpers/storage";
+import { runZg } from "../helpers/process";
 
 const quiet = () => undefined;
 
-interface TestNode {
-  handle: WorkerHandle;
-  url: string;
-  dataDir: string;
-  config: Record<string, unknown>;
-}
+type TestNode = TestStorageNode;
 
 describe("storage node and client", function () {
   this.timeout(180_000);
@@ -45,31 +41,7 @@ describe("storage node and client", function () {
 
   /** Stakes a fresh operator for STORAGE and starts its node, announced with its URL, shard and region. */
   async function startNode(shard: ShardConfig, region = ""): Promise<TestNode> {
-    const operator = devAccount(nextOperator++);
-    const [funder] = await hre.ethers.getSigners();
-    await (await funder.sendTransaction({ to: operator.address, value: parseEther("20") })).wait();
-    const staking = NodeStaking__factory.connect(
-      record.modules.NodeStaking.address,
-      operator.connect(hre.ethers.provider),
-    );
-    await (await staking.stake(0, { value: parseEther("10") })).wait();
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const dataDir = tempDir("storage-node");
-    const config = {
-      rpcUrl: rpc.url,
-      registry: record.registry,
-      privateKey: operator.privateKey,
-      dataDir,
-      http: { host: "127.0.0.1", port },
-      confirmations: 0,
-      pollIntervalMs: 100,
-      startBlock: record.startBlock,
-      shard,
-      region,
-      publicUrl: url,
-    };
-    const node = { handle: await startWorker(storageNode, config, { write: quiet }), url, dataDir, config };
+    const node = await startStakedStorageNode(record, rpc.url, nextOperator++, { shard, region });
     running.push(node);
     return node;
   }
