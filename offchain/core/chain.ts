@@ -184,9 +184,16 @@ export class ZgChain {
       const gasLimit = await this.provider.estimateGas({ ...request, from: wallet.address });
       const sent: TransactionResponse[] = [];
       for (let attempt = 0; attempt <= bumps; attempt++) {
-        sent.push(
-          await wallet.sendTransaction({ ...request, nonce, gasLimit, maxFeePerGas, maxPriorityFeePerGas }),
-        );
+        try {
+          sent.push(
+            await wallet.sendTransaction({ ...request, nonce, gasLimit, maxFeePerGas, maxPriorityFeePerGas }),
+          );
+        } catch (error) {
+          // The nonce may have been taken by an earlier send mined in the meantime: that one is the answer.
+          const mined = attempt > 0 ? await firstMined(this.provider, sent, waitMs) : null;
+          if (mined) return mined;
+          throw error;
+        }
         const receipt = await firstMined(this.provider, sent, waitMs);
         if (receipt) return receipt;
         maxFeePerGas = (maxFeePerGas * 5n) / 4n;
