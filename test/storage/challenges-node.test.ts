@@ -92,7 +92,7 @@ describe("storage challenges with real storage nodes", function () {
     const firstEpoch = Number(await challenges.currentEpoch()) + 1;
     for (let i = 0; i < Number(epochBlocks) * 4; i++) {
       await hre.network.provider.send("evm_mine", []);
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      await new Promise((resolve) => setTimeout(resolve, 120));
     }
     const lastEpoch = Number(await challenges.currentEpoch()) - 1;
 
