@@ -250,7 +250,7 @@ describe("zg CLI", function () {
 
     it("a profile that does not exist", async () => {
       expect(failure(await zg(["deploy", "--profile", "everything"]))).to.equal(
-        "zg: unknown profile 'everything' (profiles: full, no-token)",
+        "zg: unknown profile 'everything' (profiles: full, no-token, testnet)",
       );
     });
 

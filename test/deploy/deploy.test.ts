@@ -6,7 +6,11 @@ import { ZgChain } from "../../offchain/core/chain";
 import { validate } from "../../offchain/core/config";
 import { profileSchema } from "../../offchain/core/profiles";
 import { StakingClient } from "../../offchain/staking/client";
-import { ModuleRegistry__factory, NodeStaking__factory } from "../../typechain-types";
+import {
+  ModuleRegistry__factory,
+  NodeStaking__factory,
+  StorageChallenges__factory,
+} from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, type TestRpc } from "../helpers/chain";
 
 // keccak256("eip1967.proxy.implementation") - 1
@@ -104,9 +108,27 @@ describe("deploy profiles", () => {
     expect(transactions).to.be.greaterThan(4);
   });
 
+  it("testnet: the full stack with challenge epochs sized for a public network", async () => {
+    const record = await deployForTest("testnet");
+    expect(Object.keys(record.modules).sort()).to.deep.equal([
+      "Flow",
+      "Market",
+      "NodeStaking",
+      "StorageChallenges",
+    ]);
+    const challenges = StorageChallenges__factory.connect(
+      record.modules.StorageChallenges.address,
+      hre.ethers.provider,
+    );
+    const params = await challenges.params();
+    expect(params.epochBlocks).to.equal(1200n);
+    expect(params.responseWindow).to.equal(200n);
+    expect(params.slashAmount).to.equal(parseEther("1"));
+  });
+
   it("an unknown profile is refused with the list of profiles", async () => {
     await expect(deployProfile(hre, "nope")).to.be.rejectedWith(
-      "unknown profile 'nope' (profiles: full, no-token)",
+      "unknown profile 'nope' (profiles: full, no-token, testnet)",
     );
   });
 

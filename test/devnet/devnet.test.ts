@@ -69,7 +69,7 @@ describe("zg devnet", function () {
 
   it("an unknown profile is refused", async () => {
     const result = await run(["devnet", "--profile", "gold", "--exit"]);
-    expect(result.stderr.trim()).to.equal("zg: unknown profile 'gold' (profiles: full, no-token)");
+    expect(result.stderr.trim()).to.equal("zg: unknown profile 'gold' (profiles: full, no-token, testnet)");
     expect(result.code).to.not.equal(0);
   });
 });
