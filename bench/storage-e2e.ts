@@ -16,7 +16,7 @@ import hre from "hardhat";
 import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 import { deployProfile } from "../deploy/deploy-profile";
 import { ZgChain } from "../offchain/core/chain";
-import { devAccount, freePort } from "../offchain/devnet/devnet";
+import { devAccount, freePort, waitForHttp } from "../offchain/devnet/devnet";
 import { StorageClient } from "../offchain/storage/client";
 import { NodeStaking__factory } from "../typechain-types";
 
@@ -35,21 +35,6 @@ const SHARDS = [
   { shardId: 0, numShard: 2 },
   { shardId: 1, numShard: 2 },
 ];
-
-async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (
-      await fetch(url).then(
-        (response) => response.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${url} did not come up`);
-}
 
 export async function storageThroughput(): Promise<ThroughputFigure[]> {
   const dir = mkdtempSync(path.join(tmpdir(), "zg-bench-e2e-"));
@@ -92,7 +77,7 @@ export async function storageThroughput(): Promise<ThroughputFigure[]> {
           { stdio: "ignore" },
         ),
       );
-      await waitFor(`http://127.0.0.1:${port}/health`);
+      await waitForHttp(`http://127.0.0.1:${port}/health`);
     }
     const user = devAccount(210);
     await (await governance.sendTransaction({ to: user.address, value: parseEther("10") })).wait();

@@ -311,7 +311,8 @@ async function waitForRpc(rpcUrl: string, timeoutMs = 90_000): Promise<number> {
   }
 }
 
-async function waitForHttp(url: string, logFile: string, timeoutMs = 60_000): Promise<void> {
+/** Waits until `url` answers 200 (a worker's /health); the error points at its log file when there is one. */
+export async function waitForHttp(url: string, logFile?: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
@@ -321,7 +322,7 @@ async function waitForHttp(url: string, logFile: string, timeoutMs = 60_000): Pr
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new ZgError(`${url} did not come up; see ${logFile}`, "NETWORK");
+  throw new ZgError(`${url} did not come up${logFile ? `; see ${logFile}` : ""}`, "NETWORK");
 }
 
 function portFree(port: number): Promise<boolean> {

@@ -193,7 +193,7 @@ export class StorageClient {
       entry = await this.submit(merkle, tags, onProgress);
       submitted = true;
     }
-    const info = await waitForEntry(rpcs, merkle.root);
+    const info = await waitForNodes(rpcs, merkle.root, (node) => node !== null, "see the submission of");
     const logEntry: Pick<LogEntry, "startEntryIndex"> = { startEntryIndex: info.tx.startEntryIndex };
     const total = segmentCount(source.size);
     let done = 0;
@@ -216,7 +216,7 @@ export class StorageClient {
       }),
     );
     onProgress?.({ phase: "finalize", done: 0, total: nodes.length });
-    await waitForFinality(rpcs, merkle.root);
+    await waitForNodes(rpcs, merkle.root, (node) => node?.finalized === true, "finalize");
     return { txSeq: info.tx.seq, submitted };
   }
 
@@ -441,24 +441,22 @@ async function firstKnown(rpcs: StorageRpc[], root: string): Promise<FileInfo | 
   return undefined;
 }
 
-/** Waits until every node has synced the submission; an unreachable node fails at once (nothing to wait for). */
-async function waitForEntry(rpcs: StorageRpc[], root: string, timeoutMs = 120_000): Promise<FileInfo> {
+/**
+ * Polls every node's view of `root` until all of them satisfy `done` (synced the submission, or finalized
+ * it); an unreachable node fails at once, since there is nothing to wait for.
+ */
+async function waitForNodes(
+  rpcs: StorageRpc[],
+  root: string,
+  done: (info: FileInfo | null) => boolean,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<FileInfo> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const infos = await Promise.all(rpcs.map((rpc) => rpc.fileInfo(root)));
-    if (infos.every((info) => info)) return infos[0]!;
-    if (Date.now() > deadline)
-      throw new ZgError(`storage nodes did not see the submission of ${root} in time`, "NETWORK");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-async function waitForFinality(rpcs: StorageRpc[], root: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const infos = await Promise.all(rpcs.map((rpc) => rpc.fileInfo(root)));
-    if (infos.every((info) => info?.finalized)) return;
-    if (Date.now() > deadline) throw new ZgError(`storage nodes did not finalize ${root} in time`, "NETWORK");
+    if (infos.every(done)) return infos[0]!;
+    if (Date.now() > deadline) throw new ZgError(`storage nodes did not ${what} ${root} in time`, "NETWORK");
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
