@@ -3,15 +3,14 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ZgChain } from "../core/chain";
-import { NETWORKS } from "../core/config";
+import type { ZgChain } from "../core/chain";
 import { ZgError, firstLine } from "../core/errors";
 import { ROLES, StakingClient, type RoleName } from "../staking/client";
 import { DurableStore, type StoreOp } from "../core/store";
 import { ChallengesClient } from "../storage/challenges";
 import { StorageClient } from "../storage/client";
 import { SEGMENT_SIZE } from "../storage/merkle";
-import { devAccount, type DevnetState } from "./devnet";
+import { connectDevnet, devAccount, type DevnetState } from "./devnet";
 
 /** The devnet account the demo uploads from (a user, not an operator). */
 const DEMO_USER = 19;
@@ -250,13 +249,11 @@ export async function runDemo(
     controls,
     connectAs: (role) => {
       const operator = role === "USER" ? undefined : state.operators.find((o) => o.role === role);
-      return ZgChain.connect({
-        network: "localhost",
-        rpcUrl: state.rpcUrl,
-        expectedChainId: NETWORKS.localhost.chainId,
-        registry: state.deployment.registry,
-        key: { kind: "privateKey", privateKey: operator?.privateKey ?? devAccount(DEMO_USER).privateKey },
-      });
+      return connectDevnet(
+        state.rpcUrl,
+        state.deployment.registry,
+        operator?.privateKey ?? devAccount(DEMO_USER).privateKey,
+      );
     },
   };
   say("demo:");

@@ -159,17 +159,21 @@ function operatorPlan(): { role: RoleName; index: number }[] {
   return plan;
 }
 
+/** A connection to the devnet's chain and deployment, signing with `privateKey`. */
+export function connectDevnet(rpcUrl: string, registry: string, privateKey: string): Promise<ZgChain> {
+  return ZgChain.connect({
+    network: "localhost",
+    rpcUrl,
+    expectedChainId: NETWORKS.localhost.chainId,
+    registry,
+    key: { kind: "privateKey", privateKey },
+  });
+}
+
 /** Funds nothing (the devnet's accounts start funded) but stakes every planned operator, as the profile allows. */
 async function stakeOperators(rpcUrl: string, deployment: DeploymentRecord): Promise<DevnetOperator[]> {
   if (!deployment.modules.NodeStaking) return [];
-  const connect = (index: number) =>
-    ZgChain.connect({
-      network: "localhost",
-      rpcUrl,
-      expectedChainId: NETWORKS.localhost.chainId,
-      registry: deployment.registry,
-      key: { kind: "privateKey", privateKey: devAccount(index).privateKey },
-    });
+  const connect = (index: number) => connectDevnet(rpcUrl, deployment.registry, devAccount(index).privateKey);
   const governance = await connect(0);
   const governanceStaking = await StakingClient.connect(governance);
   const operators: DevnetOperator[] = [];
