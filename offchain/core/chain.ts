@@ -16,6 +16,7 @@ import type { ChainConfig } from "./config";
 import { readDeployment } from "./deployments";
 import { toZgError, ZgError } from "./errors";
 import { loadWallet } from "./keys";
+import { signDigest } from "./signatures";
 
 /** Module names as registered in the ModuleRegistry. */
 export const MODULES = {
@@ -23,6 +24,8 @@ export const MODULES = {
   flow: "Flow",
   market: "Market",
   challenges: "StorageChallenges",
+  ledger: "ServingLedger",
+  serving: "InferenceServing",
 } as const;
 export type ModuleName = (typeof MODULES)[keyof typeof MODULES];
 
@@ -99,12 +102,27 @@ export class ZgChain {
 
   /** The signer for transactions (nonces managed locally); throws when no key is configured. */
   get signer(): Signer {
-    if (!this.sender)
+    this.requireWallet();
+    return this.sender as Signer;
+  }
+
+  /** The configured key's uncompressed public key (64 bytes hex, no 0x04 prefix). */
+  get publicKey(): string {
+    return `0x${this.requireWallet().signingKey.publicKey.slice(4)}`;
+  }
+
+  /** Signs a 32-byte digest (an EIP-712 message) with the configured key. */
+  signDigest(digest: string): string {
+    return signDigest(this.requireWallet().privateKey, digest);
+  }
+
+  private requireWallet(): Wallet {
+    if (!this.wallet)
       throw new ZgError(
         "this command signs transactions: pass --key <keystore> or --private-key",
         "BAD_CONFIG",
       );
-    return this.sender;
+    return this.wallet;
   }
 
   /** The signer when there is one, else the provider: what read-only contract handles connect to. */
@@ -167,12 +185,7 @@ export class ZgChain {
     populate: () => Promise<ContractTransaction>,
     options: { waitMs?: number; bumps?: number } = {},
   ): Promise<TransactionReceipt> {
-    const wallet = this.wallet;
-    if (!wallet)
-      throw new ZgError(
-        "this command signs transactions: pass --key <keystore> or --private-key",
-        "BAD_CONFIG",
-      );
+    const wallet = this.requireWallet();
     const waitMs = options.waitMs ?? 15_000;
     const bumps = options.bumps ?? 4;
     const submitted = this.submissions.then(async () => {

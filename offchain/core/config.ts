@@ -68,10 +68,15 @@ export function readConfigFile(file: string | undefined): Record<string, unknown
 }
 
 /** Validates `input` against `schema`, turning the first problem into a one-line error. */
-export function validate<S extends ZodTypeAny>(schema: S, input: unknown, source: string): z.output<S> {
+export function validate<S extends ZodTypeAny>(
+  schema: S,
+  input: unknown,
+  source: string,
+  code: "BAD_CONFIG" | "BAD_INPUT" = "BAD_CONFIG",
+): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  throw new ZgError(`${source}: ${describeIssue(result.error)}`, "BAD_CONFIG");
+  throw new ZgError(`${source}: ${describeIssue(result.error)}`, code);
 }
 
 function describeIssue(error: ZodError): string {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { firstLine, ZgError } from "./errors";
+import { BodyTooLargeError, readBody, sendJson } from "./http";
 import type { Logger } from "./log";
 
 /** A JSON-RPC method: receives the positional params, returns the result (or throws a `JsonRpcError`). */
@@ -39,53 +40,37 @@ export function serveJsonRpc(
   response: ServerResponse,
   options: { maxBodyBytes: number; log: Logger },
 ): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let refused = false;
-  const reply = (status: number, body: unknown) => {
-    if (response.headersSent) return;
-    response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-  };
-  const declared = Number(request.headers["content-length"] ?? 0);
-  if (declared > options.maxBodyBytes) {
-    refused = true;
-    reply(413, errorBody(null, new JsonRpcError(-32600, `request body over ${options.maxBodyBytes} bytes`)));
-    request.resume();
-    return;
-  }
-  request.on("data", (chunk: Buffer) => {
-    if (refused) return;
-    size += chunk.length;
-    if (size > options.maxBodyBytes) {
-      refused = true;
-      reply(
-        413,
-        errorBody(null, new JsonRpcError(-32600, `request body over ${options.maxBodyBytes} bytes`)),
+  readBody(request, options.maxBodyBytes).then(
+    (body) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString("utf8"));
+      } catch {
+        sendJson(response, 200, errorBody(null, new JsonRpcError(-32700, "Parse error")));
+        return;
+      }
+      const handle = (call: JsonRpcRequest) => dispatch(methods, call, options.log);
+      if (Array.isArray(parsed)) {
+        if (parsed.length === 0) {
+          sendJson(response, 200, errorBody(null, new JsonRpcError(-32600, "Invalid Request")));
+          return;
+        }
+        void Promise.all(parsed.map((call) => handle(call as JsonRpcRequest))).then((answers) =>
+          sendJson(response, 200, answers),
+        );
+      } else {
+        void handle(parsed as JsonRpcRequest).then((answer) => sendJson(response, 200, answer));
+      }
+    },
+    (error: unknown) => {
+      const message = error instanceof BodyTooLargeError ? error.message : firstLine(error);
+      sendJson(
+        response,
+        error instanceof BodyTooLargeError ? 413 : 400,
+        errorBody(null, new JsonRpcError(-32600, message)),
       );
-      return;
-    }
-    chunks.push(chunk);
-  });
-  request.on("end", () => {
-    if (refused) return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-    } catch {
-      reply(200, errorBody(null, new JsonRpcError(-32700, "Parse error")));
-      return;
-    }
-    const handle = (call: JsonRpcRequest) => dispatch(methods, call, options.log);
-    if (Array.isArray(parsed)) {
-      if (parsed.length === 0)
-        return reply(200, errorBody(null, new JsonRpcError(-32600, "Invalid Request")));
-      Promise.all(parsed.map((call) => handle(call as JsonRpcRequest))).then((answers) =>
-        reply(200, answers),
-      );
-    } else {
-      handle(parsed as JsonRpcRequest).then((answer) => reply(200, answer));
-    }
-  });
+    },
+  );
 }
 
 async function dispatch(methods: JsonRpcMethods, call: JsonRpcRequest, log: Logger): Promise<unknown> {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { collectDefaultMetrics, Registry } from "prom-client";
@@ -8,6 +8,7 @@ import { chainConfigSchema, chainConfigFromEnv, resolveChainConfig, validate } f
 import { readDeployment } from "./deployments";
 import { firstLine, ZgError } from "./errors";
 import { createLogger, type Logger, type LogLevel } from "./log";
+import { sendJson } from "./http";
 import { serveJsonRpc, type JsonRpcMethods } from "./jsonrpc";
 import { DurableStore } from "./store";
 
@@ -47,6 +48,8 @@ export interface RunningWorker {
   rpc?: JsonRpcMethods;
   /** The largest JSON-RPC request body accepted (default 1 MiB). */
   maxRequestBytes?: number;
+  /** Serves HTTP routes of the worker's own (an HTTP API); returns false for a route it does not serve. */
+  http?: (request: IncomingMessage, response: ServerResponse, route: string) => boolean;
   stop(): Promise<void>;
 }
 
@@ -108,6 +111,7 @@ export async function startWorker<S extends ZodTypeAny>(
     const worker = running;
     server = createServer((request, response) => {
       const route = (request.url ?? "/").split("?")[0];
+      if (worker.http?.(request, response, route)) return;
       if (request.method === "POST" && route === "/" && worker.rpc) {
         serveJsonRpc(worker.rpc, request, response, { maxBodyBytes: worker.maxRequestBytes ?? 1 << 20, log });
       } else if (request.method !== "GET") {
@@ -121,9 +125,7 @@ export async function startWorker<S extends ZodTypeAny>(
           uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
           ...worker.health(),
         };
-        response
-          .writeHead(200, { "content-type": "application/json" })
-          .end(JSON.stringify(body, bigintToString));
+        sendJson(response, 200, body);
       } else if (route === "/metrics") {
         metrics.metrics().then(
           (text) => response.writeHead(200, { "content-type": metrics.contentType }).end(text),
@@ -227,8 +229,4 @@ function listen(server: Server, host: string, port: number): Promise<void> {
     );
     server.listen(port, host, () => resolve());
   });
-}
-
-function bigintToString(_key: string, value: unknown): unknown {
-  return typeof value === "bigint" ? value.toString() : value;
 }

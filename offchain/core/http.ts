@@ -1,0 +1,52 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ZgError } from "./errors";
+
+/** Thrown by `readBody` when a request body is larger than allowed. */
+export class BodyTooLargeError extends ZgError {
+  constructor(readonly limit: number) {
+    super(`request body over ${limit} bytes`, "BAD_INPUT");
+  }
+}
+
+/**
+ * Reads a request body, refusing one over `maxBytes` before reading it whole (by its Content-Length, or as
+ * soon as it grows past the limit); the rest of a refused body is drained so the connection stays usable.
+ */
+export function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (Number(request.headers["content-length"] ?? 0) > maxBytes) {
+      request.resume();
+      reject(new BodyTooLargeError(maxBytes));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    request.on("data", (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > maxBytes) {
+        refused = true;
+        reject(new BodyTooLargeError(maxBytes));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on("end", () => {
+      if (!refused) resolve(Buffer.concat(chunks));
+    });
+    request.on("error", (error) => {
+      if (!refused) reject(error);
+    });
+  });
+}
+
+/** Answers with a JSON body (bigints as decimal strings), unless an answer was already sent. */
+export function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent) return;
+  response
+    .writeHead(status, { "content-type": "application/json" })
+    .end(
+      JSON.stringify(body, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)),
+    );
+}
