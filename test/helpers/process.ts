@@ -23,3 +23,18 @@ export function runZg(args: string[], env: NodeJS.ProcessEnv): Promise<ZgRun> {
 }
 
 export { freePort } from "../../offchain/devnet/devnet";
+
+/** Polls `probe` until `done` holds for its value (failed probes count as not done), or fails after the timeout. */
+export async function until<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined && done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not reached; last value ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -10,6 +10,7 @@ import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { stakingWatcher } from "../../offchain/staking/watcher";
 import { ModuleRegistry__factory, NodeStaking__factory } from "../../typechain-types";
 import { deployForTest, startRpc, tempDir, type TestRpc } from "../helpers/chain";
+import { until } from "../helpers/process";
 
 const quiet = () => undefined;
 
@@ -24,20 +25,6 @@ interface Health {
 
 async function health(url: string): Promise<Health> {
   return (await (await fetch(`${url}/health`)).json()) as Health;
-}
-
-async function until<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not reached; last value ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe("staking watcher (worker base)", () => {
