@@ -1,24 +1,26 @@
 /**
- * Gas of `StorageChallenges.answer` against the Merkle depth of the challenged submission node (10, 20, 30), on
+ * Gas of `StorageChallenges.answer` against the depth of the challenged sector's proof (10, 20, 30 siblings), on
  * the in-process Hardhat network.
  *
  * A height-h node whose 2^h sectors are all the same sector has the same path from every position (the siblings
- * are the empty-free "constant" subtree roots), so a depth-30 proof can be built without 2^30 leaves; the gas does
- * not depend on the sector's contents. Each figure is one answer by a node that declared one file, after a first
- * answered epoch, in the same 32-epoch answer window (the first answer of a window also moves the last window's
- * bits to the bitmap: ~+5.4k, ~+22.5k once every 256 epochs) and with the epoch's seed recorded by `seed(e)` (a
- * watcher's poke). The `-records-seed` figure is the same answer when it is the epoch's first touch and records
- * the seed itself.
+ * are the "constant" subtree roots), so a depth-30 proof can be built without 2^30 leaves. The sector is chosen
+ * so that neither it nor any sibling has a zero byte: the worst case for the call data, which is the packed
+ * answer (selector, 4-byte epoch, sector, siblings). Each figure is one answer by a node that declared one file,
+ * after a first answered epoch, in the same 32-epoch answer window (the first answer of a window also moves the
+ * last window's bits to the bitmap: ~+5k, ~+22k once every 256 epochs) and with the epoch's seed recorded by
+ * `seed(e)` (a watcher's poke). The `-records-seed` figure is the same answer when it is the epoch's first touch
+ * and records the seed itself.
  *
  * The table also splits `gas` into the intrinsic cost and execution (from the trace), and shows EIP-7623's calldata
- * floor: from Prague on (the Hardhat network runs Osaka) `gas` is at least the floor, 74,140 at depth 30 for this
- * ABI, whatever the contract does; `no-floor` is what Cancun rules charge.
+ * floor: from Prague on (the Hardhat network runs Osaka) `gas` is at least the floor, 21,000 + 10 per calldata
+ * token (4 a non-zero byte, 1 a zero one), whatever the contract does; `no-floor` is what Cancun rules charge.
  *
  *   npx hardhat run bench/challenge-gas.ts
  */
 import hre from "hardhat";
 import {
   DEFAULT_PARAMS,
+  answer,
   PRICE,
   deployChallenges,
   stakeNode,
@@ -42,18 +44,23 @@ interface ConstantFile {
   siblings: string[];
 }
 
-/** A one-node file of 2^height copies of one sector: every position has the same proof. */
+/**
+ * A one-node file of 2^height copies of one sector: every position has the same proof. The sector is chosen so
+ * that neither it nor any sibling has a zero byte: the call data of the answer costs the most it can.
+ */
 function constantFile(height: number, label: string): ConstantFile {
-  const seed = hre.ethers.getBytes(hre.ethers.id(label));
-  const bytes = new Uint8Array(256);
-  for (let i = 0; i < 256; i += 32) bytes.set(seed, i);
-  let node = hre.ethers.keccak256(bytes);
-  const siblings: string[] = [];
-  for (let level = 0; level < height; level++) {
-    siblings.push(node);
-    node = hre.ethers.keccak256(hre.ethers.concat([node, node]));
+  for (let attempt = 0; ; attempt++) {
+    const words = Array.from({ length: 8 }, (_, i) => hre.ethers.id(`${label}:${attempt}:${i}`));
+    const sector = hre.ethers.concat(words);
+    let node = hre.ethers.keccak256(sector);
+    const siblings: string[] = [];
+    for (let level = 0; level < height; level++) {
+      siblings.push(node);
+      node = hre.ethers.keccak256(hre.ethers.concat([node, node]));
+    }
+    if (hre.ethers.getBytes(hre.ethers.concat([sector, ...siblings])).every((b) => b !== 0))
+      return { nodes: [{ root: node, height }], dataRoot: node, sector, siblings };
   }
-  return { nodes: [{ root: node, height }], dataRoot: node, sector: hre.ethers.hexlify(bytes), siblings };
 }
 
 /** One answer's gas: what the network charged, and its parts. */
@@ -102,7 +109,7 @@ async function answerGas1(
   if (poke) await (await f.challenges.seed(epoch)).wait();
   const challenge = await f.challenges.challengeOf(f.alice.address, epoch);
   if (!challenge.active) throw new Error(`no challenge in epoch ${epoch}`);
-  const tx = await f.challenges.connect(f.alice).answer(epoch, file.sector, file.nodes, 0, file.siblings);
+  const tx = await answer(f, f.alice, epoch, file.sector, file.siblings);
   const used = Number((await tx.wait())!.gasUsed);
   return { used, execution: await executionGas(tx.hash), ...calldataCosts(tx.data) };
 }

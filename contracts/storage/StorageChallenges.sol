@@ -56,6 +56,11 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
     bytes32 private constant _STAKING = "NodeStaking";
     uint256 private constant _BPS = 10_000;
     uint256 private constant _SECTOR_BYTES = 256;
+    /// @dev Where the packed arguments of `answer` lie in the call data: after the 4-byte selector, a 4-byte
+    /// epoch, the 256-byte sector, then the siblings.
+    uint256 private constant _EPOCH_AT = 4;
+    uint256 private constant _SECTOR_AT = 8;
+    uint256 private constant _SIBLINGS_AT = 264;
     /// @dev Redraws after hitting dropped weight: a node with dropped fraction d goes unchallenged w.p. d^16.
     uint256 private constant _MAX_DRAWS = 16;
     /// @dev `blockhash` covers the 256 most recent blocks.
@@ -78,7 +83,7 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         uint64 cumWeight;
         uint32 untilEpoch;
         uint48 expiresAt;
-        // The Flow's heights of the file's nodes (see `_locate`), copied so that `answer` does not call the Flow.
+        // The Flow's heights of the file's nodes (see `_pathOf`), copied so that `answer` does not call the Flow.
         uint8 top;
         uint8 lowerHeights;
         // Where the file's sectors in the node's shard lie (`ShardLayout.placement`).
@@ -240,27 +245,17 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
     }
 
     /// @inheritdoc IStorageChallenges
-    function answer(
-        uint256 epoch,
-        bytes calldata sector,
-        IFlow.SubmissionNode[] calldata nodes,
-        uint256 nodeIndex,
-        bytes32[] calldata siblings
-    ) external {
-        if (sector.length != _SECTOR_BYTES) revert ChallengesInvalidSectorLength(sector.length);
+    function answer() external {
+        (uint256 epoch, bytes calldata sector, bytes32[] calldata siblings) = _decodeAnswer();
         (EpochData storage ep, NodeState storage n, Draw memory d) = _openChallenge(epoch);
-        bytes32 dataRoot = _verify(
-            _entryAt(n.entries, d.entryIndex),
-            d.sectorIndex,
-            sector,
-            nodes,
-            nodeIndex,
-            siblings
-        );
-        _setAnswered(n, epoch);
+        Entry storage entry = _entryAt(n.entries, d.entryIndex);
+        (uint256 path, uint256 depth) = _pathOf(entry, d.sectorIndex);
+        if (siblings.length != depth) revert ChallengesInvalidProofLength(siblings.length, depth);
+        bytes32 dataRoot = entry.dataRoot;
+        if (_foldPath(sector, path, siblings) != dataRoot) revert ChallengesInvalidProof();
         // Checked: Σ weights over nodes stays below 2^96 sectors (a node's weight is below 2^64, the log's size).
         ep.answeredWeight += uint96(d.weight);
-        emit Answered(msg.sender, epoch, dataRoot, d.sectorIndex, d.weight);
+        emit Answered(msg.sender, epoch, dataRoot);
     }
 
     /// @inheritdoc IStorageChallenges
@@ -521,7 +516,10 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         emit SeedRecorded(epoch, s, deadline);
     }
 
-    /// @dev The caller's open, unanswered challenge of `epoch` (recording the seed if needed).
+    /**
+     * @dev The caller's challenge of `epoch` (below 2^32), recording the seed if needed, and records it answered
+     * (reverting if it already was); the caller reverts unless the answer is right.
+     */
     function _openChallenge(
         uint256 epoch
     ) private returns (EpochData storage ep, NodeState storage n, Draw memory d) {
@@ -529,7 +527,7 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         ep = $.epochs[epoch];
         (bytes32 s, uint256 seededAt) = _answerSeed($, ep, epoch);
         n = $.nodes[msg.sender];
-        if (_answered(n, epoch)) revert ChallengesAlreadyAnswered(msg.sender, epoch);
+        _setAnswered(n, epoch);
         d = _draw(n, s, msg.sender, epoch, seededAt);
         if (!d.found) revert ChallengesNoChallenge(msg.sender, epoch);
     }
@@ -575,15 +573,22 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
             uint256 r = uint256(_drawHash(s, node, attempt)) % total;
             (uint256 index, uint256 below) = _search(entries, count, r);
             Entry storage entry = _entryAt(entries, index);
-            if (entry.untilEpoch > epoch && entry.expiresAt > seededAt) {
+            // One read of the slot.
+            (uint256 untilEpoch, uint256 expiresAt) = (entry.untilEpoch, entry.expiresAt);
+            if (untilEpoch > epoch && expiresAt > seededAt) {
                 d.found = true;
                 d.entryIndex = index;
+                // unchecked: `below` is a cumulative weight at most `r` (see `_search`).
+                uint256 offset;
+                unchecked {
+                    offset = r - below;
+                }
                 d.sectorIndex = ShardLayout.fileIndexAt(
                     entry.numShard,
                     entry.shardDelta,
                     entry.headOffset,
                     entry.firstCount,
-                    r - below
+                    offset
                 );
                 d.weight = weight;
                 return d;
@@ -625,56 +630,98 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         uint256 count,
         uint256 r
     ) private view returns (uint256 low, uint256 below) {
-        uint256 high = count - 1;
-        while (low < high) {
-            uint256 mid = (low + high) >> 1;
-            uint256 cum = _entryAt(entries, mid).cumWeight;
-            if (cum > r) {
-                high = mid;
-            } else {
-                low = mid + 1;
-                below = cum;
+        // unchecked: count >= 1 (a checkpoint with weight), and low <= high < count < 2^32.
+        unchecked {
+            uint256 high = count - 1;
+            while (low < high) {
+                uint256 mid = (low + high) >> 1;
+                uint256 cum = _entryAt(entries, mid).cumWeight;
+                if (cum > r) {
+                    high = mid;
+                } else {
+                    low = mid + 1;
+                    below = cum;
+                }
             }
         }
     }
 
     /**
-     * @dev Checks an answer: the nodes' heights are the Flow's, `nodeIndex` is the node holding the file's sector
-     * `sectorIndex`, the sector and siblings hash to that node's root (leaf = keccak256(sector), the position in
-     * the node fixing left and right), and the nodes fold to the data root.
+     * @dev The packed arguments of `answer` after the selector: `uint32 epoch ‖ sector (256 bytes) ‖ siblings
+     * (32 bytes each)`; reverts unless the length is of that form.
      */
-    function _verify(
-        Entry storage entry,
-        uint256 sectorIndex,
-        bytes calldata sector,
-        IFlow.SubmissionNode[] calldata nodes,
-        uint256 nodeIndex,
-        bytes32[] calldata siblings
-    ) private view returns (bytes32 dataRoot) {
-        dataRoot = entry.dataRoot;
-        (uint256 expectedIndex, uint256 position) = _locate(entry, dataRoot, sectorIndex, nodes);
-        // `_locate` returns an index below nodes.length (or none, which no `nodeIndex` equals).
-        if (nodeIndex != expectedIndex) revert ChallengesWrongNodeIndex(nodeIndex, expectedIndex);
-        uint256 height = _heightAt(nodes, nodeIndex);
-        if (siblings.length != height) revert ChallengesInvalidProofLength(siblings.length, height);
-        bytes32 node = _foldPath(sector, position, siblings);
-        if (node != _rootAt(nodes, nodeIndex)) revert ChallengesInvalidProof();
-        bytes32 folded = _dataRoot(nodes);
-        if (folded != dataRoot) revert ChallengesWrongDataRoot(folded, dataRoot);
+    function _decodeAnswer()
+        private
+        pure
+        returns (uint256 epoch, bytes calldata sector, bytes32[] calldata siblings)
+    {
+        uint256 length = msg.data.length;
+        // unchecked: the subtraction runs only when length >= _SIBLINGS_AT.
+        unchecked {
+            if (length < _SIBLINGS_AT || (length - _SIBLINGS_AT) & 31 != 0) {
+                revert ChallengesInvalidAnswerLength(length);
+            }
+        }
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            // Safe: the call data holds the epoch and the sector, then a whole number of words (checked above).
+            epoch := shr(224, calldataload(_EPOCH_AT))
+            sector.offset := _SECTOR_AT
+            sector.length := _SECTOR_BYTES
+            siblings.offset := _SIBLINGS_AT
+            siblings.length := shr(5, sub(length, _SIBLINGS_AT))
+        }
     }
 
     /**
-     * @dev The root of a complete tree from the leaf keccak256(sector) at `position` and its siblings, bottom up:
-     * bit `level` of `position` clear puts the running node on the left. The caller checked `sector.length == 256`
-     * and `siblings.length` (the tree's height, below 64).
+     * @dev The path from file sector `sectorIndex` to the data root, and its length. The file is the Flow's nodes
+     * (heights `top`, then the lower ones the entry recorded) laid out from the file's start, and the data root
+     * is the last node root folded leftwards with the others (`IFlow.dataRootOf`). So the path climbs the
+     * `height` levels of the node `i` holding the sector, the sector's position in it giving the sides; then, if
+     * a node follows, one level with the running node on the left (the fold of the nodes after it on the right);
+     * then `i` levels with it on the right (the roots of the nodes before it on the left). Bit `l` of `path` set:
+     * the running node is the right child at level `l`.
+     */
+    function _pathOf(
+        Entry storage entry,
+        uint256 sectorIndex
+    ) private view returns (uint256 path, uint256 depth) {
+        // One read of the slot.
+        (uint256 top, uint256 lower) = (entry.top, entry.lowerHeights);
+        uint256 height = top;
+        uint256 i = 0;
+        uint256 bit = 0;
+        // unchecked: heights are below 64 and there are at most 4 nodes, so sizes stay below 2^64 and the path
+        // below 2^67; the drawn sector is a data sector of the file, so it lies in one of its nodes and a lower
+        // height is recorded (bit <= 2, top - 1 - bit >= 0) whenever the loop moves past a node.
+        unchecked {
+            while (sectorIndex >= 1 << height) {
+                sectorIndex -= 1 << height;
+                while ((lower >> bit) & 1 == 0) ++bit;
+                height = top - 1 - bit;
+                ++bit;
+                ++i;
+            }
+            // Bit `b` of `lower` above the node's own: a node follows.
+            uint256 follows = lower >> bit == 0 ? 0 : 1;
+            path = sectorIndex | (((1 << i) - 1) << (height + follows));
+            depth = height + follows + i;
+        }
+    }
+
+    /**
+     * @dev The root from the leaf keccak256(sector) and its siblings, bottom up: bit `level` of `path` clear puts
+     * the running node on the left. The caller checked `sector.length == 256` and that `siblings` is the path's
+     * length (below 67).
      */
     function _foldPath(
         bytes calldata sector,
-        uint256 position,
+        uint256 path,
         bytes32[] calldata siblings
     ) private pure returns (bytes32 node) {
-        // Hashes in scratch space and reads calldata directly, four levels a loop: ~80 gas a level, where
-        // Solidity takes ~270. A clear bit of `position` puts the running node left (at 0x00), a set one right.
+        // Four levels a loop, ~100 gas a level (Solidity: ~270). A level puts the sibling at 0x20 and the node at
+        // 0x00 and 0x40 (the free memory pointer, restored at the end; no other code runs meanwhile), and hashes
+        // at 0x00 (node left: bit clear) or 0x20 (node right: bit set).
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let free := mload(0x40)
@@ -687,105 +734,36 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
             } lt(at, first) {
                 at := add(at, 0x20)
             } {
-                let bit := shl(5, and(position, 1))
-                mstore(bit, node)
-                mstore(xor(bit, 0x20), calldataload(at))
-                node := keccak256(0x00, 0x40)
-                position := shr(1, position)
+                mstore(0x00, node)
+                mstore(0x40, node)
+                mstore(0x20, calldataload(at))
+                node := keccak256(and(shl(5, path), 0x20), 0x40)
+                path := shr(1, path)
             }
             for {
                 let end := add(siblings.offset, shl(5, siblings.length))
             } lt(at, end) {
                 at := add(at, 0x80)
             } {
-                let bit := shl(5, and(position, 1))
-                mstore(bit, node)
-                mstore(xor(bit, 0x20), calldataload(at))
-                node := keccak256(0x00, 0x40)
-                bit := shl(4, and(position, 2))
-                mstore(bit, node)
-                mstore(xor(bit, 0x20), calldataload(add(at, 0x20)))
-                node := keccak256(0x00, 0x40)
-                bit := shl(3, and(position, 4))
-                mstore(bit, node)
-                mstore(xor(bit, 0x20), calldataload(add(at, 0x40)))
-                node := keccak256(0x00, 0x40)
-                bit := shl(2, and(position, 8))
-                mstore(bit, node)
-                mstore(xor(bit, 0x20), calldataload(add(at, 0x60)))
-                node := keccak256(0x00, 0x40)
-                position := shr(4, position)
+                mstore(0x00, node)
+                mstore(0x40, node)
+                mstore(0x20, calldataload(at))
+                node := keccak256(and(shl(5, path), 0x20), 0x40)
+                mstore(0x00, node)
+                mstore(0x40, node)
+                mstore(0x20, calldataload(add(at, 0x20)))
+                node := keccak256(and(shl(4, path), 0x20), 0x40)
+                mstore(0x00, node)
+                mstore(0x40, node)
+                mstore(0x20, calldataload(add(at, 0x40)))
+                node := keccak256(and(shl(3, path), 0x20), 0x40)
+                mstore(0x00, node)
+                mstore(0x40, node)
+                mstore(0x20, calldataload(add(at, 0x60)))
+                node := keccak256(and(shl(2, path), 0x20), 0x40)
+                path := shr(4, path)
             }
-        }
-    }
-
-    /// @dev Checks the heights against the Flow's record and finds the node holding file sector `sectorIndex`,
-    /// laid out as the Flow places them: consecutively from the file's start, largest first.
-    function _locate(
-        Entry storage entry,
-        bytes32 dataRoot,
-        uint256 sectorIndex,
-        IFlow.SubmissionNode[] calldata nodes
-    ) private view returns (uint256 nodeIndex, uint256 position) {
-        (uint256 top, uint256 lower) = (entry.top, entry.lowerHeights);
-        uint256 count = nodes.length;
-        if (count == 0 || _heightAt(nodes, 0) != top) revert ChallengesHeightsMismatch(dataRoot);
-        nodeIndex = type(uint256).max;
-        uint256 offset = 0;
-        uint256 bit = 0;
-        // unchecked: heights are below 64 (checked against the Flow's, or `top` for the first), so sizes and
-        // offsets stay below 2^66; bit <= 3 and top - 1 - bit >= 0 when the Flow recorded that lower height.
-        unchecked {
-            for (uint256 i = 0; i < count; ++i) {
-                uint256 height = _heightAt(nodes, i);
-                if (i != 0) {
-                    // The next lower height the Flow recorded (bit j: a node of height top - 1 - j).
-                    while (bit < 3 && (lower >> bit) & 1 == 0) ++bit;
-                    if (bit == 3 || height != top - 1 - bit) revert ChallengesHeightsMismatch(dataRoot);
-                    ++bit;
-                }
-                uint256 size = 1 << height;
-                if (nodeIndex == type(uint256).max && sectorIndex < offset + size) {
-                    nodeIndex = i;
-                    position = sectorIndex - offset;
-                }
-                offset += size;
-            }
-        }
-        if (lower >> bit != 0) revert ChallengesHeightsMismatch(dataRoot);
-    }
-
-    /// @dev `nodes[i].root` for `i < nodes.length` (the caller checks), without Solidity's bounds check.
-    function _rootAt(IFlow.SubmissionNode[] calldata nodes, uint256 i) private pure returns (bytes32 root) {
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            root := calldataload(add(nodes.offset, shl(6, i)))
-        }
-    }
-
-    /// @dev `nodes[i].height` for `i < nodes.length` (the caller checks), without Solidity's bounds check.
-    function _heightAt(
-        IFlow.SubmissionNode[] calldata nodes,
-        uint256 i
-    ) private pure returns (uint256 height) {
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            // A node is two words: root, height.
-            height := calldataload(add(nodes.offset, add(shl(6, i), 0x20)))
-        }
-    }
-
-    /// @dev `IFlow.dataRootOf`: the last node root folded leftwards with the others.
-    function _dataRoot(IFlow.SubmissionNode[] calldata nodes) private pure returns (bytes32 root) {
-        // The caller checked nodes.length != 0 (`_locate`).
-        uint256 i = nodes.length - 1;
-        root = _rootAt(nodes, i);
-        while (i != 0) {
-            // unchecked: i > 0.
-            unchecked {
-                --i;
-            }
-            root = _hashPair(_rootAt(nodes, i), root);
+            mstore(0x40, free)
         }
     }
 
@@ -943,18 +921,21 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
     }
 
     /**
-     * @dev Records that `node` answered `epoch` (not answered yet). An epoch of the head's window sets its bit; a
-     * later window becomes the head's, after its bits move to `answeredBits` (no bit of a later window was ever
-     * set: the window only moves forward); an earlier one (only after a schedule change) goes to `answeredBits`.
-     * The caller drew a challenge, so an entry has `untilEpoch > epoch`: epoch < 2^32, epoch >> 5 < 2^27.
+     * @dev Records that the caller answered `epoch` (below 2^32, so `epoch >> 5` fits the window field); reverts if
+     * it already did. An epoch of the head's window sets its bit; a later window becomes the head's, after its bits
+     * move to `answeredBits` (no bit of a later window was ever set: the window only moves forward); an earlier
+     * one (only after a schedule change) goes to `answeredBits`.
      */
     function _setAnswered(NodeState storage n, uint256 epoch) private {
         Head storage head = n.head;
         (uint256 window, uint256 bits) = (head.answeredWindow, head.answeredBits);
         uint256 at = epoch >> 5;
         if (at == window) {
-            head.answeredBits = uint32(bits | (1 << (epoch & 31)));
+            uint256 bit = 1 << (epoch & 31);
+            if (bits & bit != 0) revert ChallengesAlreadyAnswered(msg.sender, epoch);
+            head.answeredBits = uint32(bits | bit);
         } else if (at < window) {
+            if (_bit(n.answeredBits, epoch)) revert ChallengesAlreadyAnswered(msg.sender, epoch);
             _setBit(n.answeredBits, epoch);
         } else {
             // Window w holds epochs [32w, 32w + 32): bits 32 * (w % 8) on of word w / 8.
@@ -1065,16 +1046,6 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             mstore(array, length)
-        }
-    }
-
-    /// @dev keccak256(left ‖ right), in scratch space.
-    function _hashPair(bytes32 left, bytes32 right) private pure returns (bytes32 parent) {
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            mstore(0x00, left)
-            mstore(0x20, right)
-            parent := keccak256(0x00, 0x40)
         }
     }
 

@@ -7,7 +7,7 @@ import type { Logger } from "../core/log";
 import type { DurableStore } from "../core/store";
 import type { LogEntry } from "./log";
 import { SECTORS_PER_SEGMENT, type SegmentProof } from "./merkle";
-import { sectorProof } from "./sector-proof";
+import { answerCalldata, sectorProof } from "./sector-proof";
 
 /** What the responder reads from the storage node it runs in. */
 export interface HeldFiles {
@@ -113,15 +113,10 @@ export class ChallengeResponder {
         segmentLemma: held.proof.lemma,
       });
       // An answer must land before the deadline: raise the fee if it sits unmined.
-      await this.chain.sendUrgent(`answer the challenge of epoch ${epoch}`, () =>
-        this.contract.answer.populateTransaction(
-          epoch,
-          proof.sector,
-          entry.nodes,
-          proof.nodeIndex,
-          proof.siblings,
-        ),
-      );
+      await this.chain.sendUrgent(`answer the challenge of epoch ${epoch}`, async () => ({
+        to: await this.contract.getAddress(),
+        data: answerCalldata(epoch, proof.sector, proof.siblings),
+      }));
       record.status = "answered";
       this.log.info("answered storage challenge", {
         epoch,

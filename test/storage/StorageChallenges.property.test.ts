@@ -1,6 +1,7 @@
 /**
  * Properties of StorageChallenges over random epochs (fast-check):
- * - an honest node, whatever its files and shard, answers every challenge and is never slashable;
+ * - an honest node, whatever its files (one to four submission nodes) and shard, answers every challenge and is
+ *   never slashable;
  * - a node missing a fraction f of its declared in-shard sectors is challenged on a missing sector with
  *   probability f per epoch (the draw is uniform over live declared sectors), so over n epochs the number of
  *   catches is Binomial(n, f) and the chance of escaping all n is (1 - f)^n; checked within 4 standard deviations;
@@ -29,15 +30,22 @@ describe("StorageChallenges properties", function () {
   it("property: an honest node is never slashed, over random files, shards and epochs", async function () {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.integer({ min: 1, max: 11 }), { minLength: 1, maxLength: 3 }),
+        // Files of one to four submission nodes: a top height, and which of the three lower heights follow it.
+        fc.array(fc.record({ top: fc.integer({ min: 3, max: 11 }), lower: fc.subarray([1, 2, 3]) }), {
+          minLength: 1,
+          maxLength: 3,
+        }),
         fc.constantFrom([0, 1], [0, 2], [1, 2], [3, 4]),
         fc.integer({ min: 3, max: 6 }),
-        async (topHeights, [shardId, numShard], epochs) => {
+        async (shapes, [shardId, numShard], epochs) => {
           const f = await deployChallenges(FAST);
           // A 3-segment filler so that later files span several segments and shards.
           const files: TestFile[] = [makeFile("filler", [11])];
           await upload(f, files[0]);
-          topHeights.forEach((height, i) => files.push(makeFile(`file-${i}-${height}`, [height])));
+          shapes.forEach(({ top, lower }, i) => {
+            const heights = [top, ...lower.map((j) => top - j)];
+            files.push(makeFile(`file-${i}-${heights.join(".")}`, heights));
+          });
           for (const file of files.slice(1)) await upload(f, file);
           await stakeNode(f, f.alice, { shardId, numShard });
           const roots: string[] = [];

@@ -6,6 +6,7 @@ import {
   DAY,
   DEFAULT_PARAMS,
   NODE_STAKE,
+  answer,
   answerHonestly,
   deployChallenges,
   deployChallengesFixture,
@@ -19,6 +20,7 @@ import {
   type ChallengesFixture,
   type TestFile,
 } from "./challenges-fixture";
+import { answerCalldata } from "../../offchain/storage/sector-proof";
 
 /** Alice (whole log) declares one 16-sector file; returns the fixture, the file and the first challenged epoch. */
 async function declaredFixture(): Promise<{ f: ChallengesFixture; file: TestFile; epoch: bigint }> {
@@ -344,28 +346,36 @@ describe("StorageChallenges", function () {
       expect(challenge.dataRoot).to.equal(file.dataRoot);
       await expect(answerHonestly(f, f.alice, epoch, [file]))
         .to.emit(f.challenges, "Answered")
-        .withArgs(f.alice.address, epoch, file.dataRoot, challenge.sectorIndex, 16n);
+        .withArgs(f.alice.address, epoch, file.dataRoot);
       expect(await f.challenges.answered(f.alice.address, epoch)).to.equal(true);
       expect((await f.challenges.epochInfo(epoch)).answeredWeight).to.equal(16n);
     });
 
-    it("answer: a multi-node, partly filled file is proved in the right node", async function () {
+    it("answer: a multi-node, partly filled file is proved in every node, up to the data root", async function () {
       const f = await loadFixture(deployChallengesFixture);
-      const file = makeFile("multi", [5, 4, 2], 51n * 256n + 7n);
+      const file = makeFile("multi", [3, 2, 1], 13n * 256n + 7n);
       await upload(f, file);
       await stakeNode(f, f.alice);
       await (await f.challenges.connect(f.alice).declare([file.dataRoot])).wait();
       expect(await f.flow.dataRootOf(file.nodes)).to.equal(file.dataRoot);
       let epoch = (await f.challenges.currentEpoch()) + 1n;
+      // Node 0 (first of several: its path ends with the fold of the others on the right), node 1 (between:
+      // one level with the node left, then one right) and node 2 (last: every fold level right).
       const seen = new Set<number>();
-      for (let i = 0; i < 6; i++, epoch++) {
+      for (let i = 0; i < 64 && seen.size < 3; i++, epoch++) {
         await toEpoch(f, epoch);
         const challenge = await f.challenges.challengeOf(f.alice.address, epoch);
-        expect(challenge.sectorIndex).to.be.lessThan(52n);
-        seen.add(file.proof(Number(challenge.sectorIndex)).nodeIndex);
-        await expect(answerHonestly(f, f.alice, epoch, [file])).to.emit(f.challenges, "Answered");
+        expect(challenge.sectorIndex).to.be.lessThan(14n);
+        const proof = file.proof(Number(challenge.sectorIndex));
+        expect(proof.siblings).to.have.length(
+          file.heights[proof.nodeIndex] + Math.min(proof.nodeIndex + 1, 2),
+        );
+        seen.add(proof.nodeIndex);
+        await expect(answerHonestly(f, f.alice, epoch, [file]))
+          .to.emit(f.challenges, "Answered")
+          .withArgs(f.alice.address, epoch, file.dataRoot);
       }
-      expect(seen.size).to.be.greaterThan(0);
+      expect([...seen].sort()).to.deep.equal([0, 1, 2]);
     });
 
     it("answer: a proof for the wrong sector reverts ChallengesInvalidProof", async function () {
@@ -375,35 +385,49 @@ describe("StorageChallenges", function () {
       const wrong = file.proof(other);
       const right = file.proof(index);
       // The other sector with its own path: the position fixes the path, so it fails.
-      await expect(
-        f.challenges
-          .connect(f.alice)
-          .answer(epoch, wrong.sector, file.nodes, wrong.nodeIndex, wrong.siblings),
-      ).to.be.revertedWithCustomError(f.challenges, "ChallengesInvalidProof");
+      await expect(answer(f, f.alice, epoch, wrong.sector, wrong.siblings)).to.be.revertedWithCustomError(
+        f.challenges,
+        "ChallengesInvalidProof",
+      );
       // A corrupted sector with the right path.
       await expect(
-        f.challenges
-          .connect(f.alice)
-          .answer(epoch, wrongSector(file, index), file.nodes, right.nodeIndex, right.siblings),
+        answer(f, f.alice, epoch, wrongSector(file, index), right.siblings),
       ).to.be.revertedWithCustomError(f.challenges, "ChallengesInvalidProof");
+      // The right sector with a corrupted sibling.
+      const siblings = [...right.siblings];
+      siblings[2] = ethers.id("not a sibling");
+      await expect(answer(f, f.alice, epoch, right.sector, siblings)).to.be.revertedWithCustomError(
+        f.challenges,
+        "ChallengesInvalidProof",
+      );
     });
 
-    it("answer: a proof against the wrong root reverts", async function () {
-      const { f, file, epoch } = await loadFixture(openEpochFixture);
+    it("answer: a proof against the wrong root reverts ChallengesInvalidProof", async function () {
+      const { f, epoch } = await loadFixture(openEpochFixture);
       const other = makeFile("other", [4]);
+      await upload(f, other);
       const index = Number((await f.challenges.challengeOf(f.alice.address, epoch)).sectorIndex);
+      // Another submitted file's sector and path: valid for its own data root, not for the challenged one.
       const foreign = other.proof(index);
-      // Another file's sector, path and nodes: valid for its own root, not for the challenged data root.
-      await expect(
-        f.challenges.connect(f.alice).answer(epoch, foreign.sector, other.nodes, 0, foreign.siblings),
-      )
-        .to.be.revertedWithCustomError(f.challenges, "ChallengesWrongDataRoot")
-        .withArgs(other.dataRoot, file.dataRoot);
-      // The right sector and path against another node root.
-      const right = file.proof(index);
-      await expect(
-        f.challenges.connect(f.alice).answer(epoch, right.sector, other.nodes, 0, right.siblings),
-      ).to.be.revertedWithCustomError(f.challenges, "ChallengesInvalidProof");
+      await expect(answer(f, f.alice, epoch, foreign.sector, foreign.siblings)).to.be.revertedWithCustomError(
+        f.challenges,
+        "ChallengesInvalidProof",
+      );
+    });
+
+    it("answer: a proof that stops at the submission node's root reverts ChallengesInvalidProofLength", async function () {
+      const f = await loadFixture(deployChallengesFixture);
+      const file = makeFile("two", [3, 2]);
+      await upload(f, file);
+      await stakeNode(f, f.alice);
+      await (await f.challenges.connect(f.alice).declare([file.dataRoot])).wait();
+      const epoch = (await f.challenges.currentEpoch()) + 1n;
+      await toEpoch(f, epoch);
+      const proof = file.proof(Number((await f.challenges.challengeOf(f.alice.address, epoch)).sectorIndex));
+      const height = file.heights[proof.nodeIndex];
+      await expect(answer(f, f.alice, epoch, proof.sector, proof.siblings.slice(0, height)))
+        .to.be.revertedWithCustomError(f.challenges, "ChallengesInvalidProofLength")
+        .withArgs(height, height + 1);
     });
 
     it("answer: after the window reverts ChallengesWindowClosed", async function () {
@@ -424,34 +448,38 @@ describe("StorageChallenges", function () {
         .withArgs(f.alice.address, epoch);
     });
 
-    it("answer: malformed answers revert with their error", async function () {
+    it("answer: malformed call data reverts with its error", async function () {
       const { f, file, epoch } = await loadFixture(openEpochFixture);
       const index = Number((await f.challenges.challengeOf(f.alice.address, epoch)).sectorIndex);
       const p = file.proof(index);
-      const answer = f.challenges.connect(f.alice).answer;
-      await expect(answer(epoch, "0x1234", file.nodes, 0, p.siblings))
-        .to.be.revertedWithCustomError(f.challenges, "ChallengesInvalidSectorLength")
-        .withArgs(2n);
-      await expect(answer(epoch, p.sector, file.nodes, 1, p.siblings))
-        .to.be.revertedWithCustomError(f.challenges, "ChallengesWrongNodeIndex")
-        .withArgs(1n, 0n);
-      await expect(answer(epoch, p.sector, file.nodes, 0, p.siblings.slice(1)))
+      const honest = answerCalldata(epoch, p.sector, p.siblings);
+      const send = (data: string) => f.alice.sendTransaction({ to: f.challengesAddress, data });
+      const selector = ethers.dataSlice(honest, 0, 4);
+      // Too short to hold the epoch and the sector: just the selector, no sector, a sector one byte short.
+      for (const data of [selector, ethers.dataSlice(honest, 0, 8), ethers.dataSlice(honest, 0, 263)]) {
+        await expect(send(data))
+          .to.be.revertedWithCustomError(f.challenges, "ChallengesInvalidAnswerLength")
+          .withArgs(ethers.dataLength(data));
+      }
+      // Siblings that are not whole words: one byte short, one byte over.
+      const long = ethers.concat([honest, "0x01"]);
+      for (const data of [ethers.dataSlice(honest, 0, ethers.dataLength(honest) - 1), long]) {
+        await expect(send(data))
+          .to.be.revertedWithCustomError(f.challenges, "ChallengesInvalidAnswerLength")
+          .withArgs(ethers.dataLength(data));
+      }
+      // Whole siblings, but not as many as the path is long: none, one too few, one too many.
+      await expect(answer(f, f.alice, epoch, p.sector, []))
+        .to.be.revertedWithCustomError(f.challenges, "ChallengesInvalidProofLength")
+        .withArgs(0n, 4n);
+      await expect(answer(f, f.alice, epoch, p.sector, p.siblings.slice(1)))
         .to.be.revertedWithCustomError(f.challenges, "ChallengesInvalidProofLength")
         .withArgs(3n, 4n);
-      const badHeights = [{ root: file.nodes[0].root, height: 3 }];
-      await expect(answer(epoch, p.sector, badHeights, 0, p.siblings)).to.be.revertedWithCustomError(
-        f.challenges,
-        "ChallengesHeightsMismatch",
-      );
-      const extraNode = [...file.nodes, { root: ethers.ZeroHash, height: 2 }];
-      await expect(answer(epoch, p.sector, extraNode, 0, p.siblings)).to.be.revertedWithCustomError(
-        f.challenges,
-        "ChallengesHeightsMismatch",
-      );
-      await expect(answer(epoch, p.sector, [], 0, p.siblings)).to.be.revertedWithCustomError(
-        f.challenges,
-        "ChallengesHeightsMismatch",
-      );
+      await expect(answer(f, f.alice, epoch, p.sector, [...p.siblings, ethers.ZeroHash]))
+        .to.be.revertedWithCustomError(f.challenges, "ChallengesInvalidProofLength")
+        .withArgs(5n, 4n);
+      // The same answer is accepted once well formed.
+      await expect(send(honest)).to.emit(f.challenges, "Answered");
     });
 
     it("answer: answers recorded across 32-epoch windows stay answered and claimable", async function () {
@@ -498,7 +526,7 @@ describe("StorageChallenges", function () {
       ]);
       await expect(answerHonestly(f, f.alice, epoch, [file]))
         .to.emit(f.challenges, "Answered")
-        .withArgs(f.alice.address, epoch, file.dataRoot, before.sectorIndex, 16n);
+        .withArgs(f.alice.address, epoch, file.dataRoot);
       expect((await f.challenges.epochInfo(epoch)).answeredWeight).to.equal(16n);
       // Two more declaration changes: the epoch's checkpoint is then found by the history search.
       await toEpoch(f, epoch + 1n);
@@ -515,17 +543,19 @@ describe("StorageChallenges", function () {
     it("answer: a node with nothing declared reverts ChallengesNoChallenge", async function () {
       const { f, file, epoch } = await loadFixture(openEpochFixture);
       const p = file.proof(0);
-      await expect(f.challenges.connect(f.bob).answer(epoch, p.sector, file.nodes, 0, p.siblings))
+      await expect(answer(f, f.bob, epoch, p.sector, p.siblings))
         .to.be.revertedWithCustomError(f.challenges, "ChallengesNoChallenge")
         .withArgs(f.bob.address, epoch);
+      expect(await f.challenges.answered(f.bob.address, epoch)).to.equal(false);
     });
 
     it("answer: before the epoch starts reverts ChallengesEpochNotStarted", async function () {
       const { f, file, epoch } = await loadFixture(declaredFixture);
       const p = file.proof(0);
-      await expect(
-        f.challenges.connect(f.alice).answer(epoch + 3n, p.sector, file.nodes, 0, p.siblings),
-      ).to.be.revertedWithCustomError(f.challenges, "ChallengesEpochNotStarted");
+      await expect(answer(f, f.alice, epoch + 3n, p.sector, p.siblings)).to.be.revertedWithCustomError(
+        f.challenges,
+        "ChallengesEpochNotStarted",
+      );
     });
   });
 

@@ -7,7 +7,7 @@
  *
  * Files are modelled by `makeFile`: deterministic sector contents, the submission nodes as complete binary trees of
  * `2^height` sectors (leaf = keccak256 of the 256-byte sector, zero-padded past the file's end) and a proof builder
- * for any file-relative sector index: the TypeScript reference the contract is checked against.
+ * for any file-relative sector index, up to the data root: the TypeScript reference the contract is checked against.
  */
 import { ethers, network } from "hardhat";
 import { mine } from "@nomicfoundation/hardhat-network-helpers";
@@ -33,6 +33,7 @@ import {
   Role,
   UNBONDING_DELAY,
 } from "../helpers/staking-fixture";
+import { answerCalldata } from "../../offchain/storage/sector-proof";
 
 export type ParamsStruct = IStorageChallenges.ParamsStruct;
 
@@ -184,7 +185,9 @@ export async function stakeNode(
 
 export interface SectorProof {
   sector: string;
+  /** The submission node holding the sector. */
   nodeIndex: number;
+  /** From the leaf up to the data root: the node's levels, then those folding the node roots. */
   siblings: string[];
 }
 
@@ -266,6 +269,14 @@ export function makeFile(label: string, heights: number[], byteLength?: bigint):
           siblings.push(layers[i][level][position ^ 1]);
           position >>= 1;
         }
+        // The data root folds the node roots right to left: first the fold of the nodes after this one (on
+        // the right), then the roots of those before it (on the left), nearest first.
+        if (i < nodes.length - 1) {
+          let after = nodes[nodes.length - 1].root;
+          for (let j = nodes.length - 2; j > i; j--) after = hashPair(nodes[j].root, after);
+          siblings.push(after);
+        }
+        for (let j = i - 1; j >= 0; j--) siblings.push(nodes[j].root);
         return { sector: ethers.hexlify(sector(index)), nodeIndex: i, siblings };
       }
       start += size;
@@ -311,8 +322,19 @@ export async function answerHonestly(
   const challenge = await f.challenges.challengeOf(node.address, epoch);
   const file = files.find((candidate) => candidate.dataRoot === challenge.dataRoot);
   if (!challenge.active || file === undefined) throw new Error(`no answerable challenge for ${node.address}`);
-  const { sector, nodeIndex, siblings } = file.proof(Number(challenge.sectorIndex));
-  return f.challenges.connect(node).answer(epoch, sector, file.nodes, nodeIndex, siblings);
+  const { sector, siblings } = file.proof(Number(challenge.sectorIndex));
+  return answer(f, node, epoch, sector, siblings);
+}
+
+/** Sends `node`'s answer of `epoch` with this sector and these siblings (packed, see `answerCalldata`). */
+export async function answer(
+  f: ChallengesFixture,
+  node: HardhatEthersSigner,
+  epoch: bigint,
+  sector: string,
+  siblings: readonly string[],
+) {
+  return node.sendTransaction({ to: f.challengesAddress, data: answerCalldata(epoch, sector, siblings) });
 }
 
 /** In-shard log positions of a file's data sectors (the reference for the contract's weight). */

@@ -22,9 +22,10 @@ pragma solidity 0.8.28;
  *   bytes, `0xd397b3…`; the placeholder leaf is `bytes32(0)`), `flowRoot()`.
  *
  * Per submission the log stores one record, keyed by data root. A module that must name a submission by index
- * (the storage challenges) takes its data root and nodes from whoever answers (they are in the `Submit` event)
- * and checks `dataRootOf(nodes) == dataRoot` and `submissionOf(dataRoot).firstIndex == index`; indexes for
- * which `isDuplicate` is true repeat an earlier file and are covered by its first submission.
+ * takes its data root and nodes from its caller (they are in the `Submit` event) and checks
+ * `dataRootOf(nodes) == dataRoot` and `submissionOf(dataRoot).firstIndex == index`; indexes for which
+ * `isDuplicate` is true repeat an earlier file and are covered by its first submission. (The storage challenges
+ * need neither: they keep the data roots nodes declare and prove sectors up to them.)
  */
 interface IFlow {
     /// @notice One subtree of a submitted file.

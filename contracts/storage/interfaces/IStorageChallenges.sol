@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {IFlow} from "./IFlow.sol";
-
 /**
  * @title IStorageChallenges
  * @notice Proof of storage by challenge and response. Staked storage nodes declare on-chain the data roots they
@@ -112,18 +110,13 @@ interface IStorageChallenges {
     error ChallengesAlreadyAnswered(address node, uint256 epoch);
     /// @notice Thrown when the node's miss in the epoch was already slashed.
     error ChallengesAlreadySlashed(address node, uint256 epoch);
-    /// @notice Thrown when the sector is not 256 bytes.
-    error ChallengesInvalidSectorLength(uint256 length);
-    /// @notice Thrown when the submission nodes' heights are not those the Flow recorded.
-    error ChallengesHeightsMismatch(bytes32 dataRoot);
-    /// @notice Thrown when `nodeIndex` is not the submission node that holds the challenged sector.
-    error ChallengesWrongNodeIndex(uint256 given, uint256 expected);
-    /// @notice Thrown when the number of siblings is not the height of the submission node.
+    /// @notice Thrown when the call data of `answer` is not a selector, an epoch, a sector and whole siblings.
+    /// @param length The call data's length in bytes.
+    error ChallengesInvalidAnswerLength(uint256 length);
+    /// @notice Thrown when the number of siblings is not the length of the challenged sector's path.
     error ChallengesInvalidProofLength(uint256 given, uint256 expected);
-    /// @notice Thrown when the sector and siblings do not hash to the submission node's root.
+    /// @notice Thrown when the sector and siblings do not hash to the challenged data root.
     error ChallengesInvalidProof();
-    /// @notice Thrown when the submission nodes do not fold to the challenged data root.
-    error ChallengesWrongDataRoot(bytes32 given, bytes32 expected);
     /// @notice Thrown when claiming or forfeiting an epoch the node did not answer, or already claimed.
     error ChallengesNothingToClaim(address node, uint256 epoch);
     /// @notice Thrown when claiming while not active in NodeStaking (jailed or below the minimum).
@@ -144,14 +137,9 @@ interface IStorageChallenges {
     event DeclarationEnded(address indexed node, bytes32 indexed dataRoot, uint256 untilEpoch, bool expired);
     /// @notice Emitted when an epoch's seed is recorded.
     event SeedRecorded(uint256 indexed epoch, bytes32 seed, uint256 deadline);
-    /// @notice Emitted when a node answers its challenge.
-    event Answered(
-        address indexed node,
-        uint256 indexed epoch,
-        bytes32 indexed dataRoot,
-        uint256 sectorIndex,
-        uint256 weight
-    );
+    /// @notice Emitted when a node answers its challenge for a sector of `dataRoot` (the sector and the node's
+    /// weight are `challengeOf(node, epoch)` and `weightOf(node, epoch)`).
+    event Answered(address indexed node, uint256 indexed epoch, bytes32 indexed dataRoot);
     /// @notice Emitted when a missed challenge is slashed.
     event MissSlashed(address indexed node, uint256 indexed epoch, address indexed reporter, uint256 slashed);
     /// @notice Emitted when an epoch's budget is fixed.
@@ -184,20 +172,21 @@ interface IStorageChallenges {
     function seed(uint256 epoch) external returns (bytes32);
 
     /**
-     * @notice Answers the caller's challenge of `epoch` (see `challengeOf`).
-     * @param epoch The epoch.
-     * @param sector The 256 bytes of the challenged sector (zero-padded past the file's end).
-     * @param nodes The submission's nodes (from the Flow's `Submit` event), largest first.
-     * @param nodeIndex The node holding the challenged sector.
-     * @param siblings The Merkle path from the sector's leaf to that node's root, bottom up.
+     * @notice Answers the caller's challenge of an epoch (see `challengeOf`) with the challenged sector and its
+     * Merkle path to the data root the Flow recorded.
+     * @dev The arguments are packed after the selector, not ABI-encoded, because from Prague on (EIP-7623) a
+     * proof-sized call is charged by its call data: `msg.data = selector ‖ uint32 epoch ‖ sector ‖ siblings`,
+     * - `epoch`: the epoch, 4 bytes big-endian;
+     * - `sector`: the 256 bytes of the challenged sector (zero-padded past the file's end);
+     * - `siblings`: the 32-byte sibling hashes from the sector's leaf (keccak256 of the sector) up to the data
+     *   root, one per level, with no padding: the levels of the submission node holding the sector, then the
+     *   levels that fold the submission's node roots into the data root (see `IFlow.dataRootOf`). This is the
+     *   0G SDK's proof of the sector in the file's tree; the contract knows every side from the sector's index.
+     * Reverts `ChallengesInvalidAnswerLength` when the call data is not of that form, `ChallengesInvalidProofLength`
+     * when the siblings are not as many as the path's levels, and `ChallengesInvalidProof` when they do not hash to
+     * the challenged data root.
      */
-    function answer(
-        uint256 epoch,
-        bytes calldata sector,
-        IFlow.SubmissionNode[] calldata nodes,
-        uint256 nodeIndex,
-        bytes32[] calldata siblings
-    ) external;
+    function answer() external;
 
     /**
      * @notice Slashes `node` for not answering its challenge of `epoch` by the deadline; the caller gets the

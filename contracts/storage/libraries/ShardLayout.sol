@@ -83,14 +83,19 @@ library ShardLayout {
         uint256 firstCount,
         uint256 k
     ) internal pure returns (uint256) {
-        if (k < firstCount) return delta == 0 ? k : delta * SECTORS_PER_SEGMENT - headOffset + k;
-        uint256 rest = k - firstCount;
-        // (first + (1 + rest / 1024) * numShard) * 1024 - start, with first * 1024 - start = delta * 1024 -
-        // headOffset; non-negative as numShard * 1024 > headOffset.
-        return
-            (delta + (1 + rest / SECTORS_PER_SEGMENT) * numShard) * SECTORS_PER_SEGMENT +
-            (rest % SECTORS_PER_SEGMENT) -
-            headOffset;
+        // unchecked: with `placement`'s bounds (numShard < 2^32, delta < numShard, headOffset < 1024) and k below
+        // the weight (< 2^64) every term stays below 2^128; delta >= 1 in the first branch's subtraction, and
+        // numShard * 1024 > headOffset in the second's.
+        unchecked {
+            if (k < firstCount) return delta == 0 ? k : delta * SECTORS_PER_SEGMENT - headOffset + k;
+            uint256 rest = k - firstCount;
+            // (first + (1 + rest / 1024) * numShard) * 1024 - start, with first * 1024 - start = delta * 1024 -
+            // headOffset; non-negative as numShard * 1024 > headOffset.
+            return
+                (delta + (1 + rest / SECTORS_PER_SEGMENT) * numShard) * SECTORS_PER_SEGMENT +
+                (rest % SECTORS_PER_SEGMENT) -
+                headOffset;
+        }
     }
 
     /// @dev The shard's first segment at or after the file's first one, where the file enters it and how many
