@@ -55,6 +55,12 @@ const BENCHMARKS: Benchmark[] = [
     run: merkleBench,
   },
   {
+    name: "oracle",
+    description:
+      "inference oracle overhead per request apart from the engine (p50, p99; target p50 < 2 ms) and requests per second",
+    run: async () => (await import("./oracle")).oracleBench(),
+  },
+  {
     name: "cli-help",
     description: "wall time of `zg --help` (a fresh Node process), median of 15",
     async run() {

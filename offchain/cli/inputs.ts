@@ -11,6 +11,13 @@ export function parseAmount(value: string): bigint {
   return parseEther(value);
 }
 
+/** A whole number of wei (a price per token). */
+export function parseWei(value: string, what: string): bigint {
+  if (!/^\d{1,30}$/.test(value))
+    throw new ZgError(`${what} '${value}' is not a whole number of wei`, "BAD_INPUT");
+  return BigInt(value);
+}
+
 export function parseAddress(value: string, what = "address"): string {
   if (!isAddress(value)) throw new ZgError(`${what} '${value}' is not an EVM address`, "BAD_INPUT");
   return getAddress(value);

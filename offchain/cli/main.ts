@@ -2,7 +2,9 @@ import { Command, Option } from "commander";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { packageRoot } from "../core/paths";
+import { action, connect } from "./command";
 import type { GlobalOptions } from "./context";
+import { registerServingCommands } from "./serving";
 
 // Only commander loads at start-up: every command imports what it needs when it runs, so `zg --help`
 // answers at once.
@@ -20,26 +22,9 @@ const program = new Command("zg")
   .option("--json", "print machine-readable JSON")
   .showHelpAfterError("(run 'zg --help' for usage)");
 
-/** Runs a command body with the global options, reporting any failure as one line and a non-zero exit. */
-function action<A extends unknown[]>(body: (options: GlobalOptions, ...args: A) => Promise<void>) {
-  return async (...args: unknown[]) => {
-    const command = args[args.length - 1] as Command;
-    const options = command.optsWithGlobals<GlobalOptions>();
-    try {
-      await body(options, ...(args.slice(0, -1) as A));
-    } catch (error) {
-      (await import("./output")).reportFailure(Boolean(options.json), error);
-    }
-  };
-}
-
 function packageVersion(): string {
   return (JSON.parse(readFileSync(path.join(packageRoot(), "package.json"), "utf8")) as { version: string })
     .version;
-}
-
-async function connect(options: GlobalOptions, requireKey = false) {
-  return (await import("./context")).connect(options, requireKey);
 }
 
 // ─── keys ──────────────────────────────────────────────────────────────────────────────────────────
@@ -525,10 +510,14 @@ program
     }),
   );
 
+registerServingCommands(program);
+
 // ─── node ──────────────────────────────────────────────────────────────────────────────────────────
 program
   .command("node <kind>")
-  .description("run an operator worker (kinds: storage, watcher) with the config file given by --config")
+  .description(
+    "run an operator worker (kinds: storage, oracle, watcher) with the config file given by --config",
+  )
   .action(
     action(async (options, kind: string) => {
       const { runNode } = await import("./node");

@@ -267,6 +267,23 @@ async function startWorkers(
       }));
     }
   }
+  const provider = operators.find((operator) => operator.role === "PROVIDER");
+  if (deployment.modules.InferenceServing && provider) {
+    // Paid when a ledger can carry the payments, free otherwise (the no-token profile).
+    const paid = Boolean(deployment.modules.ServingLedger);
+    await launch("oracle", "oracle", (port) => ({
+      privateKey: provider.privateKey,
+      engine: "builtin",
+      service: {
+        publicUrl: `http://127.0.0.1:${port}`,
+        inputPrice: paid ? "1000000000" : "0",
+        outputPrice: paid ? "3000000000" : "0",
+        region: "eu",
+      },
+      settleIntervalMs: 2_000,
+      settleCheckMs: 500,
+    }));
+  }
   return workers;
 }
 
@@ -274,6 +291,11 @@ async function startWorkers(
 function workerEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
 }
+
+const WORKER_APIS: Record<string, string> = {
+  storage: ", 0G storage JSON-RPC",
+  oracle: ", OpenAI-compatible /v1",
+};
 
 function printState(state: DevnetState, json: boolean): void {
   if (json) {
@@ -294,7 +316,7 @@ function printState(state: DevnetState, json: boolean): void {
     ...state.operators.map((o) => `  operator    ${o.role.padEnd(14)} ${o.address}  bonded ${o.bonded}`),
     ...state.workers.map(
       (w) =>
-        `  worker      ${w.name.padEnd(14)} ${w.url}  (/health, /metrics${w.kind === "storage" ? ", 0G storage JSON-RPC" : ""}; log ${w.log})`,
+        `  worker      ${w.name.padEnd(14)} ${w.url}  (/health, /metrics${WORKER_APIS[w.kind] ?? ""}; log ${w.log})`,
     ),
     `  governance  ${devAccount(0).address} (devnet account 0; key in Hardhat's development mnemonic)`,
     "",

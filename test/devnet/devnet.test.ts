@@ -45,6 +45,12 @@ describe("zg devnet", function () {
       expect(result.stdout).to.match(
         /storage-1 missed epoch \d+ and was (slashed 1\.0 and jailed|jailed \(this profile moves no coin\))/,
       );
+      expect(result.stdout).to.match(/worker\s+oracle\s+http:\/\/127\.0\.0\.1:\d+/);
+      expect(result.stdout).to.match(
+        profile === "full"
+          ? /3 answers signed, verified and re-executed bit for bit .*settled on-chain to the provider exactly/
+          : /3 free answers \(no ServingLedger in this profile\)/,
+      );
       expect(result.stdout).to.include("demo succeeded");
       expect(result.stdout).to.not.include("✗");
       const workerLog = readFileSync(path.join(dataDir, "watcher", "worker.log"), "utf8");

@@ -1,0 +1,221 @@
+import { keccak256, toUtf8Bytes } from "ethers";
+import { z } from "zod";
+import { validate } from "../core/config";
+import { ZgError } from "../core/errors";
+import {
+  BUILTIN_MODEL_ID,
+  baseModel,
+  complete,
+  countTokens,
+  modelHash,
+  validateParams,
+  type BuiltinModel,
+} from "./builtin";
+import type { CanonicalRequest, ChatMessage } from "./protocol";
+
+/** What an engine returns for one request. */
+export interface EngineCompletion {
+  content: string;
+  finishReason: "stop" | "length";
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** A model behind the oracle: the built-in deterministic one, or any OpenAI-compatible server. */
+export interface Engine {
+  /** How the operator named it: "builtin" or "openai:<url>". */
+  readonly spec: string;
+  readonly model: string;
+  readonly modelHash: string;
+  readonly deterministic: boolean;
+  /** The most input tokens `request` can count as, known before any work (for the admission check). */
+  inputTokenBound(request: CanonicalRequest): number;
+  complete(request: CanonicalRequest): Promise<EngineCompletion>;
+}
+
+const MAX_MESSAGES = 256;
+const MAX_INPUT_BYTES = 256 * 1024;
+
+const chatBodySchema = z
+  .object({
+    model: z.string().min(1).max(128),
+    messages: z
+      .array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() }).passthrough())
+      .min(1)
+      .max(MAX_MESSAGES),
+    max_tokens: z.unknown().optional(),
+    temperature: z.unknown().optional(),
+    seed: z.unknown().optional(),
+    stream: z.boolean().optional(),
+  })
+  .passthrough();
+
+/**
+ * Validates an OpenAI chat-completions body into the canonical request the engines run and receipts carry:
+ * every parameter explicit, unknown message fields dropped. Throws a one-line BAD_INPUT error.
+ */
+export function canonicalRequest(body: unknown, model: string): CanonicalRequest {
+  const parsed = validate(chatBodySchema, body, "request", "BAD_INPUT");
+  if (parsed.stream)
+    throw new ZgError("request: streaming is not supported; send stream: false", "BAD_INPUT");
+  if (parsed.model !== model) {
+    throw new ZgError(
+      `request: model '${parsed.model}' is not served here (this endpoint serves '${model}')`,
+      "BAD_INPUT",
+    );
+  }
+  const messages: ChatMessage[] = parsed.messages.map((m) => ({ role: m.role, content: m.content }));
+  const bytes = messages.reduce((sum, m) => sum + Buffer.byteLength(m.content), 0);
+  if (bytes > MAX_INPUT_BYTES) {
+    throw new ZgError(`request: the messages hold ${bytes} bytes, more than ${MAX_INPUT_BYTES}`, "BAD_INPUT");
+  }
+  const params = validateParams({
+    max_tokens: parsed.max_tokens,
+    temperature: parsed.temperature,
+    seed: parsed.seed,
+  });
+  return {
+    model,
+    messages,
+    max_tokens: params.maxTokens,
+    temperature: params.temperature,
+    seed: params.seed,
+  };
+}
+
+/** The built-in engine over a model: the shipped base model, or an agent's own. */
+export class BuiltinEngine implements Engine {
+  readonly spec = "builtin";
+  readonly deterministic = true;
+  readonly modelHash: string;
+
+  constructor(
+    private readonly weights: BuiltinModel = baseModel(),
+    readonly model: string = BUILTIN_MODEL_ID,
+  ) {
+    this.modelHash = modelHash(weights);
+  }
+
+  inputTokenBound(request: CanonicalRequest): number {
+    return request.messages.reduce((sum, m) => sum + countTokens(m.content), 0);
+  }
+
+  complete(request: CanonicalRequest): Promise<EngineCompletion> {
+    const completion = complete(this.weights, request.messages, {
+      maxTokens: request.max_tokens,
+      temperature: request.temperature,
+      seed: request.seed,
+    });
+    return Promise.resolve({
+      content: completion.text,
+      finishReason: completion.finishReason,
+      inputTokens: completion.inputTokens,
+      outputTokens: completion.outputTokens,
+    });
+  }
+}
+
+const openAiResponseSchema = z.object({
+  choices: z
+    .array(
+      z
+        .object({
+          message: z.object({ content: z.string().nullable() }).passthrough(),
+          finish_reason: z.string().nullable().optional(),
+        })
+        .passthrough(),
+    )
+    .min(1),
+  usage: z
+    .object({ prompt_tokens: z.number().int().min(0), completion_tokens: z.number().int().min(0) })
+    .passthrough(),
+});
+
+/** Forwards to an OpenAI-compatible server (vLLM, llama.cpp, Ollama, …); its token counts are the server's. */
+export class OpenAiEngine implements Engine {
+  readonly deterministic = false;
+  readonly spec: string;
+  readonly modelHash: string;
+
+  constructor(
+    private readonly baseUrl: string,
+    readonly model: string,
+    options: { modelHash?: string; apiKey?: string; timeoutMs?: number } = {},
+  ) {
+    this.spec = `openai:${baseUrl}`;
+    // Without a published weights hash, the hash names the model id and the server: a label, not a proof.
+    this.modelHash = options.modelHash ?? keccak256(toUtf8Bytes(`${baseUrl}#${model}`));
+    this.apiKey = options.apiKey;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+  }
+
+  private readonly apiKey: string | undefined;
+  private readonly timeoutMs: number;
+
+  /** UTF-8 bytes bound the tokens of every byte-level BPE tokenizer. */
+  inputTokenBound(request: CanonicalRequest): number {
+    return request.messages.reduce((sum, m) => sum + Buffer.byteLength(m.content) + 4, 0);
+  }
+
+  async complete(request: CanonicalRequest): Promise<EngineCompletion> {
+    const url = `${this.baseUrl.replace(/\/+$/, "")}/v1/chat/completions`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+        },
+        body: JSON.stringify({ ...request, stream: false }),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      throw new ZgError(`the engine at ${url} is unreachable: ${(error as Error).message}`, "NETWORK");
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      throw new ZgError(
+        `the engine at ${url} answered HTTP ${response.status}: ${text.slice(0, 200)}`,
+        "NETWORK",
+      );
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ZgError(`the engine at ${url} did not answer JSON`, "NETWORK");
+    }
+    const parsed = openAiResponseSchema.safeParse(json);
+    if (!parsed.success) throw new ZgError(`the engine at ${url} answered an unexpected shape`, "NETWORK");
+    const choice = parsed.data.choices[0];
+    return {
+      content: choice.message.content ?? "",
+      finishReason: choice.finish_reason === "length" ? "length" : "stop",
+      inputTokens: parsed.data.usage.prompt_tokens,
+      outputTokens: parsed.data.usage.completion_tokens,
+    };
+  }
+}
+
+/** The engine an operator's config names: "builtin" or "openai:<url>" (with the served model id). */
+export function createEngine(
+  spec: string,
+  options: { model?: string; modelHash?: string; apiKey?: string } = {},
+): Engine {
+  if (spec === "builtin") {
+    if (options.model !== undefined && options.model !== BUILTIN_MODEL_ID) {
+      throw new ZgError(
+        `engine builtin serves model '${BUILTIN_MODEL_ID}', not '${options.model}'`,
+        "BAD_CONFIG",
+      );
+    }
+    return new BuiltinEngine();
+  }
+  const match = /^openai:(https?:\/\/.+)$/.exec(spec);
+  if (!match)
+    throw new ZgError(`engine '${spec}' is neither 'builtin' nor 'openai:<http(s) url>'`, "BAD_CONFIG");
+  if (!options.model)
+    throw new ZgError(`engine ${spec} needs the model id it serves ('model' in the config)`, "BAD_CONFIG");
+  return new OpenAiEngine(match[1], options.model, options);
+}

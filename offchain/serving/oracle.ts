@@ -1,0 +1,543 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { getAddress, isAddress } from "ethers";
+import { Counter, Histogram, type Registry } from "prom-client";
+import { z } from "zod";
+import type { ZgChain } from "../core/chain";
+import { firstLine, ZgError, type ZgErrorCode } from "../core/errors";
+import { BodyTooLargeError, readBody, sendJson } from "../core/http";
+import type { Logger } from "../core/log";
+import type { DurableStore } from "../core/store";
+import { workerConfigSchema, type RunningWorker, type WorkerDefinition } from "../core/worker";
+import { ServingClient, type ServiceInfo } from "./client";
+import { canonicalRequest, createEngine, type Engine } from "./engines";
+import {
+  feeOf,
+  parseVoucherHeaders,
+  requestHash,
+  responseHash,
+  ServingDomain,
+  USER_HEADER,
+  VOUCHER_HEADER,
+  type Receipt,
+  type SignedVoucher,
+} from "./protocol";
+import { Settler, type SettlementConfig } from "./settlement";
+
+export const oracleConfigSchema = workerConfigSchema
+  .extend({
+    /** "builtin" (ships with the project, deterministic) or "openai:<url>" (any OpenAI-compatible server). */
+    engine: z.string().min(1).default("builtin"),
+    /** The model id served; required for openai engines, fixed for builtin. */
+    model: z.string().min(1).max(64).optional(),
+    /** The model's weights hash for openai engines (0x + 64 hex), when the operator can name one. */
+    modelHash: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{64}$/)
+      .optional(),
+    /** The environment variable holding the OpenAI-compatible server's API key, if it needs one. */
+    apiKeyEnv: z.string().min(1).optional(),
+    /** Registers (or updates) the provider's on-chain service at start-up with these terms. */
+    service: z
+      .object({
+        publicUrl: z.string().url(),
+        inputPrice: z.string().regex(/^\d{1,30}$/, "must be a whole number of wei"),
+        outputPrice: z.string().regex(/^\d{1,30}$/, "must be a whole number of wei"),
+        region: z.string().max(32).default(""),
+      })
+      .strict()
+      .optional(),
+    /** Settle a user's unsettled voucher once it is this old (milliseconds). */
+    settleIntervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
+    /** How often the settler looks for due vouchers (milliseconds). */
+    settleCheckMs: z.number().int().min(50).max(3_600_000).default(5_000),
+    /** Settle at once when one of a user's refunds unlocks within this many seconds. */
+    refundMarginSeconds: z.number().int().min(0).max(604_800).default(3_600),
+    /** The most vouchers in one settlement transaction. */
+    maxBatch: z.number().int().min(1).max(200).default(100),
+    /** How long a user's sub-account balance read from the chain is reused (milliseconds). */
+    balanceCacheMs: z.number().int().min(0).max(60_000).default(1_000),
+  })
+  .strict();
+export type OracleConfig = z.output<typeof oracleConfigSchema>;
+
+/** What the oracle keeps per user. */
+export interface UserAccount {
+  /** Responses served so far. */
+  seq: number;
+  /** Σ fee of every response served (what a voucher must reach to cover them all). */
+  owed: bigint;
+  /** The latest voucher the user signed (amount ≤ owed). */
+  voucher?: { amount: bigint; nonce: bigint; signature: string };
+  /** What the chain has settled for this user (mirrored after each settlement). */
+  settled: bigint;
+  settledNonce: bigint;
+  /** When the voucher first exceeded `settled` (unix ms), or undefined when nothing is unsettled. */
+  unsettledSince?: number;
+}
+
+const userKey = (user: string) => `serving/user/${user.toLowerCase()}`;
+const receiptKey = (user: string, seq: number) =>
+  `serving/receipt/${user.toLowerCase()}/${seq.toString().padStart(12, "0")}`;
+const MAX_BODY_BYTES = 1 << 20;
+const MAX_PENDING_LISTED = 100;
+
+/** An HTTP error with its status and an OpenAI-style error type. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = "invalid_request_error",
+  ) {
+    super(message);
+  }
+}
+
+const STATUS_OF: Partial<Record<ZgErrorCode, number>> = { BAD_INPUT: 400, NOT_FOUND: 404, NETWORK: 502 };
+
+/**
+ * The inference oracle: an OpenAI-compatible API in front of an engine. Every request names its user and
+ * carries the voucher covering what the user owes so far; the oracle checks it and the user's sub-account
+ * before any work, runs the engine, signs a statement over the hashes of request and response with the token
+ * counts and fee, stores the receipt durably before answering, and settles vouchers on-chain in batches.
+ */
+export class InferenceOracle {
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly balances = new Map<string, { at: number; unreserved: bigint }>();
+  private readonly requests: Counter;
+  private readonly fees: Counter;
+  private readonly overhead: Histogram;
+
+  constructor(
+    private readonly chain: ZgChain,
+    private readonly client: ServingClient,
+    private readonly domain: ServingDomain,
+    private readonly engine: Engine,
+    private service: ServiceInfo,
+    private readonly store: DurableStore,
+    private readonly settler: Settler | undefined,
+    private readonly config: Pick<OracleConfig, "balanceCacheMs">,
+    private readonly log: Logger,
+    metrics: Registry,
+  ) {
+    this.requests = new Counter({
+      name: "zg_oracle_requests_total",
+      help: "Chat requests by outcome",
+      labelNames: ["outcome"],
+      registers: [metrics],
+    });
+    this.fees = new Counter({
+      name: "zg_oracle_fees_wei_total",
+      help: "Fees stated in signed responses (wei)",
+      registers: [metrics],
+    });
+    this.overhead = new Histogram({
+      name: "zg_oracle_overhead_seconds",
+      help: "Time per request outside the engine",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
+      registers: [metrics],
+    });
+  }
+
+  get provider(): string {
+    return this.service.provider;
+  }
+
+  /** Replaces the service terms (the settler refreshes them from the chain). */
+  setService(service: ServiceInfo): void {
+    this.service = service;
+  }
+
+  /** Routes the oracle's HTTP API; false for routes it does not serve. */
+  route(request: IncomingMessage, response: ServerResponse, route: string): boolean {
+    const method = request.method ?? "GET";
+    const reply = (work: () => Promise<unknown>, status = 200) => {
+      work().then(
+        (body) => sendJson(response, status, body),
+        (error: unknown) => this.fail(response, error),
+      );
+      return true;
+    };
+    if (method === "GET" && route === "/v1/models") return reply(async () => this.models());
+    if (method === "POST" && route === "/v1/chat/completions") {
+      return reply(() => this.chat(request, response));
+    }
+    if (method === "POST" && route === "/v1/vouchers") return reply(() => this.acknowledge(request));
+    const account = /^\/v1\/account\/([^/]+)$/.exec(route);
+    if (method === "GET" && account) return reply(() => this.account(account[1]));
+    const receipt = /^\/v1\/receipts\/([^/]+)\/(\d{1,12})$/.exec(route);
+    if (method === "GET" && receipt) return reply(() => this.receipt(receipt[1], Number(receipt[2])));
+    return false;
+  }
+
+  private models() {
+    return {
+      object: "list",
+      data: [
+        {
+          id: this.engine.model,
+          object: "model",
+          owned_by: this.provider,
+          model_hash: this.engine.modelHash,
+          deterministic: this.engine.deterministic,
+          input_price: this.service.inputPrice.toString(),
+          output_price: this.service.outputPrice.toString(),
+        },
+      ],
+    };
+  }
+
+  private async chat(request: IncomingMessage, response: ServerResponse) {
+    const started = process.hrtime.bigint();
+    const voucher = parseVoucherHeaders(header(request, USER_HEADER), header(request, VOUCHER_HEADER));
+    const canonical = canonicalRequest(await readJson(request), this.engine.model);
+    return this.withUser(voucher.user, async () => {
+      const account = await this.accountOf(voucher.user);
+      this.checkVoucher(account, voucher, "request");
+      const { inputPrice, outputPrice } = this.service;
+      const maxFee = feeOf(
+        this.engine.inputTokenBound(canonical),
+        canonical.max_tokens,
+        inputPrice,
+        outputPrice,
+      );
+      if (maxFee > 0n) await this.checkFunds(voucher.user, account, maxFee);
+
+      const engineStarted = process.hrtime.bigint();
+      let completion;
+      try {
+        completion = await this.engine.complete(canonical);
+      } catch (error) {
+        this.requests.inc({ outcome: "engine_error" });
+        throw new HttpError(502, `the engine failed: ${firstLine(error)}`, "server_error");
+      }
+      const engineTime = process.hrtime.bigint() - engineStarted;
+
+      const fee = feeOf(completion.inputTokens, completion.outputTokens, inputPrice, outputPrice);
+      const seq = account.seq + 1;
+      const cumulative = account.owed + fee;
+      const receipt = this.sign({
+        version: 1,
+        chainId: this.domain.chainId,
+        serving: this.domain.verifyingContract,
+        provider: this.provider,
+        signer: this.chain.address as string,
+        user: voucher.user,
+        modelHash: this.engine.modelHash,
+        deterministic: this.engine.deterministic,
+        request: canonical,
+        response: { content: completion.content, finishReason: completion.finishReason },
+        inputTokens: completion.inputTokens,
+        outputTokens: completion.outputTokens,
+        inputPrice: inputPrice.toString(),
+        outputPrice: outputPrice.toString(),
+        fee: fee.toString(),
+        seq,
+        cumulative: cumulative.toString(),
+        requestHash: requestHash(canonical),
+        responseHash: responseHash(completion.content),
+        signature: "",
+        createdAt: Date.now(),
+      });
+      const next: UserAccount = { ...account, seq, owed: cumulative };
+      // The receipt and the new balance are on disk before the answer leaves: a crash loses no receipt.
+      await this.store.batch([
+        { type: "put", key: receiptKey(voucher.user, seq), value: receipt },
+        { type: "put", key: userKey(voucher.user), value: next },
+      ]);
+      this.requests.inc({ outcome: "ok" });
+      this.fees.inc(Number(fee));
+      const overhead = Number(process.hrtime.bigint() - started - engineTime);
+      this.overhead.observe(overhead / 1e9);
+      // Standard Server-Timing, so that clients and benchmarks see the oracle's own cost apart from the engine's.
+      response.setHeader(
+        "server-timing",
+        `engine;dur=${(Number(engineTime) / 1e6).toFixed(3)}, overhead;dur=${(overhead / 1e6).toFixed(3)}`,
+      );
+      return {
+        id: `chatcmpl-${receipt.requestHash.slice(2, 18)}-${seq}`,
+        object: "chat.completion",
+        created: Math.floor(receipt.createdAt / 1000),
+        model: this.engine.model,
+        choices: [
+          {
+            index: 0,
+            message: { role: "assistant", content: completion.content },
+            finish_reason: completion.finishReason,
+          },
+        ],
+        usage: {
+          prompt_tokens: completion.inputTokens,
+          completion_tokens: completion.outputTokens,
+          total_tokens: completion.inputTokens + completion.outputTokens,
+        },
+        zg_receipt: receipt,
+      };
+    });
+  }
+
+  /** `POST /v1/vouchers`: a user acknowledges responses by signing a voucher for their cumulative fee. */
+  private async acknowledge(request: IncomingMessage) {
+    const body = (await readJson(request)) as Record<string, unknown>;
+    const voucher = parseVoucherHeaders(
+      typeof body.user === "string" ? body.user : undefined,
+      `${String(body.amount)}:${String(body.nonce)}:${String(body.signature)}`,
+    );
+    return this.withUser(voucher.user, async () => {
+      const account = await this.accountOf(voucher.user);
+      this.checkVoucher(account, voucher, "acknowledgement");
+      const next: UserAccount = {
+        ...account,
+        voucher: { amount: voucher.amount, nonce: voucher.nonce, signature: voucher.signature },
+        unsettledSince:
+          voucher.amount > account.settled ? (account.unsettledSince ?? Date.now()) : account.unsettledSince,
+      };
+      await this.store.put(userKey(voucher.user), next);
+      this.settler?.noteUnsettled(voucher.user, next);
+      return this.accountView(voucher.user, next);
+    });
+  }
+
+  /**
+   * A request's voucher must cover every response served so far (amount = owed): either the voucher already
+   * on record, or a newer one the user signed. An acknowledgement may cover less than owed, never more.
+   */
+  private checkVoucher(account: UserAccount, voucher: SignedVoucher, purpose: "request" | "acknowledgement") {
+    const known = account.voucher;
+    const isKnown =
+      known !== undefined &&
+      known.nonce === voucher.nonce &&
+      known.amount === voucher.amount &&
+      known.signature === voucher.signature;
+    if (!isKnown) {
+      if (known !== undefined && voucher.nonce <= known.nonce) {
+        throw new HttpError(409, `voucher nonce ${voucher.nonce} is not above the last one (${known.nonce})`);
+      }
+      if (!this.domain.isVoucherSignedBy(voucher, this.provider)) {
+        throw new HttpError(
+          401,
+          `the voucher is not signed by ${voucher.user} for provider ${this.provider}`,
+        );
+      }
+      if (known !== undefined && voucher.amount < known.amount) {
+        throw new HttpError(409, `voucher amount ${voucher.amount} is below the last one (${known.amount})`);
+      }
+    }
+    if (voucher.amount > account.owed) {
+      throw new HttpError(409, `voucher amount ${voucher.amount} exceeds what is owed (${account.owed})`);
+    }
+    if (purpose === "request" && voucher.amount < account.owed) {
+      throw new HttpError(
+        402,
+        `responses up to ${account.seq} are not acknowledged: sign a voucher for ${account.owed} (see GET /v1/account/${voucher.user})`,
+        "payment_required",
+      );
+    }
+  }
+
+  /** The user's unreserved sub-account balance must cover what is not settled yet plus this request's worst case. */
+  private async checkFunds(user: string, account: UserAccount, maxFee: bigint) {
+    const cached = this.balances.get(user);
+    let unreserved = cached?.unreserved;
+    if (cached === undefined || Date.now() - cached.at > this.config.balanceCacheMs) {
+      unreserved = await this.client.unreservedBalance(user, this.provider);
+      this.balances.set(user, { at: Date.now(), unreserved });
+    }
+    const needed = account.owed - account.settled + maxFee;
+    if ((unreserved as bigint) < needed) {
+      this.requests.inc({ outcome: "unfunded" });
+      throw new HttpError(
+        402,
+        `the sub-account of ${user} with ${this.provider} holds ${unreserved} wei unreserved; this request needs ${needed} (unsettled ${account.owed - account.settled} + at most ${maxFee})`,
+        "payment_required",
+      );
+    }
+  }
+
+  private sign(receipt: Receipt): Receipt {
+    const digest = this.domain.responseDigest({
+      user: receipt.user,
+      provider: receipt.provider,
+      modelHash: receipt.modelHash,
+      requestHash: receipt.requestHash,
+      responseHash: receipt.responseHash,
+      inputTokens: BigInt(receipt.inputTokens),
+      outputTokens: BigInt(receipt.outputTokens),
+      fee: BigInt(receipt.fee),
+      seq: BigInt(receipt.seq),
+      cumulative: BigInt(receipt.cumulative),
+    });
+    return { ...receipt, signature: this.chain.signDigest(digest) };
+  }
+
+  private async account(rawUser: string) {
+    if (!isAddress(rawUser)) throw new HttpError(400, `'${rawUser}' is not an address`);
+    const user = getAddress(rawUser);
+    return this.accountView(user, await this.accountOf(user));
+  }
+
+  /** An account as users see it: the voucher on record and every receipt it does not cover yet. */
+  private async accountView(user: string, account: UserAccount) {
+    const covered = account.voucher?.amount ?? 0n;
+    const pending: Receipt[] = [];
+    for (let seq = account.seq; seq >= 1 && pending.length < MAX_PENDING_LISTED; seq--) {
+      const receipt = await this.store.get<Receipt>(receiptKey(user, seq));
+      if (!receipt || BigInt(receipt.cumulative) <= covered) break;
+      pending.unshift(receipt);
+    }
+    return {
+      user,
+      provider: this.provider,
+      seq: account.seq,
+      owed: account.owed.toString(),
+      settled: account.settled.toString(),
+      voucher: account.voucher
+        ? {
+            amount: account.voucher.amount.toString(),
+            nonce: account.voucher.nonce.toString(),
+            signature: account.voucher.signature,
+          }
+        : null,
+      pending,
+    };
+  }
+
+  private async receipt(rawUser: string, seq: number) {
+    if (!isAddress(rawUser)) throw new HttpError(400, `'${rawUser}' is not an address`);
+    const receipt = await this.store.get<Receipt>(receiptKey(getAddress(rawUser), seq));
+    if (!receipt) throw new HttpError(404, `no receipt ${seq} for ${rawUser}`);
+    return receipt;
+  }
+
+  async accountOf(user: string): Promise<UserAccount> {
+    return (
+      (await this.store.get<UserAccount>(userKey(user))) ?? {
+        seq: 0,
+        owed: 0n,
+        settled: 0n,
+        settledNonce: 0n,
+      }
+    );
+  }
+
+  /** Runs `work` after every earlier piece of work for the same user: one user's balance moves in order. */
+  withUser<T>(user: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(user) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.locks.set(user, settled);
+    void settled.then(() => {
+      if (this.locks.get(user) === settled) this.locks.delete(user);
+    });
+    return next;
+  }
+
+  /** Forgets the cached balance of a user (after a settlement moved it). */
+  forgetBalance(user: string): void {
+    this.balances.delete(user);
+  }
+
+  private fail(response: ServerResponse, error: unknown) {
+    let status = 500;
+    let type = "server_error";
+    let message = firstLine(error);
+    if (error instanceof HttpError) {
+      status = error.status;
+      type = error.type;
+    } else if (error instanceof BodyTooLargeError) {
+      status = 413;
+      type = "invalid_request_error";
+    } else if (error instanceof ZgError && STATUS_OF[error.code]) {
+      status = STATUS_OF[error.code] as number;
+      type = status < 500 ? "invalid_request_error" : "server_error";
+    } else {
+      this.log.error("request failed", { error: message });
+      message = `internal error: ${message}`;
+    }
+    if (status >= 400 && status < 500) this.requests.inc({ outcome: `http_${status}` });
+    sendJson(response, status, { error: { message, type, code: status } });
+  }
+}
+
+function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const body = await readBody(request, MAX_BODY_BYTES);
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new ZgError("request: the body is not valid JSON", "BAD_INPUT");
+  }
+}
+
+/** `zg node oracle`: the inference oracle worker. */
+export const inferenceOracle: WorkerDefinition<typeof oracleConfigSchema> = {
+  kind: "oracle",
+  schema: oracleConfigSchema,
+  requireKey: true,
+  async start({ config, chain, store, log, metrics }): Promise<RunningWorker> {
+    const engine = createEngine(config.engine, {
+      model: config.model,
+      modelHash: config.modelHash,
+      apiKey: config.apiKeyEnv ? process.env[config.apiKeyEnv] : undefined,
+    });
+    const client = await ServingClient.connect(chain);
+    const provider = chain.address as string;
+    if (config.service) {
+      await client.ensureService({
+        model: engine.model,
+        modelHash: engine.modelHash,
+        url: config.service.publicUrl,
+        inputPrice: BigInt(config.service.inputPrice),
+        outputPrice: BigInt(config.service.outputPrice),
+        region: config.service.region,
+        signer: provider,
+        deterministic: engine.deterministic,
+      });
+    }
+    const service = await client.service(provider);
+    if (service.model !== engine.model || service.modelHash !== engine.modelHash) {
+      throw new ZgError(
+        `the on-chain service of ${provider} names model ${service.model} (${service.modelHash}), but this oracle serves ${engine.model} (${engine.modelHash}): update the service`,
+        "BAD_CONFIG",
+      );
+    }
+    if (service.signer !== provider) {
+      throw new ZgError(
+        `the on-chain service of ${provider} names response signer ${service.signer}, not this oracle's key`,
+        "BAD_CONFIG",
+      );
+    }
+    const domain = client.domain;
+    const settlement: SettlementConfig = config;
+    const settler = client.hasLedger ? new Settler(client, store, settlement, log, metrics) : undefined;
+    const oracle = new InferenceOracle(
+      chain,
+      client,
+      domain,
+      engine,
+      service,
+      store,
+      settler,
+      config,
+      log,
+      metrics,
+    );
+    await settler?.start(oracle);
+    log.info("oracle serving", {
+      model: engine.model,
+      modelHash: engine.modelHash,
+      engine: engine.spec,
+      settlement: settler ? "on-chain" : "none (no ServingLedger)",
+    });
+    return {
+      health: () => ({ model: engine.model, modelHash: engine.modelHash, provider }),
+      http: (request, response, route) => oracle.route(request, response, route),
+      stop: async () => {
+        await settler?.stop();
+      },
+    };
+  },
+};

@@ -1,0 +1,441 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { expect } from "chai";
+import { parseEther, Wallet } from "ethers";
+import hre from "hardhat";
+import { ZgChain } from "../../offchain/core/chain";
+import type { DeploymentRecord } from "../../offchain/core/deployments";
+import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
+import { ServingClient } from "../../offchain/serving/client";
+import { BuiltinEngine } from "../../offchain/serving/engines";
+import { InferenceSession } from "../../offchain/serving/inference";
+import { inferenceOracle } from "../../offchain/serving/oracle";
+import {
+  encodeVoucherHeader,
+  receiptProblems,
+  ServingDomain,
+  USER_HEADER,
+  VOUCHER_HEADER,
+  type Receipt,
+} from "../../offchain/serving/protocol";
+import { readReceipt, verifyReceipt } from "../../offchain/serving/receipts";
+import { NodeStaking__factory } from "../../typechain-types";
+import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
+import { freePort, until } from "../helpers/process";
+
+const quiet = () => undefined;
+const PROVIDER_ROLE = 2;
+const INPUT_PRICE = 1_000_000_000n;
+const OUTPUT_PRICE = 3_000_000_000n;
+
+describe("inference oracle", function () {
+  this.timeout(240_000);
+  let rpc: TestRpc;
+  let record: DeploymentRecord;
+  const handles: WorkerHandle[] = [];
+  const children: ChildProcess[] = [];
+  const chains: ZgChain[] = [];
+  let previousHome: string | undefined;
+
+  before(async () => {
+    rpc = await startRpc();
+    record = await deployForTest("full");
+    previousHome = process.env.ZG_HOME;
+    process.env.ZG_HOME = tempDir("serving-home");
+  });
+  after(async () => {
+    await rpc.close();
+    process.env.ZG_HOME = previousHome;
+  });
+  afterEach(async () => {
+    await Promise.all(handles.splice(0).map((handle) => handle.stop()));
+    for (const child of children.splice(0)) child.kill("SIGKILL");
+    for (const chain of chains.splice(0)) chain.destroy();
+  });
+
+  async function fund(address: string, coin = "30") {
+    const [funder] = await hre.ethers.getSigners();
+    await (await funder.sendTransaction({ to: address, value: parseEther(coin) })).wait();
+  }
+
+  async function stakeProvider(index: number) {
+    const operator = devAccount(index);
+    await fund(operator.address);
+    const staking = NodeStaking__factory.connect(
+      record.modules.NodeStaking.address,
+      operator.connect(hre.ethers.provider),
+    );
+    await (await staking.stake(PROVIDER_ROLE, { value: parseEther("10") })).wait();
+    return operator;
+  }
+
+  async function oracleConfig(index: number, extra: Record<string, unknown> = {}) {
+    const operator = await stakeProvider(index);
+    const port = await freePort();
+    return {
+      operator,
+      url: `http://127.0.0.1:${port}`,
+      config: {
+        rpcUrl: rpc.url,
+        registry: record.registry,
+        privateKey: operator.privateKey,
+        dataDir: tempDir("oracle"),
+        http: { host: "127.0.0.1", port },
+        confirmations: 0,
+        pollIntervalMs: 100,
+        startBlock: record.startBlock,
+        engine: "builtin",
+        service: {
+          publicUrl: `http://127.0.0.1:${port}`,
+          inputPrice: INPUT_PRICE.toString(),
+          outputPrice: OUTPUT_PRICE.toString(),
+          region: "eu",
+        },
+        settleIntervalMs: 60_000,
+        settleCheckMs: 100,
+        ...extra,
+      } as Record<string, unknown>,
+    };
+  }
+
+  async function startOracle(index: number, extra: Record<string, unknown> = {}) {
+    const setup = await oracleConfig(index, extra);
+    handles.push(await startWorker(inferenceOracle, setup.config, { write: quiet }));
+    return setup;
+  }
+
+  async function user(index: number, deposit = "2") {
+    const key = devAccount(index);
+    await fund(key.address, "5");
+    const chain = await ZgChain.connect({
+      network: "localhost",
+      rpcUrl: rpc.url,
+      expectedChainId: 31337,
+      registry: record.registry,
+      key: { kind: "privateKey", privateKey: key.privateKey },
+    });
+    chains.push(chain);
+    const client = await ServingClient.connect(chain);
+    if (deposit !== "0") await client.deposit(parseEther(deposit));
+    return { key, chain, client };
+  }
+
+  function spawnOracle(configFile: string): ChildProcess {
+    const child = spawn(
+      process.execPath,
+      [path.resolve("bin/zg.js"), "node", "oracle", "--config", configFile],
+      {
+        env: process.env,
+        stdio: "ignore",
+      },
+    );
+    children.push(child);
+    return child;
+  }
+
+  async function rawChat(url: string, headers: Record<string, string>, body: unknown) {
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  const prompt = (text: string) => [{ role: "user" as const, content: text }];
+
+  it("lists its model with the registered hash and prices", async () => {
+    const { url } = await startOracle(40);
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: Record<string, unknown>[] };
+    expect(models.data).to.have.length(1);
+    expect(models.data[0].id).to.equal("zg-builtin-1");
+    expect(models.data[0].model_hash).to.equal(new BuiltinEngine().modelHash);
+    expect(models.data[0].input_price).to.equal(INPUT_PRICE.toString());
+  });
+
+  it("serves 100 paid requests across a kill -9 and pays exactly the fees the responses stated", async () => {
+    const setup = await oracleConfig(41, { settleIntervalMs: 500 });
+    const configFile = path.join(tempDir("oracle-config"), "oracle.json");
+    writeFileSync(configFile, JSON.stringify(setup.config));
+    let child = spawnOracle(configFile);
+    await until(() => fetch(`${setup.url}/health`).then((r) => r.ok), Boolean, 60_000);
+
+    const { key, client } = await user(60);
+    await client.fund(setup.operator.address, parseEther("1"));
+    const session = await InferenceSession.open(client, setup.operator.address);
+    const answers: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      if (i === 50) {
+        // Kill the oracle while a request is in flight, then restart it on the same data directory.
+        const inFlight = session.chat(prompt(`question ${i} about storage nodes`), { max_tokens: 24 });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        child.kill("SIGKILL");
+        await inFlight.then(
+          (result) => answers.push(result.content),
+          () => undefined,
+        );
+        child = spawnOracle(configFile);
+        await until(() => fetch(`${setup.url}/health`).then((r) => r.ok), Boolean, 60_000);
+        continue;
+      }
+      const result = await session.chat(prompt(`question ${i} about storage nodes`), { max_tokens: 24 });
+      answers.push(result.content);
+    }
+
+    // Every receipt the user holds verifies and re-executes bit for bit; their fees sum to the last voucher.
+    const receiptsDir = path.join(
+      process.env.ZG_HOME as string,
+      "serving",
+      `31337-${client.domain.verifyingContract.toLowerCase()}`,
+      setup.operator.address.toLowerCase(),
+      "receipts",
+      key.address.toLowerCase(),
+    );
+    const files = readdirSync(receiptsDir).filter((f) => !f.includes("rejected"));
+    expect(files.length).to.be.within(99, 100);
+    let total = 0n;
+    for (const file of files) {
+      const receipt = readReceipt(path.join(receiptsDir, file));
+      const report = await verifyReceipt(receipt, client);
+      expect(report.problems, file).to.deep.equal([]);
+      expect(report.replay.status).to.equal("match");
+      total += BigInt(receipt.fee);
+    }
+    const earningsBefore = await client.earnings(setup.operator.address);
+    expect(earningsBefore).to.equal(0n);
+    await until(
+      () => client.voucherState(key.address, setup.operator.address),
+      (state) => state.settled === total,
+      30_000,
+    );
+    expect(await client.earnings(setup.operator.address)).to.equal(total);
+    const sub = await client.subAccount(key.address, setup.operator.address);
+    expect(sub.balance).to.equal(parseEther("1") - total);
+  });
+
+  it("refuses bad and unfunded requests with a JSON error before any work", async () => {
+    const { url, operator } = await startOracle(42);
+    const { key, client } = await user(61);
+    const domain = new ServingDomain(31337, client.domain.verifyingContract);
+    const sign = (signer: Wallet | typeof key, amount: bigint, nonce: bigint, provider = operator.address) =>
+      encodeVoucherHeader({
+        user: key.address,
+        amount,
+        nonce,
+        signature: signer.signingKey.sign(
+          domain.voucherDigest({ user: key.address, provider, amount, nonce }),
+        ).serialized,
+      });
+    const body = { model: "zg-builtin-1", messages: prompt("hello") };
+    const ok = { [USER_HEADER]: key.address, [VOUCHER_HEADER]: sign(key, 0n, 1n) };
+
+    const cases: [string, Record<string, string>, unknown, number, RegExp][] = [
+      ["no user header", { [VOUCHER_HEADER]: sign(key, 0n, 1n) }, body, 400, /x-zg-user/],
+      [
+        "malformed voucher",
+        { [USER_HEADER]: key.address, [VOUCHER_HEADER]: "12:x" },
+        body,
+        400,
+        /x-zg-voucher/,
+      ],
+      [
+        "voucher signed by someone else",
+        { ...ok, [VOUCHER_HEADER]: sign(Wallet.createRandom(), 0n, 1n) },
+        body,
+        401,
+        /not signed/,
+      ],
+      [
+        "voucher for another provider",
+        { ...ok, [VOUCHER_HEADER]: sign(key, 0n, 1n, Wallet.createRandom().address) },
+        body,
+        401,
+        /not signed/,
+      ],
+      ["voucher above what is owed", { ...ok, [VOUCHER_HEADER]: sign(key, 5n, 1n) }, body, 409, /exceeds/],
+      ["invalid JSON", ok, "{", 400, /not valid JSON/],
+      ["another model", ok, { ...body, model: "gpt-4" }, 400, /not served here/],
+      ["streaming", ok, { ...body, stream: true }, 400, /streaming/],
+      ["no messages", ok, { model: "zg-builtin-1", messages: [] }, 400, /messages/],
+      ["bad max_tokens", ok, { ...body, max_tokens: -3 }, 400, /max_tokens/],
+      ["unfunded sub-account", ok, body, 402, /holds 0 wei/],
+    ];
+    for (const [name, headers, payload, status, message] of cases) {
+      const reply = await rawChat(url, headers, payload);
+      expect(reply.status, name).to.equal(status);
+      expect((reply.body.error as { message: string }).message, name).to.match(message);
+    }
+    const big = await rawChat(url, ok, { ...body, messages: prompt("x".repeat(1_100_000)) });
+    expect(big.status).to.equal(413);
+  });
+
+  it("answers only users who acknowledged every earlier response, and rejects stale vouchers", async () => {
+    const { url, operator } = await startOracle(43);
+    const { key, client } = await user(62);
+    await client.fund(operator.address, parseEther("1"));
+    const domain = client.domain;
+    const voucher = (amount: bigint, nonce: bigint) =>
+      encodeVoucherHeader({
+        user: key.address,
+        amount,
+        nonce,
+        signature: key.signingKey.sign(
+          domain.voucherDigest({ user: key.address, provider: operator.address, amount, nonce }),
+        ).serialized,
+      });
+    const body = { model: "zg-builtin-1", messages: prompt("what is a storage node"), max_tokens: 8 };
+    const first = await rawChat(url, { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(0n, 1n) }, body);
+    expect(first.status).to.equal(200);
+    const receipt = first.body.zg_receipt as Receipt;
+    expect(receiptProblems(receipt)).to.deep.equal([]);
+
+    const unpaid = await rawChat(
+      url,
+      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(0n, 1n) },
+      body,
+    );
+    expect(unpaid.status).to.equal(402);
+    expect((unpaid.body.error as { message: string }).message).to.match(/not acknowledged/);
+
+    const ack = async (amount: bigint, nonce: bigint) => {
+      const [, , signature] = voucher(amount, nonce).split(":");
+      return fetch(`${url}/v1/vouchers`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          user: key.address,
+          amount: amount.toString(),
+          nonce: nonce.toString(),
+          signature,
+        }),
+      });
+    };
+    expect((await ack(BigInt(receipt.cumulative) + 1n, 2n)).status).to.equal(409);
+    expect((await ack(BigInt(receipt.cumulative), 2n)).status).to.equal(200);
+    expect((await ack(BigInt(receipt.cumulative), 2n)).status).to.equal(200); // the same voucher again: idempotent
+    const again = await rawChat(
+      url,
+      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(BigInt(receipt.cumulative), 2n) },
+      body,
+    );
+    expect(again.status).to.equal(200);
+    const stale = await rawChat(
+      url,
+      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(BigInt(receipt.cumulative), 1n) },
+      body,
+    );
+    expect(stale.status).to.equal(409);
+
+    const account = (await (await fetch(`${url}/v1/account/${key.address}`)).json()) as {
+      pending: Receipt[];
+      seq: number;
+    };
+    expect(account.seq).to.equal(2);
+    expect(account.pending.map((r) => r.seq)).to.deep.equal([2]);
+  });
+
+  it("settles at once when a user's refund would unlock soon", async () => {
+    const { operator } = await startOracle(44, { settleIntervalMs: 3_600_000, refundMarginSeconds: 172_800 });
+    const { key, client } = await user(63);
+    await client.fund(operator.address, parseEther("1"));
+    const session = await InferenceSession.open(client, operator.address);
+    const result = await session.chat(prompt("tell me about data availability"), { max_tokens: 16 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await client.voucherState(key.address, operator.address)).settled).to.equal(0n);
+    await client.requestRefund(operator.address, parseEther("0.5"));
+    await until(
+      () => client.voucherState(key.address, operator.address),
+      (state) => state.settled === result.fee,
+    );
+  });
+
+  it("a provider that inflates a fee is not acknowledged, and a forged voucher pays nothing", async () => {
+    const { url, operator } = await startOracle(45);
+    const { key, client } = await user(64);
+    await client.fund(operator.address, parseEther("1"));
+    // A malicious front: the same oracle, but every receipt's fee doubled and re-signed with the provider's key.
+    const domain = client.domain;
+    const front: Server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        void fetch(`${url}${request.url}`, {
+          method: request.method,
+          headers: Object.fromEntries(
+            [USER_HEADER, VOUCHER_HEADER, "content-type"]
+              .filter((name) => typeof request.headers[name] === "string")
+              .map((name) => [name, request.headers[name] as string]),
+          ),
+          body: request.method === "POST" ? Buffer.concat(chunks) : undefined,
+        }).then(async (upstream) => {
+          const body = (await upstream.json()) as Record<string, unknown>;
+          const receipt = body.zg_receipt as Receipt | undefined;
+          if (receipt) {
+            const fee = BigInt(receipt.fee) * 2n;
+            const inflated = {
+              ...receipt,
+              fee: fee.toString(),
+              cumulative: (BigInt(receipt.cumulative) + fee / 2n).toString(),
+            };
+            inflated.signature = operator.signingKey.sign(
+              domain.responseDigest({
+                user: inflated.user,
+                provider: inflated.provider,
+                modelHash: inflated.modelHash,
+                requestHash: inflated.requestHash,
+                responseHash: inflated.responseHash,
+                inputTokens: BigInt(inflated.inputTokens),
+                outputTokens: BigInt(inflated.outputTokens),
+                fee,
+                seq: BigInt(inflated.seq),
+                cumulative: BigInt(inflated.cumulative),
+              }),
+            ).serialized;
+            body.zg_receipt = inflated;
+          }
+          response
+            .writeHead(upstream.status, { "content-type": "application/json" })
+            .end(JSON.stringify(body));
+        });
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    try {
+      const provider = await ServingClient.connect(
+        await ZgChain.connect({
+          network: "localhost",
+          rpcUrl: rpc.url,
+          expectedChainId: 31337,
+          registry: record.registry,
+          key: { kind: "privateKey", privateKey: operator.privateKey },
+        }),
+      );
+      chains.push(provider.chain);
+      const current = await provider.service(operator.address);
+      await provider.update({ ...current, url: `http://127.0.0.1:${(front.address() as AddressInfo).port}` });
+      const session = await InferenceSession.open(client, operator.address);
+      let failure: unknown;
+      await session
+        .chat(prompt("hello there"), { max_tokens: 8 })
+        .catch((error: unknown) => (failure = error));
+      expect(String(failure)).to.match(/failed verification.*fee/);
+
+      // The provider holds no voucher covering that response; a voucher it forges pays nothing either.
+      const forged = { user: key.address, amount: parseEther("0.5"), nonce: 9n };
+      const settled = await provider.settle([
+        {
+          ...forged,
+          signature: operator.signingKey.sign(domain.voucherDigest({ ...forged, provider: operator.address }))
+            .serialized,
+        },
+      ]);
+      expect(settled).to.deep.equal([{ user: key.address, paid: 0n, rejection: "BadSignature" }]);
+      expect(await provider.earnings(operator.address)).to.equal(0n);
+    } finally {
+      front.close();
+    }
+  });
+});
