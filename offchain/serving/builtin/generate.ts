@@ -232,7 +232,8 @@ export function generate(model: BuiltinModel, prompt: readonly string[], params:
 
   const temperature = Math.round(params.temperature * 100);
   const random = new SplitMix64(params.seed);
-  const usedTrigrams = new Set<string>();
+  /** The tokens the answer already wrote after each pair of tokens (keyed by the pair). */
+  const written = new Map<string, Set<number>>();
   const ids: number[] = [];
   let finishReason: Generation["finishReason"] = "stop";
   for (;;) {
@@ -248,11 +249,12 @@ export function generate(model: BuiltinModel, prompt: readonly string[], params:
       continue;
     }
     const { ids: candidates, scores } = score(index, context);
-    const last = context.slice(CONTEXT - 2);
+    const pair = contextKey(context.slice(CONTEXT - 2));
+    const repeats = written.get(pair);
     candidates.forEach((id, i) => {
       if (id === 0 && ids.length === 0) scores[i] = 0;
       else if (focus.has(id)) scores[i] *= PROMPT_BOOST;
-      if (scores[i] > 0 && usedTrigrams.has(contextKey([...last, id]))) {
+      if (scores[i] > 0 && repeats?.has(id)) {
         scores[i] = Math.floor(scores[i] / REPEAT_PENALTY) + 1;
       }
     });
@@ -266,7 +268,8 @@ export function generate(model: BuiltinModel, prompt: readonly string[], params:
       continue;
     }
     if (chosen === 0) break;
-    usedTrigrams.add(contextKey([...last, chosen]));
+    if (repeats) repeats.add(chosen);
+    else written.set(pair, new Set([chosen]));
     focus.delete(chosen);
     ids.push(chosen);
     context = [...context.slice(1), chosen];
