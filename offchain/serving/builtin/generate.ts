@@ -9,8 +9,9 @@
  *   table of 2^(2^-k) built with integer square roots, all in 2^-24 fixed point;
  * - sampling draws from splitmix64 (BigInt) seeded with the request's seed; T = 0 is greedy and never draws.
  *
- * Every operation is an integer operation whose operands and results stay below 2^53, so IEEE doubles carry
- * them exactly; iteration is over sorted arrays only.
+ * Every operation is an integer operation whose operands and results stay below 2^53, where IEEE doubles are
+ * exact (and `Math.floor(a / b)` is the exact integer quotient); candidates are visited in ascending token id
+ * order, never in the order of a hash map.
  */
 import { CONTEXT, contextKey, type BuiltinModel, type Continuations, type ModelIndex } from "./model";
 import { asciiLower, capitalize, isSentenceEnd, isWordToken } from "./tokenizer";
