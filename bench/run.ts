@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DurableStore } from "../offchain/core/store";
+import { builtinEngineBench } from "./builtin-engine";
 import { erasureBench } from "./erasure";
 import { merkleBench } from "./merkle";
 
@@ -53,6 +54,12 @@ const BENCHMARKS: Benchmark[] = [
     description:
       "0G file root of a 256 MiB file, ours vs the official SDK's ZgFile.merkleTree() in the same run",
     run: merkleBench,
+  },
+  {
+    name: "builtin-engine",
+    description:
+      "built-in inference engine: base model training, first completion (index build), p50/p99 latency of 64-token completions",
+    run: builtinEngineBench,
   },
   {
     name: "cli-help",
