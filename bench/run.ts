@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DurableStore } from "../offchain/core/store";
+import { builtinEngineBench } from "./builtin-engine";
 import { erasureBench } from "./erasure";
 import { merkleBench } from "./merkle";
 
@@ -59,6 +60,12 @@ const BENCHMARKS: Benchmark[] = [
     description:
       "inference oracle overhead per request apart from the engine (p50, p99; target p50 < 2 ms) and requests per second",
     run: async () => (await import("./oracle")).oracleBench(),
+  },
+  {
+    name: "builtin-engine",
+    description:
+      "built-in inference engine: base model training, first completion (index build), p50/p99 latency of 64-token completions",
+    run: builtinEngineBench,
   },
   {
     name: "cli-help",
