@@ -23,6 +23,8 @@ export const MODULES = {
   flow: "Flow",
   market: "Market",
   challenges: "StorageChallenges",
+  agentNft: "AgentNFT",
+  oracleVerifier: "OracleVerifier",
 } as const;
 export type ModuleName = (typeof MODULES)[keyof typeof MODULES];
 
