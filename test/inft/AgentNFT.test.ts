@@ -6,6 +6,7 @@
  * surface through the token.
  */
 import { expect } from "chai";
+import fc from "fast-check";
 import { ethers } from "hardhat";
 import { loadFixture, setCode, time } from "@nomicfoundation/hardhat-network-helpers";
 import { AgentNFT__factory } from "../../typechain-types";
@@ -28,6 +29,7 @@ import {
   type TransferValidityProofStruct,
 } from "./inft-fixture";
 
+const NUM_RUNS = Number(process.env.NUM_RUNS ?? 50);
 /** Runtime code that reverts on any call: PUSH0 PUSH0 REVERT. */
 const REVERTING_CODE = "0x5f5ffd";
 const MAX_DATA_ENTRIES = 32;
@@ -314,6 +316,59 @@ describe("AgentNFT", function () {
       await expect(f.nft.withdrawFees(refusing))
         .to.be.revertedWithCustomError(f.nft, "AgentNFTTransferFailed")
         .withArgs(refusing, MINT_FEE);
+    });
+
+    it("property: the contract's balance is the fees collected minus the fees withdrawn", async function () {
+      type Op =
+        { kind: "mint" | "clone"; underpay: boolean } | { kind: "fee"; fee: bigint } | { kind: "withdraw" };
+      const opArb: fc.Arbitrary<Op> = fc.oneof(
+        { weight: 4, arbitrary: fc.record({ kind: fc.constant("mint" as const), underpay: fc.boolean() }) },
+        { weight: 3, arbitrary: fc.record({ kind: fc.constant("clone" as const), underpay: fc.boolean() }) },
+        {
+          weight: 1,
+          arbitrary: fc.record({ kind: fc.constant("fee" as const), fee: fc.constantFrom(0n, 1n, MINT_FEE) }),
+        },
+        { weight: 2, arbitrary: fc.constant({ kind: "withdraw" as const }) },
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 10 }), async (ops) => {
+          const f = await loadFixture(deployPricedInftFixture);
+          const asAlice = f.nft.connect(f.alice.signer);
+          let fee = MINT_FEE;
+          let held = 0n;
+          for (const op of ops) {
+            if (op.kind === "mint" || op.kind === "clone") {
+              const value = op.underpay && fee > 0n ? fee - 1n : fee;
+              const tokens = await f.nft.totalMinted();
+              const call =
+                op.kind === "clone" && tokens > 0n
+                  ? asAlice.iCloneFrom(f.alice.address, f.bob.address, 1n, [], { value })
+                  : asAlice.mint(f.alice.address, [], [], { value });
+              if (value !== fee) {
+                await expect(call)
+                  .to.be.revertedWithCustomError(f.nft, "AgentNFTFeeMismatch")
+                  .withArgs(fee, value);
+              } else {
+                await call;
+                held += fee;
+              }
+            } else if (op.kind === "fee") {
+              await f.nft.setMintFee(op.fee);
+              fee = op.fee;
+            } else if (held === 0n) {
+              await expect(f.nft.withdrawFees(f.treasury.address)).to.be.revertedWithCustomError(
+                f.nft,
+                "AgentNFTNothingToWithdraw",
+              );
+            } else {
+              await expect(f.nft.withdrawFees(f.treasury.address)).to.changeEtherBalance(f.treasury, held);
+              held = 0n;
+            }
+            expect(await ethers.provider.getBalance(f.nftAddress)).to.equal(held);
+          }
+        }),
+        { numRuns: NUM_RUNS },
+      );
     });
   });
 
