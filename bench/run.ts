@@ -45,6 +45,12 @@ const BENCHMARKS: Benchmark[] = [
     run: async () => (await import("./challenge-gas")).answerGas(),
   },
   {
+    name: "inft-gas",
+    description:
+      "gas of AgentNFT mint, iTransferFrom and iCloneFrom with 1 and 3 entries, next to a plain ERC-721 transferFrom (0G's figures as quoted)",
+    run: async () => (await import("./inft-gas")).inftGas(),
+  },
+  {
     name: "storage-e2e",
     description: "upload and download of 64 MiB through six local storage nodes, without and with 4+2 parity",
     run: async () => (await import("./storage-e2e")).storageThroughput(),

@@ -13,6 +13,7 @@ import {
 import { loadProfile, type StakingProfile } from "../offchain/core/profiles";
 import { ROLES } from "../offchain/staking/client";
 import CoreModule from "./modules/Core";
+import INFTModule from "./modules/INFT";
 import StakingModule from "./modules/Staking";
 import StorageModule from "./modules/Storage";
 import StorageChallengesModule from "./modules/StorageChallenges";
@@ -74,6 +75,10 @@ export async function deployProfile(
         dataLifetime: challenges.dataLifetimeSeconds,
         slashAmount: parseEther(challenges.slashAmount).toString(),
       };
+    }
+    if (profile.modules.inft) {
+      m.useModule(INFTModule);
+      parameters.INFT = { mintFee: parseEther(profile.modules.inft.mintFee).toString() };
     }
     return { registry };
   });

@@ -26,6 +26,8 @@ export const MODULES = {
   challenges: "StorageChallenges",
   ledger: "ServingLedger",
   serving: "InferenceServing",
+  agentNft: "AgentNFT",
+  oracleVerifier: "OracleVerifier",
 } as const;
 export type ModuleName = (typeof MODULES)[keyof typeof MODULES];
 

@@ -48,6 +48,13 @@ const challengesProfileSchema = z
     message: "responseWindow must not exceed epochBlocks",
   });
 
+const inftProfileSchema = z
+  .object({
+    /** Coin per mint or clone of an agent token; "0" for none (no-token deployments). */
+    mintFee: coinAmount,
+  })
+  .strict();
+
 /** A deployment profile (`deploy/profiles/<name>.json`): which modules, with which parameters. */
 export const profileSchema = z
   .object({
@@ -57,6 +64,7 @@ export const profileSchema = z
         staking: stakingProfileSchema.optional(),
         storage: storageProfileSchema.optional(),
         storageChallenges: challengesProfileSchema.optional(),
+        inft: inftProfileSchema.optional(),
       })
       .strict(),
   })
@@ -66,6 +74,7 @@ export type Profile = z.output<typeof profileSchema> & { name: string };
 export type StakingProfile = z.output<typeof stakingProfileSchema>;
 export type StorageProfile = z.output<typeof storageProfileSchema>;
 export type ChallengesProfile = z.output<typeof challengesProfileSchema>;
+export type InftProfile = z.output<typeof inftProfileSchema>;
 
 export function profilesDir(): string {
   return path.join(packageRoot(), "deploy", "profiles");

@@ -66,9 +66,11 @@ describe("zg CLI", function () {
     };
     expect(json.chainId).to.equal(31337);
     expect(json.modules.map((m) => m.name)).to.deep.equal([
+      "AgentNFT",
       "Flow",
       "Market",
       "NodeStaking",
+      "OracleVerifier",
       "StorageChallenges",
     ]);
   });

@@ -7,8 +7,10 @@ import { validate } from "../../offchain/core/config";
 import { profileSchema } from "../../offchain/core/profiles";
 import { StakingClient } from "../../offchain/staking/client";
 import {
+  AgentNFT__factory,
   ModuleRegistry__factory,
   NodeStaking__factory,
+  OracleVerifier__factory,
   StorageChallenges__factory,
 } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, type TestRpc } from "../helpers/chain";
@@ -47,15 +49,39 @@ describe("deploy profiles", () => {
     expect(implementation).to.not.equal(`0x${"0".repeat(64)}`);
   });
 
+  it("full: deploys AgentNFT behind a proxy with the profile's mint fee, and the OracleVerifier", async () => {
+    const record = await deployForTest("full");
+    expect(record.modules.AgentNFT.version).to.equal("1.0.0");
+    expect(record.modules.OracleVerifier.version).to.equal("1.0.0");
+    const nft = AgentNFT__factory.connect(record.modules.AgentNFT.address, hre.ethers.provider);
+    expect(await nft.mintFee()).to.equal(parseEther("0.01"));
+    expect(await nft.registry()).to.equal(record.registry);
+    expect(await nft.verifier()).to.equal(record.modules.OracleVerifier.address);
+    expect(await nft.name()).to.equal("zerog Agent");
+    const implementation = await hre.ethers.provider.getStorage(
+      record.modules.AgentNFT.address,
+      IMPLEMENTATION_SLOT,
+    );
+    expect(implementation).to.not.equal(`0x${"0".repeat(64)}`);
+    const verifier = OracleVerifier__factory.connect(
+      record.modules.OracleVerifier.address,
+      hre.ethers.provider,
+    );
+    expect(await verifier.registry()).to.equal(record.registry);
+    expect((await verifier.eip712Domain()).name).to.equal("zerog OracleVerifier");
+  });
+
   it("the SDK finds the deployment from the record alone", async () => {
     const record = await deployForTest("full");
     const chain = await ZgChain.connect({ network: "localhost", rpcUrl: rpc.url, expectedChainId: 31337 });
     try {
       expect(chain.registryAddress).to.equal(record.registry);
       expect(await chain.modules()).to.deep.equal([
+        { name: "AgentNFT", address: record.modules.AgentNFT.address, version: "1.0.0" },
         { name: "Flow", address: record.modules.Flow.address, version: "1.0.0" },
         { name: "Market", address: record.modules.Market.address, version: "1.0.0" },
         { name: "NodeStaking", address: record.modules.NodeStaking.address, version: "1.0.0" },
+        { name: "OracleVerifier", address: record.modules.OracleVerifier.address, version: "1.0.0" },
         { name: "StorageChallenges", address: record.modules.StorageChallenges.address, version: "1.0.0" },
       ]);
     } finally {
@@ -95,6 +121,8 @@ describe("deploy profiles", () => {
       operator.destroy();
     }
     expect(await hre.ethers.provider.getBalance(record.modules.NodeStaking.address)).to.equal(0n);
+    const nft = AgentNFT__factory.connect(record.modules.AgentNFT.address, hre.ethers.provider);
+    expect(await nft.mintFee()).to.equal(0n);
     const head = await hre.ethers.provider.getBlockNumber();
     let transactions = 0;
     for (let number = record.startBlock; number <= head; number++) {
@@ -111,9 +139,11 @@ describe("deploy profiles", () => {
   it("testnet: the full stack with challenge epochs sized for a public network", async () => {
     const record = await deployForTest("testnet");
     expect(Object.keys(record.modules).sort()).to.deep.equal([
+      "AgentNFT",
       "Flow",
       "Market",
       "NodeStaking",
+      "OracleVerifier",
       "StorageChallenges",
     ]);
     const challenges = StorageChallenges__factory.connect(
@@ -124,6 +154,8 @@ describe("deploy profiles", () => {
     expect(params.epochBlocks).to.equal(1200n);
     expect(params.responseWindow).to.equal(200n);
     expect(params.slashAmount).to.equal(parseEther("1"));
+    const nft = AgentNFT__factory.connect(record.modules.AgentNFT.address, hre.ethers.provider);
+    expect(await nft.mintFee()).to.equal(parseEther("0.001"));
   });
 
   it("an unknown profile is refused with the list of profiles", async () => {
@@ -136,6 +168,9 @@ describe("deploy profiles", () => {
     expect(() =>
       validate(profileSchema, { description: "x", modules: { staking: { mode: "gold" } } }, "profile bad"),
     ).to.throw(/^profile bad: field 'modules.staking.mode' invalid enum value/);
+    expect(() =>
+      validate(profileSchema, { description: "x", modules: { inft: { mintFee: "free" } } }, "profile bad"),
+    ).to.throw(/^profile bad: field 'modules.inft.mintFee' must be a decimal amount of coin/);
   });
 });
 

@@ -1,0 +1,33 @@
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import { encodeBytes32String } from "ethers";
+import CoreModule from "./Core";
+
+export const INFT_VERSION = "1.0.0";
+
+/**
+ * The agent iNFT (ERC-7857): the OracleVerifier (not upgradeable: its nonces are bound to its own EIP-712 domain,
+ * so it is replaced, not upgraded) and AgentNFT behind a UUPS proxy, registered as "OracleVerifier" and
+ * "AgentNFT". Both find NodeStaking and the Flow (and AgentNFT the verifier) through the registry at call time,
+ * so the Staking and Storage modules must be registered before a token holds data.
+ *
+ * Parameters (module "INFT"):
+ * - `mintFee`: wei per mint or clone, as a decimal string; "0" (the default) is the `no-token` profile.
+ */
+export default buildModule("INFT", (m) => {
+  const { registry } = m.useModule(CoreModule);
+  const mintFee = m.getParameter<string>("mintFee", "0");
+
+  const verifier = m.contract("OracleVerifier", [registry]);
+  const implementation = m.contract("AgentNFT", [registry], { id: "AgentNFTImplementation" });
+  const initData = m.encodeFunctionCall(implementation, "initialize", [mintFee]);
+  const proxy = m.contract("ZgProxy", [implementation, initData], { id: "AgentNFTProxy" });
+  const agentNft = m.contractAt("AgentNFT", proxy, { id: "AgentNFT" });
+
+  m.call(registry, "setModule", [encodeBytes32String("OracleVerifier"), verifier, INFT_VERSION], {
+    id: "RegisterOracleVerifier",
+  });
+  m.call(registry, "setModule", [encodeBytes32String("AgentNFT"), agentNft, INFT_VERSION], {
+    id: "RegisterAgentNFT",
+  });
+  return { registry, verifier, agentNft };
+});
