@@ -13,6 +13,7 @@ import {
 import { loadProfile, type StakingProfile } from "../offchain/core/profiles";
 import { ROLES } from "../offchain/staking/client";
 import CoreModule from "./modules/Core";
+import { InferenceServingModule, ServingLedgerModule } from "./modules/Serving";
 import StakingModule from "./modules/Staking";
 import StorageModule from "./modules/Storage";
 import StorageChallengesModule from "./modules/StorageChallenges";
@@ -74,6 +75,15 @@ export async function deployProfile(
         dataLifetime: challenges.dataLifetimeSeconds,
         slashAmount: parseEther(challenges.slashAmount).toString(),
       };
+    }
+    const serving = profile.modules.serving;
+    if (serving) {
+      m.useModule(InferenceServingModule);
+      // Without a ledger (the no-token profile) services are free and nothing is settled.
+      if (serving.ledger) {
+        m.useModule(ServingLedgerModule);
+        parameters.ServingLedger = { lockTime: serving.lockTimeSeconds };
+      }
     }
     return { registry };
   });

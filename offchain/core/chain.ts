@@ -23,6 +23,8 @@ export const MODULES = {
   flow: "Flow",
   market: "Market",
   challenges: "StorageChallenges",
+  ledger: "ServingLedger",
+  serving: "InferenceServing",
 } as const;
 export type ModuleName = (typeof MODULES)[keyof typeof MODULES];
 

@@ -67,8 +67,10 @@ describe("zg CLI", function () {
     expect(json.chainId).to.equal(31337);
     expect(json.modules.map((m) => m.name)).to.deep.equal([
       "Flow",
+      "InferenceServing",
       "Market",
       "NodeStaking",
+      "ServingLedger",
       "StorageChallenges",
     ]);
   });
