@@ -41,7 +41,7 @@ contract ServingLedger is IServingLedger, Initializable, UUPSUpgradeable, Reentr
 
     /// @custom:storage-location erc7201:zerog.storage.ServingLedger
     struct LedgerStorage {
-        // Read together by every refund request: one slot.
+        // One slot: the registry (read by every charge) and the lock time (by every refund request).
         IModuleRegistry registry;
         uint64 lockTime;
         mapping(address user => uint256) available;
