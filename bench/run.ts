@@ -51,6 +51,12 @@ const BENCHMARKS: Benchmark[] = [
     run: async () => (await import("./inft-gas")).inftGas(),
   },
   {
+    name: "serving-gas",
+    description:
+      "InferenceServing.settle gas per user voucher and per request (100 a voucher), batches of 1, 10 and 100 users, steady state and first settlement (target: at most 40,000 a user at 100 users)",
+    run: async () => (await import("./serving-gas")).settleGas(),
+  },
+  {
     name: "storage-e2e",
     description: "upload and download of 64 MiB through six local storage nodes, without and with 4+2 parity",
     run: async () => (await import("./storage-e2e")).storageThroughput(),

@@ -14,6 +14,7 @@ import { loadProfile, type StakingProfile } from "../offchain/core/profiles";
 import { ROLES } from "../offchain/staking/client";
 import CoreModule from "./modules/Core";
 import INFTModule from "./modules/INFT";
+import { InferenceServingModule, ServingLedgerModule } from "./modules/Serving";
 import StakingModule from "./modules/Staking";
 import StorageModule from "./modules/Storage";
 import StorageChallengesModule from "./modules/StorageChallenges";
@@ -79,6 +80,15 @@ export async function deployProfile(
     if (profile.modules.inft) {
       m.useModule(INFTModule);
       parameters.INFT = { mintFee: parseEther(profile.modules.inft.mintFee).toString() };
+    }
+    const serving = profile.modules.serving;
+    if (serving) {
+      m.useModule(InferenceServingModule);
+      // Without a ledger (the no-token profile) services are free and nothing is settled.
+      if (serving.ledger) {
+        m.useModule(ServingLedgerModule);
+        parameters.ServingLedger = { lockTime: serving.lockTimeSeconds };
+      }
     }
     return { registry };
   });

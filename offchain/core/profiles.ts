@@ -55,6 +55,25 @@ const inftProfileSchema = z
   })
   .strict();
 
+/**
+ * Inference serving: InferenceServing always, and the ServingLedger that pays for services when `ledger` is true
+ * (with the refund lock time). Without a ledger (no-token deployments) services must be free.
+ */
+const servingProfileSchema = z.discriminatedUnion("ledger", [
+  z
+    .object({
+      ledger: z.literal(true),
+      /** Seconds a refund stays locked: the provider's window to settle what it is owed. */
+      lockTimeSeconds: z
+        .number()
+        .int()
+        .min(60)
+        .max(30 * 24 * 60 * 60),
+    })
+    .strict(),
+  z.object({ ledger: z.literal(false) }).strict(),
+]);
+
 /** A deployment profile (`deploy/profiles/<name>.json`): which modules, with which parameters. */
 export const profileSchema = z
   .object({
@@ -65,6 +84,8 @@ export const profileSchema = z
         storage: storageProfileSchema.optional(),
         storageChallenges: challengesProfileSchema.optional(),
         inft: inftProfileSchema.optional(),
+
+        serving: servingProfileSchema.optional(),
       })
       .strict(),
   })
@@ -75,6 +96,8 @@ export type StakingProfile = z.output<typeof stakingProfileSchema>;
 export type StorageProfile = z.output<typeof storageProfileSchema>;
 export type ChallengesProfile = z.output<typeof challengesProfileSchema>;
 export type InftProfile = z.output<typeof inftProfileSchema>;
+
+export type ServingProfile = z.output<typeof servingProfileSchema>;
 
 export function profilesDir(): string {
   return path.join(packageRoot(), "deploy", "profiles");

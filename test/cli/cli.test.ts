@@ -68,9 +68,11 @@ describe("zg CLI", function () {
     expect(json.modules.map((m) => m.name)).to.deep.equal([
       "AgentNFT",
       "Flow",
+      "InferenceServing",
       "Market",
       "NodeStaking",
       "OracleVerifier",
+      "ServingLedger",
       "StorageChallenges",
     ]);
   });

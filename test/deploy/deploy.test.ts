@@ -8,9 +8,11 @@ import { profileSchema } from "../../offchain/core/profiles";
 import { StakingClient } from "../../offchain/staking/client";
 import {
   AgentNFT__factory,
+  InferenceServing__factory,
   ModuleRegistry__factory,
   NodeStaking__factory,
   OracleVerifier__factory,
+  ServingLedger__factory,
   StorageChallenges__factory,
 } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, type TestRpc } from "../helpers/chain";
@@ -79,9 +81,11 @@ describe("deploy profiles", () => {
       expect(await chain.modules()).to.deep.equal([
         { name: "AgentNFT", address: record.modules.AgentNFT.address, version: "1.0.0" },
         { name: "Flow", address: record.modules.Flow.address, version: "1.0.0" },
+        { name: "InferenceServing", address: record.modules.InferenceServing.address, version: "1.0.0" },
         { name: "Market", address: record.modules.Market.address, version: "1.0.0" },
         { name: "NodeStaking", address: record.modules.NodeStaking.address, version: "1.0.0" },
         { name: "OracleVerifier", address: record.modules.OracleVerifier.address, version: "1.0.0" },
+        { name: "ServingLedger", address: record.modules.ServingLedger.address, version: "1.0.0" },
         { name: "StorageChallenges", address: record.modules.StorageChallenges.address, version: "1.0.0" },
       ]);
     } finally {
@@ -136,14 +140,64 @@ describe("deploy profiles", () => {
     expect(transactions).to.be.greaterThan(4);
   });
 
+  it("full: serving with a ledger whose refunds lock for a day, both behind proxies and wired through the registry", async () => {
+    const record = await deployForTest("full");
+    const ledger = ServingLedger__factory.connect(record.modules.ServingLedger.address, hre.ethers.provider);
+    const serving = InferenceServing__factory.connect(
+      record.modules.InferenceServing.address,
+      hre.ethers.provider,
+    );
+    expect(await ledger.lockTime()).to.equal(86_400n);
+    expect(await ledger.registry()).to.equal(record.registry);
+    expect(await serving.registry()).to.equal(record.registry);
+    for (const name of ["ServingLedger", "InferenceServing"]) {
+      const implementation = await hre.ethers.provider.getStorage(
+        record.modules[name].address,
+        IMPLEMENTATION_SLOT,
+      );
+      expect(implementation, name).to.not.equal(`0x${"0".repeat(64)}`);
+    }
+  });
+
+  it("no-token: InferenceServing without a ledger; an admitted provider registers a free service only", async () => {
+    const record = await deployForTest("no-token");
+    expect(record.modules).to.have.property("InferenceServing");
+    expect(record.modules).to.not.have.property("ServingLedger");
+    const [governance, , , , , , , , provider] = await hre.ethers.getSigners();
+    const staking = NodeStaking__factory.connect(record.modules.NodeStaking.address, governance);
+    const serving = InferenceServing__factory.connect(record.modules.InferenceServing.address, provider);
+    await (await staking.setAdmitted(provider.address, 2, true)).wait();
+    await (await staking.connect(provider).stake(2)).wait();
+    const free = {
+      model: "zg-builtin-1",
+      modelHash: hre.ethers.id("zg-builtin-1"),
+      url: "http://127.0.0.1:8080/v1",
+      inputPrice: 0n,
+      outputPrice: 0n,
+      region: encodeBytes32String("eu"),
+      signer: provider.address,
+      deterministic: true,
+    };
+    await expect(serving.register({ ...free, inputPrice: 1n })).to.be.revertedWithCustomError(
+      serving,
+      "ServingPaidWithoutLedger",
+    );
+    await (await serving.register(free)).wait();
+    expect(await serving.isRegistered(provider.address)).to.equal(true);
+    const voucher = { user: governance.address, amount: 0n, nonce: 1n, signature: "0x" };
+    await expect(serving.settle([voucher])).to.be.revertedWithCustomError(serving, "ServingNoLedger");
+  });
+
   it("testnet: the full stack with challenge epochs sized for a public network", async () => {
     const record = await deployForTest("testnet");
     expect(Object.keys(record.modules).sort()).to.deep.equal([
       "AgentNFT",
       "Flow",
+      "InferenceServing",
       "Market",
       "NodeStaking",
       "OracleVerifier",
+      "ServingLedger",
       "StorageChallenges",
     ]);
     const challenges = StorageChallenges__factory.connect(
@@ -171,6 +225,21 @@ describe("deploy profiles", () => {
     expect(() =>
       validate(profileSchema, { description: "x", modules: { inft: { mintFee: "free" } } }, "profile bad"),
     ).to.throw(/^profile bad: field 'modules.inft.mintFee' must be a decimal amount of coin/);
+  });
+
+  it("a serving profile with a ledger needs a lock time within [60 s, 30 days]; one without takes none", () => {
+    const serving = (value: unknown) =>
+      validate(profileSchema, { description: "x", modules: { serving: value } }, "profile bad");
+    expect(() => serving({ ledger: true })).to.throw(
+      "profile bad: missing required field 'modules.serving.lockTimeSeconds'",
+    );
+    expect(() => serving({ ledger: true, lockTimeSeconds: 59 })).to.throw(
+      /^profile bad: field 'modules.serving.lockTimeSeconds' number must be greater than or equal to 60/,
+    );
+    expect(() => serving({ ledger: false, lockTimeSeconds: 60 })).to.throw(
+      "profile bad: unknown field 'modules.serving.lockTimeSeconds'",
+    );
+    expect(serving({ ledger: false }).modules.serving).to.deep.equal({ ledger: false });
   });
 });
 

@@ -9,7 +9,8 @@ pragma solidity 0.8.28;
  * registered as "InferenceServing" charges sub-accounts when it settles user-signed vouchers; providers then
  * withdraw their earnings.
  * @dev Invariant: `address(this).balance == Σ available + Σ sub-account balances + Σ earnings`
- * (a pending refund is still part of its sub-account's balance until it is released).
+ * (a pending refund is still part of its sub-account's balance until it is released). A sub-account's balance
+ * and its pending refunds each fit in 128 bits, and `pendingRefund <= balance`.
  */
 interface IServingLedger {
     /// @notice A refund waiting for its unlock time.
@@ -44,7 +45,8 @@ interface IServingLedger {
     error LedgerZeroAddress();
     /// @notice Thrown when an amount of zero is given where coin must move.
     error LedgerZeroAmount();
-    /// @notice Thrown when the available balance is smaller than asked.
+    /// @notice Thrown when the available balance is smaller than asked (for `fund`: the part of the amount that
+    /// cancelled refunds do not cover).
     error LedgerInsufficientBalance(uint256 requested, uint256 available);
     /// @notice Thrown when a sub-account's unreserved balance (balance − pending refunds) is smaller than asked.
     error LedgerInsufficientSubAccount(address provider, uint256 requested, uint256 available);
@@ -56,8 +58,9 @@ interface IServingLedger {
     error LedgerNoEarnings(address provider);
     /// @notice Thrown when a lock time is outside [`MIN_LOCK_TIME`, `MAX_LOCK_TIME`].
     error LedgerInvalidLockTime(uint256 lockTime);
-    /// @notice Thrown when an amount does not fit in 128 bits.
-    error LedgerAmountTooLarge(uint256 amount);
+    /// @notice Thrown when funding would take a sub-account's balance past 2^128 − 1.
+    /// @param balance The balance the sub-account would have had.
+    error LedgerAmountTooLarge(uint256 balance);
     /// @notice Thrown when coin cannot be sent.
     error LedgerTransferFailed(address to, uint256 amount);
 
@@ -76,7 +79,7 @@ interface IServingLedger {
     );
     /// @notice Emitted when a user asks for part of a sub-account back.
     event RefundRequested(address indexed user, address indexed provider, uint256 amount, uint256 unlockAt);
-    /// @notice Emitted when unlocked refunds return to the user's available balance.
+    /// @notice Emitted when unlocked refunds return to the user's available balance (their sum).
     event RefundReleased(address indexed user, address indexed provider, uint256 amount);
     /// @notice Emitted for each charge the serving module makes (only when something was taken).
     event Charged(address indexed user, address indexed provider, uint256 amount);
@@ -85,10 +88,10 @@ interface IServingLedger {
     /// @notice Emitted when governance sets the refund lock time (also at initialization).
     event LockTimeSet(uint256 lockTime);
 
-    /// @notice Adds `msg.value` to the caller's available balance.
+    /// @notice Adds `msg.value` (non-zero) to the caller's available balance.
     function deposit() external payable;
 
-    /// @notice Adds `msg.value` to `user`'s available balance.
+    /// @notice Adds `msg.value` (non-zero) to `user`'s available balance.
     function depositFor(address user) external payable;
 
     /// @notice Sends `amount` of the caller's available balance to the caller.
@@ -101,19 +104,26 @@ interface IServingLedger {
     function fund(address provider, uint256 amount) external;
 
     /**
-     * @notice Starts a refund of `amount` from the caller's sub-account with `provider`; it unlocks after
-     * `lockTime()`. Until then the provider can still be paid from it. At most `MAX_PENDING_REFUNDS` pending.
+     * @notice Starts a refund of `amount` from the unreserved part of the caller's sub-account with `provider`;
+     * it unlocks `lockTime()` seconds from now. Until it is released the provider can still be paid from it.
+     * At most `MAX_PENDING_REFUNDS` pending per sub-account.
      */
     function requestRefund(address provider, uint256 amount) external;
 
-    /// @notice Moves every unlocked refund of the caller's sub-account with `provider` to the available balance.
-    /// @return released The coin moved.
+    /**
+     * @notice Moves every unlocked refund (unlock time reached) of the caller's sub-account with `provider` to the
+     * available balance; the refunds still locked keep their order.
+     * @return released The coin moved.
+     */
     function releaseRefunds(address provider) external returns (uint256 released);
 
     /**
      * @notice Takes from sub-accounts with `provider` and credits the provider's earnings. Only the module
-     * registered as "InferenceServing". Each charge is capped at the sub-account's balance: the unreserved part
-     * first, then pending refunds, newest first.
+     * registered as "InferenceServing" (looked up in the registry once per call). Each charge is capped at the
+     * sub-account's balance: the unreserved part first, then pending refunds, newest first. Charges of zero are
+     * skipped; charges are applied in order, so two charges of one user share that user's balance.
+     * @param provider The provider paid (the serving module passes the provider that settles).
+     * @param charges What to take from each user's sub-account with `provider`.
      * @return paid What was taken for each charge, in order.
      */
     function charge(address provider, Charge[] calldata charges) external returns (uint256[] memory paid);
@@ -122,7 +132,8 @@ interface IServingLedger {
     /// @return amount The coin sent.
     function withdrawEarnings() external returns (uint256 amount);
 
-    /// @notice Sets how long a refund stays locked. Only governance.
+    /// @notice Sets how long a refund stays locked, for refunds requested from now on. Only governance.
+    /// @param lockTime Seconds, within [`MIN_LOCK_TIME`, `MAX_LOCK_TIME`].
     function setLockTime(uint256 lockTime) external;
 
     /// @notice The module registry; its owner is governance.
@@ -143,4 +154,12 @@ interface IServingLedger {
     /// @notice The most pending refunds one sub-account can have.
     // solhint-disable-next-line func-name-mixedcase
     function MAX_PENDING_REFUNDS() external view returns (uint256);
+
+    /// @notice The shortest refund lock time governance can set (seconds).
+    // solhint-disable-next-line func-name-mixedcase
+    function MIN_LOCK_TIME() external view returns (uint256);
+
+    /// @notice The longest refund lock time governance can set (seconds).
+    // solhint-disable-next-line func-name-mixedcase
+    function MAX_LOCK_TIME() external view returns (uint256);
 }
