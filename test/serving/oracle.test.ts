@@ -204,8 +204,6 @@ describe("inference oracle", function () {
       expect(report.replay.status).to.equal("match");
       total += BigInt(receipt.fee);
     }
-    const earningsBefore = await client.earnings(setup.operator.address);
-    expect(earningsBefore).to.equal(0n);
     await until(
       () => client.voucherState(key.address, setup.operator.address),
       (state) => state.settled === total,
@@ -436,6 +434,53 @@ describe("inference oracle", function () {
       expect(await provider.earnings(operator.address)).to.equal(0n);
     } finally {
       front.close();
+    }
+  });
+
+  it("forwards to an OpenAI-compatible server with its token counts, and reports its failures as 502", async () => {
+    // A stand-in for vLLM/llama.cpp/Ollama: the real engines cannot run here.
+    const upstream: Server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString()) as { messages: { content: string }[] };
+        if (body.messages[0].content === "fail") {
+          response.writeHead(500).end("model crashed");
+          return;
+        }
+        response.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            choices: [{ message: { role: "assistant", content: "forty-two" }, finish_reason: "stop" }],
+            usage: { prompt_tokens: 7, completion_tokens: 3 },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    try {
+      const { operator, url } = await startOracle(47, {
+        engine: `openai:http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+        model: "tiny-llm",
+      });
+      const { client } = await user(66);
+      await client.fund(operator.address, parseEther("1"));
+      const service = await client.service(operator.address);
+      expect(service.model).to.equal("tiny-llm");
+      expect(service.deterministic).to.equal(false);
+      const session = await InferenceSession.open(client, operator.address);
+      const result = await session.chat(prompt("the answer?"), { max_tokens: 8 });
+      expect(result.content).to.equal("forty-two");
+      expect(result.fee).to.equal(7n * INPUT_PRICE + 3n * OUTPUT_PRICE);
+      const report = await verifyReceipt(result.receipt, client);
+      expect(report.valid).to.equal(true);
+      expect(report.replay.status).to.equal("skipped");
+      let failure: unknown;
+      await session.chat(prompt("fail")).catch((error: unknown) => (failure = error));
+      expect(String(failure)).to.match(/the engine failed: .*HTTP 500/);
+      const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
+      expect(models.data[0].id).to.equal("tiny-llm");
+    } finally {
+      upstream.close();
     }
   });
 });
