@@ -113,6 +113,14 @@ export class ZgChain {
     return `0x${this.requireWallet().signingKey.publicKey.slice(4)}`;
   }
 
+  /**
+   * The configured private key, for decrypting what was sealed to this account in this process (iNFT keys);
+   * it never leaves the process.
+   */
+  get privateKey(): string {
+    return this.requireWallet().privateKey;
+  }
+
   /** Signs a 32-byte digest (an EIP-712 message) with the configured key. */
   signDigest(digest: string): string {
     return signDigest(this.requireWallet().privateKey, digest);

@@ -50,3 +50,30 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
       JSON.stringify(body, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)),
     );
 }
+
+/** A request header's value (the first, when it was sent several times). */
+export function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** An HTTP error with its status and an OpenAI-style error type. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = "invalid_request_error",
+  ) {
+    super(message);
+  }
+}
+
+/** Reads a JSON request body of at most 1 MiB; malformed JSON is a one-line BAD_INPUT error. */
+export async function readJson(request: IncomingMessage): Promise<unknown> {
+  const body = await readBody(request, 1 << 20);
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new ZgError("request: the body is not valid JSON", "BAD_INPUT");
+  }
+}

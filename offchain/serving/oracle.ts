@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { getAddress, isAddress } from "ethers";
+import { encodeBytes32String, getAddress, isAddress, ZeroAddress } from "ethers";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { z } from "zod";
-import type { ZgChain } from "../core/chain";
+import { MODULES, type ZgChain } from "../core/chain";
 import { firstLine, ZgError, type ZgErrorCode } from "../core/errors";
-import { BodyTooLargeError, readBody, sendJson } from "../core/http";
+import { BodyTooLargeError, header, HttpError, readJson, sendJson } from "../core/http";
+import { InftService } from "../inft/oracle";
 import type { Logger } from "../core/log";
 import type { DurableStore } from "../core/store";
 import { workerConfigSchema, type RunningWorker, type WorkerDefinition } from "../core/worker";
@@ -78,19 +79,7 @@ export interface UserAccount {
 const userKey = (user: string) => `serving/user/${user.toLowerCase()}`;
 const receiptKey = (user: string, seq: number) =>
   `serving/receipt/${user.toLowerCase()}/${seq.toString().padStart(12, "0")}`;
-const MAX_BODY_BYTES = 1 << 20;
 const MAX_PENDING_LISTED = 100;
-
-/** An HTTP error with its status and an OpenAI-style error type. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly type = "invalid_request_error",
-  ) {
-    super(message);
-  }
-}
 
 const STATUS_OF: Partial<Record<ZgErrorCode, number>> = { BAD_INPUT: 400, NOT_FOUND: 404, NETWORK: 502 };
 
@@ -147,16 +136,19 @@ export class InferenceOracle {
     this.service = service;
   }
 
+  /** Answers a request with what `work` returns, or with the JSON error it throws; always true (handled). */
+  reply(response: ServerResponse, work: () => Promise<unknown>): boolean {
+    work().then(
+      (body) => sendJson(response, 200, body),
+      (error: unknown) => this.fail(response, error),
+    );
+    return true;
+  }
+
   /** Routes the oracle's HTTP API; false for routes it does not serve. */
   route(request: IncomingMessage, response: ServerResponse, route: string): boolean {
     const method = request.method ?? "GET";
-    const reply = (work: () => Promise<unknown>, status = 200) => {
-      work().then(
-        (body) => sendJson(response, status, body),
-        (error: unknown) => this.fail(response, error),
-      );
-      return true;
-    };
+    const reply = (work: () => Promise<unknown>) => this.reply(response, work);
     if (method === "GET" && route === "/v1/models") return reply(async () => this.models());
     if (method === "POST" && route === "/v1/chat/completions") {
       return reply(() => this.chat(request, response));
@@ -186,26 +178,31 @@ export class InferenceOracle {
     };
   }
 
-  private async chat(request: IncomingMessage, response: ServerResponse) {
+  /**
+   * Serves one chat request with `engine` (the oracle's own, or an agent's for the sealed executor); `authorize`
+   * runs once the user is known from a checked voucher, before any work.
+   */
+  async chat(
+    request: IncomingMessage,
+    response: ServerResponse,
+    engine: Engine = this.engine,
+    authorize?: (user: string) => Promise<void>,
+  ) {
     const started = process.hrtime.bigint();
     const voucher = parseVoucherHeaders(header(request, USER_HEADER), header(request, VOUCHER_HEADER));
-    const canonical = canonicalRequest(await readJson(request), this.engine.model);
+    const canonical = canonicalRequest(await readJson(request), engine.model);
     return this.withUser(voucher.user, async () => {
       const account = await this.accountOf(voucher.user);
       this.checkVoucher(account, voucher, "request");
+      await authorize?.(voucher.user);
       const { inputPrice, outputPrice } = this.service;
-      const maxFee = feeOf(
-        this.engine.inputTokenBound(canonical),
-        canonical.max_tokens,
-        inputPrice,
-        outputPrice,
-      );
+      const maxFee = feeOf(engine.inputTokenBound(canonical), canonical.max_tokens, inputPrice, outputPrice);
       if (maxFee > 0n) await this.checkFunds(voucher.user, account, maxFee);
 
       const engineStarted = process.hrtime.bigint();
       let completion;
       try {
-        completion = await this.engine.complete(canonical);
+        completion = await engine.complete(canonical);
       } catch (error) {
         this.requests.inc({ outcome: "engine_error" });
         throw new HttpError(502, `the engine failed: ${firstLine(error)}`, "server_error");
@@ -222,8 +219,8 @@ export class InferenceOracle {
         provider: this.provider,
         signer: this.chain.address as string,
         user: voucher.user,
-        modelHash: this.engine.modelHash,
-        deterministic: this.engine.deterministic,
+        modelHash: engine.modelHash,
+        deterministic: engine.deterministic,
         request: canonical,
         response: { content: completion.content, finishReason: completion.finishReason },
         inputTokens: completion.inputTokens,
@@ -257,7 +254,7 @@ export class InferenceOracle {
         id: `chatcmpl-${receipt.requestHash.slice(2, 18)}-${seq}`,
         object: "chat.completion",
         created: Math.floor(receipt.createdAt / 1000),
-        model: this.engine.model,
+        model: engine.model,
         choices: [
           {
             index: 0,
@@ -458,20 +455,6 @@ export class InferenceOracle {
   }
 }
 
-function header(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  const body = await readBody(request, MAX_BODY_BYTES);
-  try {
-    return JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new ZgError("request: the body is not valid JSON", "BAD_INPUT");
-  }
-}
-
 /** `zg node oracle`: the inference oracle worker. */
 export const inferenceOracle: WorkerDefinition<typeof oracleConfigSchema> = {
   kind: "oracle",
@@ -526,6 +509,11 @@ export const inferenceOracle: WorkerDefinition<typeof oracleConfigSchema> = {
       metrics,
     );
     await settler?.start(oracle);
+    // The ERC-7857 oracle and sealed executor, where an AgentNFT is deployed.
+    const inft =
+      (await chain.registry.tryGetModule(encodeBytes32String(MODULES.agentNft))) === ZeroAddress
+        ? undefined
+        : await InftService.start(chain, store, oracle, log, metrics);
     log.info("oracle serving", {
       model: engine.model,
       modelHash: engine.modelHash,
@@ -534,7 +522,8 @@ export const inferenceOracle: WorkerDefinition<typeof oracleConfigSchema> = {
     });
     return {
       health: () => ({ model: engine.model, modelHash: engine.modelHash, provider }),
-      http: (request, response, route) => oracle.route(request, response, route),
+      http: (request, response, route) =>
+        (inft?.route(request, response, route) ?? false) || oracle.route(request, response, route),
       stop: async () => {
         await settler?.stop();
       },

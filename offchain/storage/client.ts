@@ -1,4 +1,4 @@
-import { mkdtemp, open, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { formatEther } from "ethers";
@@ -279,6 +279,18 @@ export class StorageClient {
     }
     if (!found) return undefined;
     return { info: found, nodes: holders, parity: await this.parityOf(root, nodes) };
+  }
+
+  /** Downloads a (small) file into memory, verified like `download`. */
+  async downloadBytes(root: string): Promise<Uint8Array> {
+    const dir = await mkdtemp(path.join(tmpdir(), "zg-download-"));
+    try {
+      const out = path.join(dir, "file");
+      await this.download(root, out);
+      return new Uint8Array(await readFile(out));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   /** Downloads a file to `out`: every segment verified by proof, lost ones rebuilt from parity. */

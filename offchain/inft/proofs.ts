@@ -1,0 +1,117 @@
+import { getAddress, hexlify, keccak256, ZeroHash } from "ethers";
+import { ZgError } from "../core/errors";
+import {
+  domainSeparator,
+  publicKeyToAddress,
+  recoverPublicKey,
+  typedDigest,
+  typeHash,
+} from "../core/signatures";
+
+// The EIP-712 proofs the OracleVerifier checks: the receiver's access proof and the oracle's ownership proof.
+// `bytes` fields are signed as their keccak256, as EIP-712 encodes dynamic values.
+
+const ACCESS_TYPEHASH = typeHash(
+  "AccessProof(bytes32 dataHash,bytes targetPubkey,uint256 nonce,uint256 deadline)",
+);
+const OWNERSHIP_TYPEHASH = typeHash(
+  "OwnershipProof(uint8 oracleType,bytes32 oldDataHash,bytes32 newDataHash,bytes sealedKey,bytes targetPubkey,uint256 nonce,uint256 deadline)",
+);
+
+/** `IERC7857DataVerifier.OracleType`; only TEE-style (signature) oracles exist. */
+export const ORACLE_TYPE_TEE = 0;
+
+/** How long the proofs this SDK asks for stay valid (the verifier accepts at most 7 days). */
+export const PROOF_VALIDITY_SECONDS = 3_600;
+
+export interface AccessProof {
+  nonce: bigint;
+  deadline: bigint;
+  signature: string;
+}
+
+export interface OwnershipProof {
+  oracleType: number;
+  oldDataHash: string;
+  newDataHash: string;
+  sealedKey: string;
+  targetPubkey: string;
+  nonce: bigint;
+  deadline: bigint;
+  signature: string;
+}
+
+export interface TransferValidityProof {
+  accessProof: AccessProof;
+  ownershipProof: OwnershipProof;
+}
+
+/** The signing domain of one OracleVerifier. */
+export class VerifierDomain {
+  readonly separator: string;
+
+  constructor(chainId: number, verifyingContract: string) {
+    this.separator = domainSeparator({
+      name: "zerog OracleVerifier",
+      version: "1",
+      chainId,
+      verifyingContract,
+    });
+  }
+
+  accessDigest(dataHash: string, targetPubkey: string, nonce: bigint, deadline: bigint): string {
+    return typedDigest(
+      this.separator,
+      ACCESS_TYPEHASH,
+      ["bytes32", "bytes32", "uint256", "uint256"],
+      [dataHash, keccak256(targetPubkey), nonce, deadline],
+    );
+  }
+
+  ownershipDigest(proof: Omit<OwnershipProof, "signature">): string {
+    return typedDigest(
+      this.separator,
+      OWNERSHIP_TYPEHASH,
+      ["uint8", "bytes32", "bytes32", "bytes32", "bytes32", "uint256", "uint256"],
+      [
+        proof.oracleType,
+        proof.oldDataHash,
+        proof.newDataHash,
+        keccak256(proof.sealedKey),
+        keccak256(proof.targetPubkey),
+        proof.nonce,
+        proof.deadline,
+      ],
+    );
+  }
+
+  /**
+   * Who signed an access proof for `dataHash`, and the public key the signature recovers to: the oracle seals
+   * the new key to that key when the receiver signed it themselves.
+   */
+  accessSigner(
+    dataHash: string,
+    targetPubkey: string,
+    proof: AccessProof,
+  ): { signer: string; publicKey: string } | undefined {
+    const publicKey = recoverPublicKey(
+      this.accessDigest(dataHash, targetPubkey, proof.nonce, proof.deadline),
+      proof.signature,
+    );
+    return publicKey ? { signer: publicKeyToAddress(publicKey), publicKey: hexlify(publicKey) } : undefined;
+  }
+}
+
+/** Proof nonces: the time in milliseconds times 64 plus the entry index, so one call's nonces share a bitmap word. */
+export function proofNonce(entry: number, now = Date.now()): bigint {
+  if (entry < 0 || entry >= 64) throw new ZgError("at most 64 data entries per proof batch", "BAD_INPUT");
+  return BigInt(now) * 64n + BigInt(entry);
+}
+
+/** The address a 64-byte public key belongs to (checksummed). */
+export function pubkeyAddress(targetPubkey: string): string {
+  return getAddress(publicKeyToAddress(targetPubkey));
+}
+
+/** `oldDataHash` of a proof that creates an entry (mint, or an entry appended by update). */
+export const NEW_ENTRY = ZeroHash;
