@@ -90,15 +90,24 @@ export class InferenceSession {
     );
   }
 
-  /** Sends one chat request and returns the verified, acknowledged answer. */
-  async chat(messages: ChatMessage[], params: InferenceParams = {}): Promise<InferenceResult> {
-    const request = canonicalRequest({ model: this.service.model, messages, ...params }, this.service.model);
+  /**
+   * Sends one chat request and returns the verified, acknowledged answer. `target` sends it to another model of the
+   * same provider (an agent's, through the sealed executor), whose weights the user cannot hold: its model hash is
+   * taken as stated and it is not re-executed.
+   */
+  async chat(
+    messages: ChatMessage[],
+    params: InferenceParams = {},
+    target: { route: string; model: string } = { route: "/v1/chat/completions", model: this.service.model },
+  ): Promise<InferenceResult> {
+    const own = target.model === this.service.model;
+    const request = canonicalRequest({ model: target.model, messages, ...params }, target.model);
     await this.reconcile();
     const voucher = this.book.signature === null ? this.signVoucher(0n) : this.currentVoucher();
     const hash = requestHash(request);
     this.save({ ...this.book, inflight: [...this.book.inflight, hash] });
 
-    const body = await this.call("/v1/chat/completions", {
+    const body = await this.call(target.route, {
       method: "POST",
       headers: {
         "content-type": "application/json",
@@ -111,7 +120,7 @@ export class InferenceSession {
     if (!receipt) throw new ZgError(`${this.service.url} answered without a receipt`, "NETWORK");
     const content = (body as { choices?: { message?: { content?: string } }[] }).choices?.[0]?.message
       ?.content;
-    const problems = await this.problemsOf(receipt, BigInt(this.book.amount), this.book.seq);
+    const problems = await this.problemsOf(receipt, BigInt(this.book.amount), this.book.seq, own);
     if (content !== receipt.response.content) problems.push("the answer differs from the receipt's response");
     if (receipt.requestHash !== hash) problems.push("the receipt is for another request");
     if (problems.length > 0) {
@@ -183,6 +192,7 @@ export class InferenceSession {
     receipt: Receipt,
     previousCumulative: bigint,
     previousSeq: number,
+    ownModel = receipt.request.model === this.service.model,
   ): Promise<string[]> {
     const problems = receiptProblems(receipt);
     const service = this.service;
@@ -203,7 +213,7 @@ export class InferenceSession {
       "for another deployment",
     );
     expect(
-      receipt.modelHash === service.modelHash,
+      !ownModel || receipt.modelHash === service.modelHash,
       `model ${receipt.modelHash} is not the registered ${service.modelHash}`,
     );
     expect(
@@ -216,7 +226,7 @@ export class InferenceSession {
       BigInt(receipt.cumulative) === previousCumulative + BigInt(receipt.fee),
       `cumulative ${receipt.cumulative} is not ${previousCumulative} + ${receipt.fee}`,
     );
-    if (service.deterministic && problems.length === 0) {
+    if (ownModel && service.deterministic && problems.length === 0) {
       const replay = await reexecute(receipt);
       if (replay.status === "mismatch") problems.push(replay.detail);
     }

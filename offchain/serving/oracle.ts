@@ -6,6 +6,7 @@ import { MODULES, type ZgChain } from "../core/chain";
 import { firstLine, ZgError, type ZgErrorCode } from "../core/errors";
 import { BodyTooLargeError, header, HttpError, readJson, sendJson } from "../core/http";
 import { InftService } from "../inft/oracle";
+import { StakingClient } from "../staking/client";
 import type { Logger } from "../core/log";
 import type { DurableStore } from "../core/store";
 import { workerConfigSchema, type RunningWorker, type WorkerDefinition } from "../core/worker";
@@ -514,6 +515,7 @@ export const inferenceOracle: WorkerDefinition<typeof oracleConfigSchema> = {
       (await chain.registry.tryGetModule(encodeBytes32String(MODULES.agentNft))) === ZeroAddress
         ? undefined
         : await InftService.start(chain, store, oracle, log, metrics);
+    if (inft) await announceOracle(chain, service.url, service.region, log);
     log.info("oracle serving", {
       model: engine.model,
       modelHash: engine.modelHash,
@@ -530,3 +532,15 @@ export const inferenceOracle: WorkerDefinition<typeof oracleConfigSchema> = {
     };
   },
 };
+
+/** Announces the oracle's endpoint in NodeStaking's ORACLE role, where agent owners discover it. */
+async function announceOracle(chain: ZgChain, url: string, region: string, log: Logger): Promise<void> {
+  const staking = await StakingClient.connect(chain);
+  const status = await staking.status(chain.address as string, "ORACLE");
+  if (!status.active) {
+    log.warn("not an active ORACLE: ownership proofs of this oracle will be refused on-chain");
+    return;
+  }
+  if (status.endpoint !== url || status.region !== region)
+    await staking.announce("ORACLE", { endpoint: url, region });
+}
