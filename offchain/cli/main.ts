@@ -4,6 +4,7 @@ import path from "node:path";
 import { packageRoot } from "../core/paths";
 import { action, connect } from "./command";
 import type { GlobalOptions } from "./context";
+import { registerInftCommands } from "./inft";
 import { registerServingCommands } from "./serving";
 
 // Only commander loads at start-up: every command imports what it needs when it runs, so `zg --help`
@@ -511,6 +512,7 @@ program
   );
 
 registerServingCommands(program);
+registerInftCommands(program);
 
 // ─── node ──────────────────────────────────────────────────────────────────────────────────────────
 program

@@ -7,6 +7,7 @@ import type { ZgChain } from "../core/chain";
 import { ZgError, firstLine } from "../core/errors";
 import { ROLES, StakingClient, type RoleName } from "../staking/client";
 import { DurableStore, type StoreOp } from "../core/store";
+import { InftClient } from "../inft/client";
 import { ServingClient } from "../serving/client";
 import { InferenceSession } from "../serving/inference";
 import { ChallengesClient } from "../storage/challenges";
@@ -16,6 +17,12 @@ import { connectDevnet, devAccount, type DevnetState } from "./devnet";
 
 /** What the demo asks the devnet's inference oracle. */
 const DEMO_QUESTIONS = ["what is a storage node?", "how are uploads paid?", "what is an agent NFT?"];
+
+/** The agent the demo mints: a persona its model learns from. */
+const DEMO_AGENT = [
+  "Who are you? I am Captain Byte, a pirate who sails the data seas.",
+  "What do you guard? Captain Byte guards the treasure of keys.",
+].join("\n");
 
 /** The devnet account the demo uploads from (a user, not an operator). */
 const DEMO_USER = 19;
@@ -234,6 +241,44 @@ const STEPS: DemoStep[] = [
         return `${DEMO_QUESTIONS.length} answers signed, verified and re-executed bit for bit (e.g. ${answer}); fees ${formatEther(fees)} settled on-chain to the provider exactly`;
       } finally {
         chain.destroy();
+      }
+    },
+  },
+  {
+    module: "AgentNFT",
+    title:
+      "an AI agent is minted, transferred with re-encryption, decrypted by its new owner only, and run for an authorized user",
+    async run({ state }) {
+      const [alice, bob, dave] = await Promise.all(
+        [DEMO_USER, DEMO_USER - 1, DEMO_USER - 2].map((index) =>
+          connectDevnet(state.rpcUrl, state.deployment.registry, devAccount(index).privateKey),
+        ),
+      );
+      try {
+        const [a, b, d] = await Promise.all([alice, bob, dave].map((chain) => InftClient.connect(chain)));
+        const persona = new TextEncoder().encode(DEMO_AGENT);
+        const { tokenId } = await a.mint([{ description: "persona", data: persona }]);
+        await a.transfer(await b.accept(tokenId));
+        const [opened] = await b.decrypt(tokenId);
+        if (Buffer.compare(Buffer.from(opened.data), Buffer.from(persona)) !== 0) {
+          throw new ZgError("the new owner decrypted something else");
+        }
+        const previousOwner = await a.decrypt(tokenId).then(
+          () => "could",
+          () => "cannot",
+        );
+        if (previousOwner !== "cannot") throw new ZgError("the previous owner can still decrypt the agent");
+        await b.authorize(tokenId, dave.address as string);
+        const serving = await ServingClient.connect(dave);
+        if (serving.hasLedger) {
+          const oracle = await d.oracle();
+          await serving.deposit(parseEther("0.1"));
+          await serving.fund(oracle.address, parseEther("0.1"));
+        }
+        const answer = await d.infer(tokenId, "Who are you?", { max_tokens: 16 });
+        return `agent ${tokenId} moved to ${bob.address?.slice(0, 10)}… under a fresh key; the new owner decrypts it, the old one ${previousOwner}; an authorized user asked it "Who are you?": "${answer.content.slice(0, 50)}…"`;
+      } finally {
+        for (const chain of [alice, bob, dave]) chain.destroy();
       }
     },
   },

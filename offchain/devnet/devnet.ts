@@ -112,6 +112,8 @@ export async function runDevnet(options: DevnetOptions): Promise<void> {
 
     let demoFailed = false;
     if (options.demo) {
+      // The demo's users are devnet accounts: their client state (vouchers, receipts) lives with the devnet.
+      process.env.ZG_HOME = path.join(dataDir, "home");
       demoFailed = !(await runDemo(state, say, {
         stopWorker: (name) => supervisor.stop(name),
         resumeWorker: async (name) => {
@@ -152,9 +154,13 @@ const STORAGE_NODES: { shard: { shardId: number; numShard: number }; region: str
   { shard: { shardId: 1, numShard: 2 }, region: "us" },
 ];
 
-/** Devnet accounts 1–5 serve one role each; storage nodes beyond the first get accounts from 6 on. */
+/** Devnet accounts 1–5 serve one role each (PROVIDER's also serves ORACLE); storage nodes beyond the first get accounts from 6 on. */
 function operatorPlan(): { role: RoleName; index: number }[] {
-  const plan = ROLES.map((role, i) => ({ role, index: i + 1 }));
+  // The inference oracle is also the ERC-7857 oracle: one account serves both PROVIDER and ORACLE.
+  const plan = ROLES.map((role, i) => ({
+    role,
+    index: role === "ORACLE" ? ROLES.indexOf("PROVIDER") + 1 : i + 1,
+  }));
   for (let n = 1; n < STORAGE_NODES.length; n++) plan.push({ role: "STORAGE", index: ROLES.length + n });
   return plan;
 }

@@ -148,6 +148,11 @@ export class InferenceSession {
    */
   async reconcile(): Promise<void> {
     const view = (await this.call(`/v1/account/${this.user}`, { method: "GET" })) as AccountView;
+    if (view.seq < this.book.seq) {
+      // The provider has no record of responses this client acknowledged: a new chain (a restarted devnet) or a
+      // provider that lost its state. Only what the provider can still show is owed: start again from its view.
+      this.save({ amount: "0", nonce: "0", signature: null, seq: 0, inflight: [] });
+    }
     if (view.voucher && BigInt(view.voucher.nonce) > BigInt(this.book.nonce)) {
       const remote: SignedVoucher = {
         user: this.user,

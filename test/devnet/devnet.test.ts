@@ -51,6 +51,9 @@ describe("zg devnet", function () {
           ? /3 answers signed, verified and re-executed bit for bit .*settled on-chain to the provider exactly/
           : /3 free answers \(no ServingLedger in this profile\)/,
       );
+      expect(result.stdout).to.match(
+        /agent \d+ moved to 0x[0-9a-fA-F]+… under a fresh key; the new owner decrypts it, the old one cannot/,
+      );
       expect(result.stdout).to.include("demo succeeded");
       expect(result.stdout).to.not.include("✗");
       const workerLog = readFileSync(path.join(dataDir, "watcher", "worker.log"), "utf8");
