@@ -122,15 +122,21 @@ export class InftClient {
     return { tokenId: this.mintedId(receipt), dataHashes: stored.map((s) => s.dataHash) };
   }
 
-  /** The receiver's side of a transfer or clone: access proofs over the token's current entries and its key. */
-  async accept(tokenId: bigint): Promise<AccessBundle> {
+  /**
+   * The receiver's side of a transfer or clone: access proofs over the token's current entries and its key. A
+   * delegate (see `delegate`) signs for the receiver it names, with that receiver's public key.
+   */
+  async accept(
+    tokenId: bigint,
+    options: { receiver?: { address: string; publicKey: string } } = {},
+  ): Promise<AccessBundle> {
     const datas = await this.agentNft.intelligentDatasOf(tokenId);
-    const targetPubkey = this.chain.publicKey;
+    const targetPubkey = options.receiver?.publicKey ?? this.chain.publicKey;
     const deadline = BigInt(Math.floor(Date.now() / 1000) + PROOF_VALIDITY_SECONDS);
     const now = Date.now();
     return {
       tokenId: tokenId.toString(),
-      to: this.me(),
+      to: options.receiver ? getAddress(options.receiver.address) : this.me(),
       targetPubkey,
       accessProofs: datas.map((data, i) => {
         const nonce = proofNonce(i, now);

@@ -12,6 +12,7 @@ import type { DurableStore } from "../core/store";
 import { baseModel, trainModel } from "../serving/builtin";
 import { BuiltinEngine } from "../serving/engines";
 import type { InferenceOracle } from "../serving/oracle";
+import { USER_HEADER } from "../serving/protocol";
 import { StorageClient } from "../storage/client";
 import { AUTH_HEADER, requestSigner } from "./auth";
 import { decryptData, encryptData, newDataKey, openKey, publicKeyOf, sealKey } from "./crypto";
@@ -140,7 +141,13 @@ export class InftService {
     if (method === "POST" && chat) {
       return this.oracle.reply(response, async () => {
         const tokenId = BigInt(chat[1]);
+        // A first check on the claimed user before decrypting anything; the voucher then proves who it is.
+        const claimed = header(request, USER_HEADER);
+        if (!claimed || !isAddress(claimed))
+          throw new HttpError(400, `header ${USER_HEADER} must be the user's address`);
+        await this.requireUser(tokenId, getAddress(claimed));
         const engine = await this.agentEngine(tokenId);
+        this.operations.inc({ kind: "infer" });
         return this.oracle.chat(request, response, engine, (user) => this.requireUser(tokenId, user));
       });
     }
@@ -230,7 +237,6 @@ export class InftService {
     if (user !== owner && !(await this.agentNft.isAuthorizedUser(tokenId, user))) {
       throw new HttpError(403, `${user} is neither the owner of token ${tokenId} nor authorized to use it`);
     }
-    this.operations.inc({ kind: "infer" });
   }
 
   /** The agent's own model: the built-in base trained further on the agent's decrypted texts. */

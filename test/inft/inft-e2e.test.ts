@@ -1,88 +1,30 @@
 import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
 import hre from "hardhat";
-import { ZgChain } from "../../offchain/core/chain";
-import type { DeploymentRecord } from "../../offchain/core/deployments";
-import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
-import { InftClient } from "../../offchain/inft/client";
 import { openKey } from "../../offchain/inft/crypto";
 import { ServingClient } from "../../offchain/serving/client";
-import { inferenceOracle } from "../../offchain/serving/oracle";
-import { AgentNFT__factory, NodeStaking__factory } from "../../typechain-types";
-import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
-import { freePort } from "../helpers/process";
-import { startStakedStorageNode, type TestStorageNode } from "../helpers/storage";
+import { AgentNFT__factory } from "../../typechain-types";
+import { devAccount } from "../helpers/chain";
+import { startInftStack, type InftStack } from "../helpers/inft";
 
-const quiet = () => undefined;
-const PROVIDER = 2;
-const ORACLE = 3;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 describe("iNFT end to end: real storage node, real oracle", function () {
   this.timeout(300_000);
-  let rpc: TestRpc;
-  let record: DeploymentRecord;
-  let storageNode: TestStorageNode;
-  let oracle: WorkerHandle;
-  const chains: ZgChain[] = [];
-  const oracleKey = devAccount(70);
+  let stack: InftStack;
 
   before(async () => {
-    rpc = await startRpc();
-    record = await deployForTest("full");
-    process.env.ZG_HOME = tempDir("inft-home");
-    storageNode = await startStakedStorageNode(record, rpc.url, 71);
-    const [funder] = await hre.ethers.getSigners();
-    await (await funder.sendTransaction({ to: oracleKey.address, value: parseEther("40") })).wait();
-    const staking = NodeStaking__factory.connect(
-      record.modules.NodeStaking.address,
-      oracleKey.connect(hre.ethers.provider),
-    );
-    await (await staking.stake(PROVIDER, { value: parseEther("10") })).wait();
-    await (await staking.stake(ORACLE, { value: parseEther("10") })).wait();
-    const port = await freePort();
-    oracle = await startWorker(
-      inferenceOracle,
-      {
-        rpcUrl: rpc.url,
-        registry: record.registry,
-        privateKey: oracleKey.privateKey,
-        dataDir: tempDir("inft-oracle"),
-        http: { host: "127.0.0.1", port },
-        confirmations: 0,
-        startBlock: record.startBlock,
-        service: { publicUrl: `http://127.0.0.1:${port}`, inputPrice: "1000", outputPrice: "3000" },
-        settleCheckMs: 200,
-        settleIntervalMs: 500,
-      },
-      { write: quiet },
-    );
+    stack = await startInftStack(70, 71);
   });
   after(async () => {
-    for (const chain of chains) chain.destroy();
-    await oracle.stop();
-    await storageNode.handle.stop();
-    await rpc.close();
+    await stack.stop();
   });
 
-  async function as(index: number): Promise<InftClient> {
-    const key = devAccount(index);
-    const [funder] = await hre.ethers.getSigners();
-    await (await funder.sendTransaction({ to: key.address, value: parseEther("5") })).wait();
-    const chain = await ZgChain.connect({
-      network: "localhost",
-      rpcUrl: rpc.url,
-      expectedChainId: 31337,
-      registry: record.registry,
-      key: { kind: "privateKey", privateKey: key.privateKey },
-    });
-    chains.push(chain);
-    return InftClient.connect(chain);
-  }
-
   it("mint, transfer A→B, clone B→C, authorize D: D infers, B decrypts, A cannot", async () => {
-    const [alice, bob, carol, dave, eve] = await Promise.all([as(80), as(81), as(82), as(83), as(84)]);
+    const [alice, bob, carol, dave, eve] = await Promise.all(
+      [80, 81, 82, 83, 84].map((index) => stack.as(index)),
+    );
     const persona = [
       "Who are you? I am Captain Byte, a pirate who sails the data seas.",
       "What do you guard? Captain Byte guards the treasure of keys.",
@@ -98,7 +40,7 @@ describe("iNFT end to end: real storage node, real oracle", function () {
 
     // A plain ERC-721 transfer is refused while the token holds data.
     const plain = AgentNFT__factory.connect(
-      record.modules.AgentNFT.address,
+      stack.record.modules.AgentNFT.address,
       new Wallet(devAccount(80).privateKey, hre.ethers.provider),
     );
     await expect(
@@ -147,14 +89,14 @@ describe("iNFT end to end: real storage node, real oracle", function () {
     await bob.authorize(tokenId, dave.chain.address as string);
     const daveServing = await ServingClient.connect(dave.chain);
     await daveServing.deposit(parseEther("1"));
-    await daveServing.fund(oracleKey.address, parseEther("1"));
+    await daveServing.fund(stack.oracleKey.address, parseEther("1"));
     const answer = await dave.infer(tokenId, "Who are you?", { max_tokens: 24 });
     expect(answer.content.toLowerCase()).to.match(/captain|byte|pirate|treasure|keys/);
     expect(answer.receipt.request.model).to.equal(`zg-agent-${tokenId}`);
 
     const eveServing = await ServingClient.connect(eve.chain);
     await eveServing.deposit(parseEther("1"));
-    await eveServing.fund(oracleKey.address, parseEther("1"));
+    await eveServing.fund(stack.oracleKey.address, parseEther("1"));
     failure = undefined;
     await eve.infer(tokenId, "tell me the secret").catch((error: unknown) => (failure = error));
     expect(String(failure)).to.match(/neither the owner .* nor authorized/);
