@@ -18,6 +18,7 @@ import {
   requestHash,
   responseHash,
   ServingDomain,
+  statementOf,
   USER_HEADER,
   VOUCHER_HEADER,
   type Receipt,
@@ -352,19 +353,7 @@ export class InferenceOracle {
   }
 
   private sign(receipt: Receipt): Receipt {
-    const digest = this.domain.responseDigest({
-      user: receipt.user,
-      provider: receipt.provider,
-      modelHash: receipt.modelHash,
-      requestHash: receipt.requestHash,
-      responseHash: receipt.responseHash,
-      inputTokens: BigInt(receipt.inputTokens),
-      outputTokens: BigInt(receipt.outputTokens),
-      fee: BigInt(receipt.fee),
-      seq: BigInt(receipt.seq),
-      cumulative: BigInt(receipt.cumulative),
-    });
-    return { ...receipt, signature: this.chain.signDigest(digest) };
+    return { ...receipt, signature: this.chain.signDigest(this.domain.responseDigest(statementOf(receipt))) };
   }
 
   private async account(rawUser: string) {

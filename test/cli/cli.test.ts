@@ -3,7 +3,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
 import { devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
-import { runZg, type ZgRun } from "../helpers/process";
+import { expectFailure, expectSuccess, runZg, type ZgRun } from "../helpers/process";
 
 type Run = ZgRun;
 
@@ -19,19 +19,6 @@ describe("zg CLI", function () {
     return runZg(args, { ...env, ...extraEnv });
   }
 
-  /** Asserts a failure: non-zero exit and exactly one line on stderr, which is returned. */
-  function failure(run: Run): string {
-    expect(run.code, run.stdout + run.stderr).to.not.equal(0);
-    const lines = run.stderr.trimEnd().split("\n");
-    expect(lines, run.stderr).to.have.length(1);
-    return lines[0];
-  }
-
-  function success(run: Run): string {
-    expect(run.code, run.stderr).to.equal(0);
-    return run.stdout;
-  }
-
   before(async () => {
     rpc = await startRpc();
     const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
@@ -42,7 +29,7 @@ describe("zg CLI", function () {
       ZG_RPC_URL: rpc.url,
     };
     // Deploy through the CLI itself, against the served chain, using the node's unlocked first account.
-    const deployed = success(
+    const deployed = expectSuccess(
       await zg(["--network", "localhost", "--rpc", rpc.url, "deploy", "--profile", "full"]),
     );
     expect(deployed).to.match(/deployed profile full on chain 31337/);
@@ -53,14 +40,14 @@ describe("zg CLI", function () {
   });
 
   it("--help lists every command", async () => {
-    const out = success(await zg(["--help"]));
+    const out = expectSuccess(await zg(["--help"]));
     for (const command of ["keys", "modules", "stake", "deploy", "devnet", "node"])
       expect(out).to.include(command);
   });
 
   it("modules: lists the deployment, as text and as JSON", async () => {
-    expect(success(await zg(["modules"]))).to.match(/NodeStaking\s+0x[0-9a-fA-F]{40}\s+v1\.0\.0/);
-    const json = JSON.parse(success(await zg(["modules", "--json"]))) as {
+    expect(expectSuccess(await zg(["modules"]))).to.match(/NodeStaking\s+0x[0-9a-fA-F]{40}\s+v1\.0\.0/);
+    const json = JSON.parse(expectSuccess(await zg(["modules", "--json"]))) as {
       chainId: number;
       modules: { name: string }[];
     };
@@ -81,7 +68,7 @@ describe("zg CLI", function () {
     it("deposit, status, unbond: the position follows, in JSON", async () => {
       const key = ["--private-key", operatorKey, "--json"];
       const deposited = JSON.parse(
-        success(await zg([...key, "stake", "deposit", "--role", "storage", "--amount", "12"])),
+        expectSuccess(await zg([...key, "stake", "deposit", "--role", "storage", "--amount", "12"])),
       );
       expect(deposited).to.include({
         operator,
@@ -91,18 +78,20 @@ describe("zg CLI", function () {
         bonded: parseEther("12").toString(),
       });
       const unbonded = JSON.parse(
-        success(await zg([...key, "stake", "unbond", "--role", "STORAGE", "--amount", "2"])),
+        expectSuccess(await zg([...key, "stake", "unbond", "--role", "STORAGE", "--amount", "2"])),
       );
       expect(unbonded.bonded).to.equal(parseEther("10").toString());
       expect(unbonded.unbonding).to.equal(parseEther("2").toString());
-      const status = success(await zg(["stake", "status", "--role", "storage", "--operator", operator]));
+      const status = expectSuccess(
+        await zg(["stake", "status", "--role", "storage", "--operator", operator]),
+      );
       expect(status).to.match(/bonded\s+10\.0/);
       expect(status).to.match(/unbonding\s+2\.0 until \d{4}-/);
     });
 
     it("announce: publishes the endpoint and region, and rejects a bad URL", async () => {
       const out = JSON.parse(
-        success(
+        expectSuccess(
           await zg([
             "--private-key",
             operatorKey,
@@ -120,7 +109,7 @@ describe("zg CLI", function () {
       );
       expect(out).to.include({ endpoint: "https://node.example.org:5678", region: "eu" });
       expect(
-        failure(
+        expectFailure(
           await zg([
             "--private-key",
             operatorKey,
@@ -134,7 +123,7 @@ describe("zg CLI", function () {
         ),
       ).to.equal("zg: endpoint 'ftp://x' must be an http or https URL");
       expect(
-        failure(
+        expectFailure(
           await zg([
             "--private-key",
             operatorKey,
@@ -152,14 +141,14 @@ describe("zg CLI", function () {
     });
 
     it("withdraw before the delay: the decoded custom error", async () => {
-      const line = failure(
+      const line = expectFailure(
         await zg(["--private-key", operatorKey, "stake", "withdraw", "--role", "storage"]),
       );
       expect(line).to.match(/^zg: withdraw STORAGE: reverted with StakingUnbondingLocked\(releaseAt: \d+\)$/);
     });
 
     it("a stake below the minimum: the decoded custom error", async () => {
-      const line = failure(
+      const line = expectFailure(
         await zg(["--private-key", operatorKey, "stake", "deposit", "--role", "provider", "--amount", "0.5"]),
       );
       expect(line).to.equal(
@@ -169,7 +158,7 @@ describe("zg CLI", function () {
 
     it("unbond --all leaves the role", async () => {
       const out = JSON.parse(
-        success(
+        expectSuccess(
           await zg(["--private-key", operatorKey, "--json", "stake", "unbond", "--role", "storage", "--all"]),
         ),
       );
@@ -184,15 +173,15 @@ describe("zg CLI", function () {
 
   describe("bad input: one line and a non-zero exit", () => {
     it("a wrong address", async () => {
-      expect(failure(await zg(["stake", "status", "--role", "storage", "--operator", "0x1234"]))).to.equal(
-        "zg: operator '0x1234' is not an EVM address",
-      );
+      expect(
+        expectFailure(await zg(["stake", "status", "--role", "storage", "--operator", "0x1234"])),
+      ).to.equal("zg: operator '0x1234' is not an EVM address");
     });
 
     it("a missing config field", async () => {
       const file = path.join(tempDir("config"), "watcher.json");
       writeFileSync(file, JSON.stringify({ rpcUrl: rpc.url, http: { port: 0 } }));
-      expect(failure(await zg(["node", "watcher", "--config", file]))).to.equal(
+      expect(expectFailure(await zg(["node", "watcher", "--config", file]))).to.equal(
         `zg: config file ${file}: missing required field 'dataDir'`,
       );
     });
@@ -200,7 +189,7 @@ describe("zg CLI", function () {
     it("a config file that is not JSON", async () => {
       const file = path.join(tempDir("config"), "zg.config.json");
       writeFileSync(file, "{ rpcUrl: ");
-      expect(failure(await zg(["--config", file, "modules"]))).to.match(
+      expect(expectFailure(await zg(["--config", file, "modules"]))).to.match(
         new RegExp(`^zg: config file ${file} is not valid JSON: `),
       );
     });
@@ -208,7 +197,7 @@ describe("zg CLI", function () {
     it("an unfunded account", async () => {
       const unfunded = Wallet.createRandom();
       expect(
-        failure(
+        expectFailure(
           await zg([
             "--private-key",
             unfunded.privateKey,
@@ -226,7 +215,7 @@ describe("zg CLI", function () {
     it("a zero amount, and leaving a role one does not hold", async () => {
       const stranger = Wallet.createRandom();
       expect(
-        failure(
+        expectFailure(
           await zg([
             "--private-key",
             stranger.privateKey,
@@ -240,30 +229,30 @@ describe("zg CLI", function () {
         ),
       ).to.equal("zg: the amount must be positive");
       expect(
-        failure(
+        expectFailure(
           await zg(["--private-key", stranger.privateKey, "stake", "unbond", "--role", "storage", "--all"]),
         ),
       ).to.equal(`zg: exit STORAGE: reverted with StakingNotMember(operator: ${stranger.address}, role: 0)`);
     });
 
     it("an unknown network", async () => {
-      expect(failure(await zg(["--network", "moon", "modules"], { ZG_RPC_URL: "" }))).to.equal(
+      expect(expectFailure(await zg(["--network", "moon", "modules"], { ZG_RPC_URL: "" }))).to.equal(
         "zg: unknown network 'moon' (known: localhost, galileo; for any other chain pass --rpc <url>)",
       );
     });
 
     it("a profile that does not exist", async () => {
-      expect(failure(await zg(["deploy", "--profile", "everything"]))).to.equal(
+      expect(expectFailure(await zg(["deploy", "--profile", "everything"]))).to.equal(
         "zg: unknown profile 'everything' (profiles: full, no-token, testnet)",
       );
     });
 
     it("an unknown role, a bad amount, contradictory options", async () => {
-      expect(failure(await zg(["stake", "status", "--role", "miner", "--operator", operator]))).to.equal(
-        "zg: unknown role 'miner' (roles: STORAGE, DA_SIGNER, PROVIDER, ORACLE, ALIGNMENT)",
-      );
       expect(
-        failure(
+        expectFailure(await zg(["stake", "status", "--role", "miner", "--operator", operator])),
+      ).to.equal("zg: unknown role 'miner' (roles: STORAGE, DA_SIGNER, PROVIDER, ORACLE, ALIGNMENT)");
+      expect(
+        expectFailure(
           await zg([
             "--private-key",
             operatorKey,
@@ -277,7 +266,7 @@ describe("zg CLI", function () {
         ),
       ).to.equal("zg: amount 'ten' is not a decimal amount of coin (e.g. 10 or 0.5)");
       expect(
-        failure(
+        expectFailure(
           await zg([
             "--private-key",
             operatorKey,
@@ -294,31 +283,31 @@ describe("zg CLI", function () {
     });
 
     it("a signing command without a key", async () => {
-      expect(failure(await zg(["stake", "withdraw", "--role", "storage"]))).to.equal(
+      expect(expectFailure(await zg(["stake", "withdraw", "--role", "storage"]))).to.equal(
         "zg: this command signs transactions: pass --key <keystore> or --private-key",
       );
     });
 
     it("an unreachable RPC endpoint", async () => {
-      expect(failure(await zg(["--rpc", "http://127.0.0.1:9", "modules"]))).to.match(
+      expect(expectFailure(await zg(["--rpc", "http://127.0.0.1:9", "modules"]))).to.match(
         /^zg: cannot reach the RPC endpoint http:\/\/127\.0\.0\.1:9 /,
       );
     });
 
     it("a chain without a deployment", async () => {
-      expect(failure(await zg(["modules"], { ZG_DEPLOYMENTS_DIR: tempDir("empty") }))).to.equal(
+      expect(expectFailure(await zg(["modules"], { ZG_DEPLOYMENTS_DIR: tempDir("empty") }))).to.equal(
         "zg: no zerog-stack deployment is known on chain 31337: run 'zg deploy' or pass --registry <address>",
       );
     });
 
     it("an unknown worker kind", async () => {
-      expect(failure(await zg(["node", "miner", "--config", "x.json"]))).to.equal(
-        "zg: unknown worker kind 'miner' (kinds: storage, watcher)",
+      expect(expectFailure(await zg(["node", "miner", "--config", "x.json"]))).to.equal(
+        "zg: unknown worker kind 'miner' (kinds: storage, oracle, watcher)",
       );
     });
 
     it("--json failures are one JSON object with a code", async () => {
-      const line = failure(
+      const line = expectFailure(
         await zg(["--json", "stake", "status", "--role", "storage", "--operator", "nope"]),
       );
       expect(JSON.parse(line)).to.deep.equal({
@@ -331,20 +320,20 @@ describe("zg CLI", function () {
   describe("keys", () => {
     it("new, list, import, and signing with a keystore", async () => {
       const password = { ZG_PASSWORD: "correct horse battery" };
-      const created = JSON.parse(success(await zg(["--json", "keys", "new", "alice"], password))) as {
+      const created = JSON.parse(expectSuccess(await zg(["--json", "keys", "new", "alice"], password))) as {
         address: string;
       };
       const keyFile = path.join(tempDir("key"), "key.txt");
       writeFileSync(keyFile, `${devAccount(16).privateKey}\n`);
       const imported = JSON.parse(
-        success(await zg(["--json", "keys", "import", "bob", "--private-key-file", keyFile], password)),
+        expectSuccess(await zg(["--json", "keys", "import", "bob", "--private-key-file", keyFile], password)),
       );
       expect(imported.address).to.equal(devAccount(16).address);
-      const listed = success(await zg(["keys", "list"]));
+      const listed = expectSuccess(await zg(["keys", "list"]));
       expect(listed).to.include(created.address).and.to.include(devAccount(16).address);
 
       const bonded = JSON.parse(
-        success(
+        expectSuccess(
           await zg(
             ["--key", "bob", "--json", "stake", "deposit", "--role", "oracle", "--amount", "10"],
             password,
@@ -354,17 +343,17 @@ describe("zg CLI", function () {
       expect(bonded).to.include({ operator: devAccount(16).address, role: "ORACLE", active: true });
 
       expect(
-        failure(
+        expectFailure(
           await zg(["--key", "bob", "stake", "withdraw", "--role", "oracle"], {
             ZG_PASSWORD: "wrong password",
           }),
         ),
       ).to.match(/^zg: wrong password for keystore .*bob\.json$/);
-      expect(failure(await zg(["keys", "new", "alice"], password))).to.match(
+      expect(expectFailure(await zg(["keys", "new", "alice"], password))).to.match(
         /^zg: a key named 'alice' already exists/,
       );
       expect(
-        failure(await zg(["--key", "carol", "stake", "withdraw", "--role", "oracle"], password)),
+        expectFailure(await zg(["--key", "carol", "stake", "withdraw", "--role", "oracle"], password)),
       ).to.match(/^zg: keystore .*carol\.json does not exist \(see 'zg keys list'\)$/);
     });
   });

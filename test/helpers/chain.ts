@@ -1,6 +1,8 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { impersonateAccount, setBalance } from "@nomicfoundation/hardhat-network-helpers";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import hre from "hardhat";
 import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 import { deployProfile } from "../../deploy/deploy-profile";
@@ -39,3 +41,11 @@ export async function accounts() {
 
 /** The private keys of Hardhat's development accounts, from the devnet's own derivation. */
 export { devAccount } from "../../offchain/devnet/devnet";
+
+/** An impersonated account funded with 100 coin, whose code a test can later set to reject coin (`setCode`). */
+export async function impersonatedAccount(): Promise<HardhatEthersSigner> {
+  const address = hre.ethers.Wallet.createRandom().address;
+  await impersonateAccount(address);
+  await setBalance(address, hre.ethers.parseEther("100"));
+  return hre.ethers.getSigner(address);
+}

@@ -1,6 +1,7 @@
 import { parseEther, type HDNodeWallet } from "ethers";
 import hre from "hardhat";
-import { ZgChain } from "../../offchain/core/chain";
+import type { ZgChain } from "../../offchain/core/chain";
+import { connectDevnet } from "../../offchain/devnet/devnet";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { InftClient } from "../../offchain/inft/client";
@@ -69,13 +70,7 @@ export async function startInftStack(oracleIndex: number, storageIndex: number):
     async as(index: number) {
       const key = devAccount(index);
       await (await funder.sendTransaction({ to: key.address, value: parseEther("5") })).wait();
-      const chain = await ZgChain.connect({
-        network: "localhost",
-        rpcUrl: rpc.url,
-        expectedChainId: 31337,
-        registry: record.registry,
-        key: { kind: "privateKey", privateKey: key.privateKey },
-      });
+      const chain = await connectDevnet(rpc.url, record.registry, key.privateKey);
       chains.push(chain);
       return InftClient.connect(chain);
     },

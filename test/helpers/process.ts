@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { expect } from "chai";
 import path from "node:path";
 
 export interface ZgRun {
@@ -37,4 +38,18 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`condition not reached; last value ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Asserts a CLI failure: a non-zero exit and exactly one line on stderr, which is returned. */
+export function expectFailure(run: ZgRun): string {
+  expect(run.code, run.stdout + run.stderr).to.not.equal(0);
+  const lines = run.stderr.trimEnd().split("\n");
+  expect(lines, run.stderr).to.have.length(1);
+  return lines[0];
+}
+
+/** Asserts a CLI success (exit 0) and returns its stdout. */
+export function expectSuccess(run: ZgRun): string {
+  expect(run.code, run.stderr).to.equal(0);
+  return run.stdout;
 }

@@ -5,7 +5,7 @@ import { parseEther } from "ethers";
 import hre from "hardhat";
 import { devAccount, tempDir } from "../helpers/chain";
 import { startInftStack, type InftStack } from "../helpers/inft";
-import { runZg, type ZgRun } from "../helpers/process";
+import { expectFailure, expectSuccess, runZg } from "../helpers/process";
 
 describe("zg inft", function () {
   this.timeout(300_000);
@@ -16,18 +16,6 @@ describe("zg inft", function () {
 
   const zg = (args: string[], key: { privateKey: string }) =>
     runZg(args, { ...env, ZG_PRIVATE_KEY: key.privateKey });
-
-  function failure(run: ZgRun): string {
-    expect(run.code, run.stdout + run.stderr).to.not.equal(0);
-    const lines = run.stderr.trimEnd().split("\n");
-    expect(lines, run.stderr).to.have.length(1);
-    return lines[0];
-  }
-
-  function success(run: ZgRun): string {
-    expect(run.code, run.stderr).to.equal(0);
-    return run.stdout;
-  }
 
   before(async () => {
     stack = await startInftStack(103, 104);
@@ -50,23 +38,25 @@ describe("zg inft", function () {
   it("mint, accept, transfer, show, decrypt, authorize, infer, revoke — with one-line errors", async () => {
     const persona = path.join(dir, "persona.txt");
     writeFileSync(persona, "Who are you? I am Captain Byte, a pirate who sails the data seas.\n");
-    expect(failure(await zg(["inft", "mint", "--data", path.join(dir, "missing.txt")], alice))).to.match(
-      /does not exist/,
-    );
+    expect(
+      expectFailure(await zg(["inft", "mint", "--data", path.join(dir, "missing.txt")], alice)),
+    ).to.match(/does not exist/);
     const minted = JSON.parse(
-      success(await zg(["inft", "mint", "--data", persona, "--description", "persona", "--json"], alice)),
+      expectSuccess(
+        await zg(["inft", "mint", "--data", persona, "--description", "persona", "--json"], alice),
+      ),
     ) as { tokenId: string; dataHashes: string[] };
     const tokenId = minted.tokenId;
 
     const access = path.join(dir, "access.json");
-    expect(success(await zg(["inft", "accept", tokenId, "--out", access], bob))).to.match(/written to/);
+    expect(expectSuccess(await zg(["inft", "accept", tokenId, "--out", access], bob))).to.match(/written to/);
     expect(
-      failure(await zg(["inft", "transfer", tokenId, dave.address, "--access", access], alice)),
+      expectFailure(await zg(["inft", "transfer", tokenId, dave.address, "--access", access], alice)),
     ).to.match(/is for token .* not token/);
-    expect(success(await zg(["inft", "transfer", tokenId, bob.address, "--access", access], alice))).to.match(
-      new RegExp(`transferred token ${tokenId} to ${bob.address}`),
-    );
-    const view = JSON.parse(success(await zg(["inft", "show", tokenId, "--json"], bob))) as {
+    expect(
+      expectSuccess(await zg(["inft", "transfer", tokenId, bob.address, "--access", access], alice)),
+    ).to.match(new RegExp(`transferred token ${tokenId} to ${bob.address}`));
+    const view = JSON.parse(expectSuccess(await zg(["inft", "show", tokenId, "--json"], bob))) as {
       owner: string;
       datas: { dataHash: string }[];
       provenance: { event: string }[];
@@ -76,24 +66,28 @@ describe("zg inft", function () {
     expect(view.provenance.map((p) => p.event)).to.include("PublishedSealedKey");
 
     const out = path.join(dir, "decrypted");
-    success(await zg(["inft", "decrypt", tokenId, out], bob));
+    expectSuccess(await zg(["inft", "decrypt", tokenId, out], bob));
     expect(readFileSync(path.join(out, "entry-0"), "utf8")).to.equal(readFileSync(persona, "utf8"));
-    expect(failure(await zg(["inft", "decrypt", tokenId, path.join(dir, "stolen")], alice))).to.match(
+    expect(expectFailure(await zg(["inft", "decrypt", tokenId, path.join(dir, "stolen")], alice))).to.match(
       /no key sealed to .* opens entry 0/,
     );
-    expect(failure(await zg(["inft", "decrypt", tokenId, out], bob))).to.match(/already exists/);
+    expect(expectFailure(await zg(["inft", "decrypt", tokenId, out], bob))).to.match(/already exists/);
 
-    expect(success(await zg(["inft", "authorize", tokenId, dave.address], bob))).to.match(
+    expect(expectSuccess(await zg(["inft", "authorize", tokenId, dave.address], bob))).to.match(
       /may now use token/,
     );
-    success(await zg(["ledger", "deposit", "0.1"], dave));
-    success(await zg(["ledger", "fund", stack.oracleKey.address, "0.1"], dave));
+    expectSuccess(await zg(["ledger", "deposit", "0.1"], dave));
+    expectSuccess(await zg(["ledger", "fund", stack.oracleKey.address, "0.1"], dave));
     expect(
-      success(await zg(["inft", "infer", tokenId, "Who are you?", "--max-tokens", "12"], dave)),
+      expectSuccess(await zg(["inft", "infer", tokenId, "Who are you?", "--max-tokens", "12"], dave)),
     ).to.match(new RegExp(`agent ${tokenId}, fee .* signature verified`));
-    expect(success(await zg(["inft", "revoke", tokenId, dave.address], bob))).to.match(/may no longer use/);
-    expect(failure(await zg(["inft", "infer", tokenId, "Who are you?"], dave))).to.match(/nor authorized/);
-    expect(failure(await zg(["inft", "show", "abc"], bob))).to.match(/token id 'abc'/);
-    expect(failure(await zg(["inft", "show", "999"], bob))).to.match(/token 999 does not exist/);
+    expect(expectSuccess(await zg(["inft", "revoke", tokenId, dave.address], bob))).to.match(
+      /may no longer use/,
+    );
+    expect(expectFailure(await zg(["inft", "infer", tokenId, "Who are you?"], dave))).to.match(
+      /nor authorized/,
+    );
+    expect(expectFailure(await zg(["inft", "show", "abc"], bob))).to.match(/token id 'abc'/);
+    expect(expectFailure(await zg(["inft", "show", "999"], bob))).to.match(/token 999 does not exist/);
   });
 });

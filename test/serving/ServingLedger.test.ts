@@ -1,13 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import {
-  impersonateAccount,
-  loadFixture,
-  setBalance,
-  setCode,
-  time,
-} from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, setBalance, setCode, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ServingLedger__factory, ZgProxy__factory, type ServingLedger } from "../../typechain-types";
 import { VERSION } from "../helpers/staking-fixture";
 import {
@@ -16,6 +10,7 @@ import {
   deployLedgerFixture,
   type LedgerFixture,
 } from "../helpers/serving-fixture";
+import { impersonatedAccount } from "../helpers/chain";
 
 const E = (s: string): bigint => ethers.parseEther(s);
 const MAX_128 = (1n << 128n) - 1n;
@@ -58,14 +53,6 @@ function charge(f: LedgerFixture, provider: HardhatEthersSigner, charges: [Hardh
     provider.address,
     charges.map(([user, amount]) => ({ user: user.address, amount })),
   );
-}
-
-/** An impersonated, funded account that can be made to refuse coin later with `setCode`. */
-async function impersonatedAccount(): Promise<HardhatEthersSigner> {
-  const address = ethers.Wallet.createRandom().address;
-  await impersonateAccount(address);
-  await setBalance(address, E("100"));
-  return ethers.getSigner(address);
 }
 
 /** Alice deposited 10 ETH and funded 6 ETH to `provider`. */

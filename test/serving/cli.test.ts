@@ -7,7 +7,7 @@ import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { inferenceOracle } from "../../offchain/serving/oracle";
 import type { Receipt } from "../../offchain/serving/protocol";
 import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
-import { freePort, runZg, type ZgRun } from "../helpers/process";
+import { expectFailure, expectSuccess, freePort, runZg } from "../helpers/process";
 
 describe("zg serve, ledger, infer, receipts", function () {
   this.timeout(180_000);
@@ -20,18 +20,6 @@ describe("zg serve, ledger, infer, receipts", function () {
   let url: string;
 
   const zg = (args: string[], key = userKey.privateKey) => runZg(args, { ...env, ZG_PRIVATE_KEY: key });
-
-  function failure(run: ZgRun): string {
-    expect(run.code, run.stdout + run.stderr).to.not.equal(0);
-    const lines = run.stderr.trimEnd().split("\n");
-    expect(lines, run.stderr).to.have.length(1);
-    return lines[0];
-  }
-
-  function success(run: ZgRun): string {
-    expect(run.code, run.stderr).to.equal(0);
-    return run.stdout;
-  }
 
   before(async () => {
     rpc = await startRpc();
@@ -51,7 +39,9 @@ describe("zg serve, ledger, infer, receipts", function () {
     for (const account of [provider, userKey]) {
       await (await funder.sendTransaction({ to: account.address, value: ethers.parseEther("20") })).wait();
     }
-    success(await zg(["stake", "deposit", "--role", "PROVIDER", "--amount", "10"], provider.privateKey));
+    expectSuccess(
+      await zg(["stake", "deposit", "--role", "PROVIDER", "--amount", "10"], provider.privateKey),
+    );
   });
   after(async () => {
     await oracle?.stop();
@@ -71,27 +61,31 @@ describe("zg serve, ledger, infer, receipts", function () {
       "--region",
       "eu",
     ];
-    expect(success(await zg(args, provider.privateKey))).to.match(/model\s+zg-builtin-1 \(deterministic\)/);
-    expect(failure(await zg(args, provider.privateKey))).to.match(/ServingAlreadyRegistered/);
-    expect(failure(await zg(["serve", "register", "--url", "ftp://x"], userKey.privateKey))).to.match(
+    expect(expectSuccess(await zg(args, provider.privateKey))).to.match(
+      /model\s+zg-builtin-1 \(deterministic\)/,
+    );
+    expect(expectFailure(await zg(args, provider.privateKey))).to.match(/ServingAlreadyRegistered/);
+    expect(expectFailure(await zg(["serve", "register", "--url", "ftp://x"], userKey.privateKey))).to.match(
       /http or https/,
     );
-    expect(failure(await zg(["serve", "update", "--input-price", "1.5"], provider.privateKey))).to.match(
-      /not a whole number of wei/,
-    );
-    expect(failure(await zg(["serve", "register", "--url", url], userKey.privateKey))).to.match(
+    expect(
+      expectFailure(await zg(["serve", "update", "--input-price", "1.5"], provider.privateKey)),
+    ).to.match(/not a whole number of wei/);
+    expect(expectFailure(await zg(["serve", "register", "--url", url], userKey.privateKey))).to.match(
       /ServingNotProvider/,
     );
 
-    expect(success(await zg(["serve", "update", "--output-price", "3000"], provider.privateKey))).to.match(
-      /1000 wei\/input token, 3000 wei\/output token/,
-    );
-    const listed = JSON.parse(success(await zg(["serve", "list", "--json", "--region", "eu"]))) as {
+    expect(
+      expectSuccess(await zg(["serve", "update", "--output-price", "3000"], provider.privateKey)),
+    ).to.match(/1000 wei\/input token, 3000 wei\/output token/);
+    const listed = JSON.parse(expectSuccess(await zg(["serve", "list", "--json", "--region", "eu"]))) as {
       provider: string;
       url: string;
     }[];
     expect(listed.map((s) => [s.provider, s.url])).to.deep.equal([[provider.address, url]]);
-    expect(JSON.parse(success(await zg(["serve", "list", "--json", "--region", "us"])))).to.deep.equal([]);
+    expect(JSON.parse(expectSuccess(await zg(["serve", "list", "--json", "--region", "us"])))).to.deep.equal(
+      [],
+    );
   });
 
   it("ledger deposit / fund / status, infer, receipts verify", async () => {
@@ -110,9 +104,9 @@ describe("zg serve, ledger, infer, receipts", function () {
       },
       { write: () => undefined },
     );
-    success(await zg(["ledger", "deposit", "1"]));
-    success(await zg(["ledger", "fund", provider.address, "0.5"]));
-    const status = JSON.parse(success(await zg(["ledger", "status", "--json"]))) as {
+    expectSuccess(await zg(["ledger", "deposit", "1"]));
+    expectSuccess(await zg(["ledger", "fund", provider.address, "0.5"]));
+    const status = JSON.parse(expectSuccess(await zg(["ledger", "status", "--json"]))) as {
       available: string;
       subAccounts: { provider: string; balance: string }[];
     };
@@ -121,12 +115,12 @@ describe("zg serve, ledger, infer, receipts", function () {
       { provider: provider.address, balance: "500000000000000000", pendingRefund: "0", refunds: [] },
     ]);
 
-    const answer = success(
+    const answer = expectSuccess(
       await zg(["infer", "--provider", provider.address, "what does a storage node do?"]),
     );
     expect(answer).to.match(/tokens, fee 0\.0000\d+, signature verified; receipt /);
     const receiptFile = /receipt (\S+\.json)/.exec(answer)?.[1] as string;
-    const verified = success(await zg(["receipts", "verify", receiptFile]));
+    const verified = expectSuccess(await zg(["receipts", "verify", receiptFile]));
     expect(verified).to.match(/re-execution\s+bit-identical/);
     expect(verified).to.match(/verdict\s+valid/);
 
@@ -134,24 +128,28 @@ describe("zg serve, ledger, infer, receipts", function () {
     tampered.response.content = `${tampered.response.content} (edited)`;
     const tamperedFile = path.join(tempDir("receipt"), "tampered.json");
     writeFileSync(tamperedFile, JSON.stringify(tampered));
-    expect(failure(await zg(["receipts", "verify", "--offline", tamperedFile]))).to.match(/response hash/);
-    expect(failure(await zg(["receipts", "verify", path.join(tempDir("none"), "missing.json")]))).to.match(
-      /does not exist/,
+    expect(expectFailure(await zg(["receipts", "verify", "--offline", tamperedFile]))).to.match(
+      /response hash/,
     );
+    expect(
+      expectFailure(await zg(["receipts", "verify", path.join(tempDir("none"), "missing.json")])),
+    ).to.match(/does not exist/);
 
-    expect(failure(await zg(["infer", "--provider", Wallet.createRandom().address, "hi"]))).to.match(
+    expect(expectFailure(await zg(["infer", "--provider", Wallet.createRandom().address, "hi"]))).to.match(
       /has no service registered/,
     );
-    expect(failure(await zg(["infer", "--provider", provider.address, "hi", "--temperature", "9"]))).to.match(
-      /temperature/,
+    expect(
+      expectFailure(await zg(["infer", "--provider", provider.address, "hi", "--temperature", "9"])),
+    ).to.match(/temperature/);
+    expectSuccess(await zg(["ledger", "refund", provider.address, "0.1"]));
+    expect(expectFailure(await zg(["ledger", "release", provider.address]))).to.match(
+      /LedgerNothingUnlocked/,
     );
-    success(await zg(["ledger", "refund", provider.address, "0.1"]));
-    expect(failure(await zg(["ledger", "release", provider.address]))).to.match(/LedgerNothingUnlocked/);
-    expect(failure(await zg(["ledger", "withdraw", "5"]))).to.match(/LedgerInsufficientBalance/);
+    expect(expectFailure(await zg(["ledger", "withdraw", "5"]))).to.match(/LedgerInsufficientBalance/);
   });
 
   it("serve remove", async () => {
-    expect(success(await zg(["serve", "remove"], provider.privateKey))).to.match(/removed the service/);
-    expect(JSON.parse(success(await zg(["serve", "list", "--json"])))).to.deep.equal([]);
+    expect(expectSuccess(await zg(["serve", "remove"], provider.privateKey))).to.match(/removed the service/);
+    expect(JSON.parse(expectSuccess(await zg(["serve", "list", "--json"])))).to.deep.equal([]);
   });
 });

@@ -6,7 +6,8 @@ import path from "node:path";
 import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
 import hre from "hardhat";
-import { ZgChain } from "../../offchain/core/chain";
+import type { ZgChain } from "../../offchain/core/chain";
+import { connectDevnet } from "../../offchain/devnet/devnet";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { ServingClient } from "../../offchain/serving/client";
@@ -110,13 +111,7 @@ describe("inference oracle", function () {
   async function user(index: number, deposit = "2") {
     const key = devAccount(index);
     await fund(key.address, "5");
-    const chain = await ZgChain.connect({
-      network: "localhost",
-      rpcUrl: rpc.url,
-      expectedChainId: 31337,
-      registry: record.registry,
-      key: { kind: "privateKey", privateKey: key.privateKey },
-    });
+    const chain = await connectDevnet(rpc.url, record.registry, key.privateKey);
     chains.push(chain);
     const client = await ServingClient.connect(chain);
     if (deposit !== "0") await client.deposit(parseEther(deposit));
@@ -403,13 +398,7 @@ describe("inference oracle", function () {
     await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
     try {
       const provider = await ServingClient.connect(
-        await ZgChain.connect({
-          network: "localhost",
-          rpcUrl: rpc.url,
-          expectedChainId: 31337,
-          registry: record.registry,
-          key: { kind: "privateKey", privateKey: operator.privateKey },
-        }),
+        await connectDevnet(rpc.url, record.registry, operator.privateKey),
       );
       chains.push(provider.chain);
       const current = await provider.service(operator.address);

@@ -1,13 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import {
-  impersonateAccount,
-  loadFixture,
-  setBalance,
-  setCode,
-  time,
-} from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, setCode, time } from "@nomicfoundation/hardhat-network-helpers";
 import { NodeStaking__factory, ZgProxy__factory, type NodeStaking } from "../../typechain-types";
 import {
   BPS,
@@ -25,6 +19,7 @@ import {
   evidence,
   type RoleId,
 } from "../helpers/staking-fixture";
+import { impersonatedAccount } from "../helpers/chain";
 
 const E = (s: string): bigint => ethers.parseEther(s);
 const ERC1967_IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
@@ -50,14 +45,6 @@ async function membersOf(staking: NodeStaking, role: RoleId): Promise<string[]> 
 
 async function activeMembersOf(staking: NodeStaking, role: RoleId): Promise<string[]> {
   return [...(await staking.activeMembersOf(role))];
-}
-
-/** An impersonated account that is funded now and can be made to reject coin later with `setCode`. */
-async function impersonatedAccount(): Promise<HardhatEthersSigner> {
-  const address = ethers.Wallet.createRandom().address;
-  await impersonateAccount(address);
-  await setBalance(address, E("100"));
-  return ethers.getSigner(address);
 }
 
 /** NATIVE fixture where alice bonded 3 ETH for STORAGE (min 1) and bob 2 ETH for STORAGE. */

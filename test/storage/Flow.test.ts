@@ -11,13 +11,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
-import {
-  impersonateAccount,
-  loadFixture,
-  setBalance,
-  setCode,
-  setStorageAt,
-} from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, setCode, setStorageAt } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import type { ContractTransactionReceipt } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -40,6 +34,7 @@ import {
   type StorageFixture,
   type SubmissionStruct,
 } from "./flow-fixture";
+import { impersonatedAccount } from "../helpers/chain";
 
 const NUM_RUNS = Number(process.env.NUM_RUNS ?? 100);
 /** Runtime code that reverts on any call: PUSH0 PUSH0 REVERT. */
@@ -154,14 +149,6 @@ async function submitAs(
 ): Promise<ContractTransactionReceipt | null> {
   const fee = sectorsOf(refNodes(submission).map((n) => n.height)) * f.price;
   return (await f.flow.connect(signer).submit(submission, { value: fee + extra })).wait();
-}
-
-/** An impersonated, funded account whose code can be set to reject coin. */
-async function impersonatedAccount(): Promise<HardhatEthersSigner> {
-  const address = ethers.Wallet.createRandom().address;
-  await impersonateAccount(address);
-  await setBalance(address, ethers.parseEther("100"));
-  return ethers.getSigner(address);
 }
 
 /** Deterministic, non-trivial file contents. */
