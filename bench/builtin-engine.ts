@@ -16,12 +16,7 @@ import {
   type ChatMessage,
   type GenerateParams,
 } from "../offchain/serving/builtin";
-
-interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
+import type { Figure } from "./figure";
 
 const PROMPTS = [
   "What is data availability?",
@@ -43,7 +38,7 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
-export async function builtinEngineBench(): Promise<BenchResult[]> {
+export async function builtinEngineBench(): Promise<Figure[]> {
   const texts = corpusTexts();
   trainModel(texts);
   const trainings: number[] = [];
@@ -85,14 +80,4 @@ export async function builtinEngineBench(): Promise<BenchResult[]> {
 
 function round(value: number, scale = 10): number {
   return Math.round(value * scale) / scale;
-}
-
-if (require.main === module) {
-  builtinEngineBench().then(
-    (results) => console.table(results),
-    (error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
 }

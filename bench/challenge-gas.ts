@@ -14,8 +14,6 @@
  * The table also splits `gas` into the intrinsic cost and execution (from the trace), and shows EIP-7623's calldata
  * floor: from Prague on (the Hardhat network runs Osaka) `gas` is at least the floor, 21,000 + 10 per calldata
  * token (4 a non-zero byte, 1 a zero one), whatever the contract does; `no-floor` is what Cancun rules charge.
- *
- *   npx hardhat run bench/challenge-gas.ts
  */
 import hre from "hardhat";
 import {
@@ -27,12 +25,7 @@ import {
   toEpoch,
   type ChallengesFixture,
 } from "../test/storage/challenges-fixture";
-
-export interface GasFigure {
-  name: string;
-  value: number;
-  unit: string;
-}
+import type { Figure } from "./figure";
 
 const DEPTHS = [10, 20, 30];
 const TARGET_AT_30 = 70_000;
@@ -151,31 +144,14 @@ async function measureAll(): Promise<Measured[]> {
   return measured;
 }
 
-/** Answer gas at depths 10, 20 and 30. */
-export async function answerGas(): Promise<GasFigure[]> {
-  return (await measureAll()).map(({ name, gas }) => ({ name, value: gas.used, unit: "gas" }));
-}
-
-async function main(): Promise<void> {
-  const measured = await measureAll();
-  const width = Math.max(...measured.map((m) => m.name.length));
-  const columns = ["gas", "execution", "intrinsic", "7623-floor", "no-floor"];
-  process.stdout.write(`${"figure".padEnd(width)}${columns.map((c) => c.padStart(12)).join("")}\n`);
-  for (const { name, gas } of measured) {
-    // What a chain without EIP-7623 (Cancun rules) charges: the intrinsic cost plus execution.
-    const row = [gas.used, gas.execution, gas.intrinsic, gas.floor, gas.intrinsic + gas.execution];
-    process.stdout.write(`${name.padEnd(width)}${row.map((v) => String(v).padStart(12)).join("")}\n`);
-  }
-  process.stdout.write(`target at depth 30: <= ${TARGET_AT_30}\n`);
-  process.stdout.write(
-    "gas = max(intrinsic + execution, 7623-floor) on Prague and later (the Hardhat network's hardfork); " +
-      "no-floor = intrinsic + execution (Cancun)\n",
-  );
-}
-
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`challenge-gas: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  });
+/**
+ * Answer gas at depths 10, 20 and 30, with its execution part and EIP-7623's calldata floor: `gas` is
+ * max(intrinsic + execution, floor) from Prague on (the Hardhat network runs Osaka).
+ */
+export async function answerGas(): Promise<Figure[]> {
+  return (await measureAll()).flatMap(({ name, gas }) => [
+    { name, value: gas.used, unit: name.endsWith("depth-30") ? `gas (target <= ${TARGET_AT_30})` : "gas" },
+    { name: `${name}-execution`, value: gas.execution, unit: "gas" },
+    { name: `${name}-7623-floor`, value: gas.floor, unit: "gas" },
+  ]);
 }

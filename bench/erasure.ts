@@ -6,13 +6,7 @@ import {
   stripeSegments,
   type StripeLayout,
 } from "../offchain/storage/erasure";
-
-/** One measured figure, in the shape bench/run.ts records. */
-export interface ErasureBenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
+import type { Figure } from "./figure";
 
 const DATA_SIZE = 64 * 1024 * 1024;
 const K = 4;
@@ -25,7 +19,7 @@ const LOST_POSITIONS = [0, 1];
  * Reed-Solomon 4+2 throughput on 64 MiB of random data with 256 KiB segments, median of 3 runs, in MB/s
  * (10^6 bytes) of data: encoding the parity file, and rebuilding every stripe with two data shards lost.
  */
-export async function erasureBench(): Promise<ErasureBenchResult[]> {
+export async function erasureBench(): Promise<Figure[]> {
   const data = randomFillSync(new Uint8Array(DATA_SIZE));
   const layout = stripeLayout(data.length, K, M);
 
@@ -82,25 +76,4 @@ function median(values: number[]): number {
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
-}
-
-if (require.main === module) {
-  erasureBench()
-    .then((results) => {
-      const rows = results.map((r) => `| ${r.name} | ${r.value} ${r.unit} |`);
-      process.stdout.write(
-        [
-          `Reed-Solomon ${K}+${M}, ${DATA_SIZE / 2 ** 20} MiB of random data, 256 KiB segments, median of ${RUNS}`,
-          "",
-          "| benchmark | value |",
-          "| --- | --- |",
-          ...rows,
-          "",
-        ].join("\n"),
-      );
-    })
-    .catch((error: unknown) => {
-      process.stderr.write(`bench: ${(error as Error).message}\n`);
-      process.exitCode = 1;
-    });
 }

@@ -12,18 +12,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { ZgFile } from "@0gfoundation/0g-ts-sdk";
 import { closeMerkleWorkers, computeFileMerkle, type MerkleHashing } from "../offchain/storage/merkle";
-
-interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  anchor?: { name: string; value: number; unit: string };
-}
+import type { Figure } from "./figure";
 
 const FILE_SIZE = 256 * 1024 * 1024;
 const SDK_NAME = "0G TS SDK 1.2.8 ZgFile.merkleTree()";
 
-export async function merkleBench(): Promise<BenchResult[]> {
+export async function merkleBench(): Promise<Figure[]> {
   const dir = mkdtempSync(path.join(tmpdir(), "zg-bench-merkle-"));
   const file = path.join(dir, "random.bin");
   try {
@@ -92,23 +86,4 @@ function writeRandomFile(file: string, size: number): void {
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
-}
-
-if (require.main === module) {
-  merkleBench().then(
-    (results) => {
-      console.table(
-        results.map(({ name, value, unit, anchor }) => ({
-          name,
-          value,
-          unit,
-          anchor: anchor ? `${anchor.name}: ${anchor.value} ${anchor.unit}` : "",
-        })),
-      );
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
 }

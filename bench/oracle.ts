@@ -6,8 +6,6 @@
  *   voucher and balance checks, response signing, the fsync'd receipt write; the engine's time excluded);
  * - `oracle-requests-per-second`: full requests (chat + the user's acknowledgement voucher) per second with 8 users
  *   in parallel, builtin engine at 16 output tokens, client and oracle sharing this machine's two cores.
- *
- *   npm run bench -- oracle
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -29,12 +27,7 @@ import {
   type SignedVoucher,
 } from "../offchain/serving/protocol";
 import { NodeStaking__factory } from "../typechain-types";
-
-export interface OracleFigure {
-  name: string;
-  value: number;
-  unit: string;
-}
+import type { Figure } from "./figure";
 
 const SEQUENTIAL = 500;
 const USERS = 8;
@@ -98,7 +91,7 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
-export async function oracleBench(): Promise<OracleFigure[]> {
+export async function oracleBench(): Promise<Figure[]> {
   const dir = mkdtempSync(path.join(tmpdir(), "zg-bench-oracle-"));
   process.env.ZG_DEPLOYMENTS_DIR = dir;
   const server = new JsonRpcServer({ hostname: "127.0.0.1", port: 0, provider: hre.network.provider });

@@ -6,19 +6,12 @@ import { DurableStore } from "../offchain/core/store";
 import { builtinEngineBench } from "./builtin-engine";
 import { erasureBench } from "./erasure";
 import { merkleBench } from "./merkle";
-
-/** One measured figure, as written to bench/results.json. */
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-  anchor?: { name: string; value: number; unit: string };
-}
+import type { Figure } from "./figure";
 
 interface Benchmark {
   name: string;
   description: string;
-  run(): Promise<Result[]>;
+  run(): Promise<Figure[]>;
 }
 
 function median(values: number[]): number {
@@ -150,9 +143,9 @@ async function main(): Promise<void> {
     throw new Error(`unknown benchmark '${only}' (benchmarks: ${BENCHMARKS.map((b) => b.name).join(", ")})`);
   }
   const file = path.join(__dirname, "results.json");
-  let results: Result[] = [];
+  let results: Figure[] = [];
   try {
-    results = JSON.parse(readFileSync(file, "utf8")) as Result[];
+    results = JSON.parse(readFileSync(file, "utf8")) as Figure[];
   } catch {
     results = [];
   }

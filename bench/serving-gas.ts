@@ -10,8 +10,6 @@
  *
  * The 0G anchors are not measured here: they are the figures quoted in the issue for 0G's own settlement
  * (~51,000 gas per user at 50 users; ~68,000 on an account's first settlement).
- *
- *   npx hardhat run bench/serving-gas.ts
  */
 import type {} from "@nomicfoundation/hardhat-ethers/internal/type-extensions";
 import hre from "hardhat";
@@ -25,13 +23,7 @@ import {
   type InferenceServing,
   type ServingLedger,
 } from "../typechain-types";
-
-export interface GasFigure {
-  name: string;
-  value: number;
-  unit: string;
-  anchor?: { name: string; value: number; unit: string };
-}
+import type { Figure } from "./figure";
 
 const BATCHES = [1, 10, 100];
 const REQUESTS_PER_VOUCHER = 100;
@@ -168,20 +160,20 @@ async function measureAll(): Promise<Measured[]> {
 }
 
 /** Settlement gas per user and per request, steady state and first settlement, at 1, 10 and 100 users. */
-export async function settleGas(): Promise<GasFigure[]> {
-  const figures: GasFigure[] = [];
+export async function settleGas(): Promise<Figure[]> {
+  const figures: Figure[] = [];
   for (const { users, first, steady } of await measureAll()) {
     for (const [label, gas, anchor] of [
       ["steady", steady, ZEROG_STEADY],
       ["first", first, ZEROG_FIRST],
     ] as const) {
       // 0G's quoted figures are compared with our 100-user batches (theirs: ~50 users).
-      const quoted = (value: number): Pick<GasFigure, "anchor"> =>
+      const quoted = (value: number): Pick<Figure, "anchor"> =>
         users === 100 ? { anchor: { name: ANCHOR_NAMES[label], value, unit: "gas" } } : {};
       figures.push({
         name: `serving-settle-${users}-users-${label}-per-user`,
         value: Math.round(gas.used / users),
-        unit: "gas",
+        unit: users === 100 ? `gas (target <= ${TARGET_PER_USER})` : "gas",
         ...quoted(anchor),
       });
       figures.push({
@@ -193,37 +185,4 @@ export async function settleGas(): Promise<GasFigure[]> {
     }
   }
   return figures;
-}
-
-async function main(): Promise<void> {
-  const measured = await measureAll();
-  const columns = ["users", "gas", "per-user", "per-request", "7623-floor"];
-  process.stdout.write(`${"settlement".padEnd(10)}${columns.map((c) => c.padStart(12)).join("")}\n`);
-  for (const { users, first, steady } of measured) {
-    for (const [label, gas] of [
-      ["steady", steady],
-      ["first", first],
-    ] as const) {
-      const row = [
-        users,
-        gas.used,
-        Math.round(gas.used / users),
-        Math.round(gas.used / users / REQUESTS_PER_VOUCHER),
-        gas.floor,
-      ];
-      process.stdout.write(`${label.padEnd(10)}${row.map((v) => String(v).padStart(12)).join("")}\n`);
-    }
-  }
-  process.stdout.write(
-    `target: <= ${TARGET_PER_USER} gas per user at 100 users (<= 1,000 per request at ` +
-      `${REQUESTS_PER_VOUCHER} requests per voucher); 0G (quoted): ~${ZEROG_STEADY} per user at 50 users, ` +
-      `~${ZEROG_FIRST} on a first settlement\n`,
-  );
-}
-
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`serving-gas: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  });
 }

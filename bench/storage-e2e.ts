@@ -2,8 +2,6 @@
  * End-to-end storage throughput: a file uploaded to and downloaded from six local storage nodes (separate
  * processes, as operators run them: four quarter shards and two half shards), without and with 4+2 parity.
  * The chain is the in-process Hardhat network served over JSON-RPC; the file is random and on disk.
- *
- *   npx hardhat run bench/storage-e2e.ts
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -19,12 +17,7 @@ import { ZgChain } from "../offchain/core/chain";
 import { devAccount, freePort, waitForHttp } from "../offchain/devnet/devnet";
 import { StorageClient } from "../offchain/storage/client";
 import { NodeStaking__factory } from "../typechain-types";
-
-export interface ThroughputFigure {
-  name: string;
-  value: number;
-  unit: string;
-}
+import type { Figure } from "./figure";
 
 const FILE_BYTES = 64 * 1024 * 1024;
 const SHARDS = [
@@ -36,7 +29,7 @@ const SHARDS = [
   { shardId: 1, numShard: 2 },
 ];
 
-export async function storageThroughput(): Promise<ThroughputFigure[]> {
+export async function storageThroughput(): Promise<Figure[]> {
   const dir = mkdtempSync(path.join(tmpdir(), "zg-bench-e2e-"));
   process.env.ZG_DEPLOYMENTS_DIR = dir;
   const server = new JsonRpcServer({ hostname: "127.0.0.1", port: 0, provider: hre.network.provider });
@@ -89,7 +82,7 @@ export async function storageThroughput(): Promise<ThroughputFigure[]> {
       key: { kind: "privateKey", privateKey: user.privateKey },
     });
     const client = await StorageClient.connect(chain);
-    const figures: ThroughputFigure[] = [];
+    const figures: Figure[] = [];
     const mb = FILE_BYTES / 1e6;
     for (const parity of [false, true]) {
       const file = path.join(dir, `file-${parity}`);
@@ -137,14 +130,4 @@ export async function storageThroughput(): Promise<ThroughputFigure[]> {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-if (require.main === module) {
-  storageThroughput().then(
-    (figures) => console.table(figures),
-    (error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    },
-  );
 }

@@ -7,8 +7,6 @@
  * profile), plus the 1-node figures with a fee, where the Market is called and the pool grows.
  *
  * The 0G anchors are not measured here: they are the figures quoted in the issue for 0G's own Flow.
- *
- *   npx hardhat run bench/storage-gas.ts
  */
 import type {} from "@nomicfoundation/hardhat-ethers/internal/type-extensions";
 import hre from "hardhat";
@@ -19,13 +17,7 @@ import {
   ZgProxy__factory,
 } from "../typechain-types";
 import type { Flow } from "../typechain-types";
-
-export interface GasFigure {
-  name: string;
-  value: number;
-  unit: string;
-  anchor?: { name: string; value: number; unit: string };
-}
+import type { Figure } from "./figure";
 
 /** 0G's Flow behind its deploy's proxy, as quoted in the issue (0G's contracts cannot be deployed here). */
 const ZEROG_ANCHORS: Record<string, number> = {
@@ -101,8 +93,8 @@ async function measure(flow: Flow, heights: number[], price: bigint): Promise<nu
 }
 
 /** Measures every figure on fresh deployments; the four 0G figures quoted in the issue ride along as anchors. */
-export async function submitGas(): Promise<GasFigure[]> {
-  const figures: GasFigure[] = [];
+export async function submitGas(): Promise<Figure[]> {
+  const figures: Figure[] = [];
   for (const log of ["young", "2^32-log"] as const) {
     for (const { label, heights } of SHAPES) {
       const flow = await deploy(0n);
@@ -130,20 +122,4 @@ export async function submitGas(): Promise<GasFigure[]> {
         }
       : figure,
   );
-}
-
-async function main(): Promise<void> {
-  const figures = await submitGas();
-  const width = Math.max(...figures.map((f) => f.name.length));
-  process.stdout.write(`${"figure".padEnd(width)}  ${"gas".padStart(8)}\n`);
-  for (const figure of figures) {
-    process.stdout.write(`${figure.name.padEnd(width)}  ${String(figure.value).padStart(8)}\n`);
-  }
-}
-
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`storage-gas: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  });
 }
