@@ -29,7 +29,7 @@ interface IOracleProofs is IERC5267 {
     error OracleProofUnsupportedOracleType(uint256 index, IERC7857DataVerifier.OracleType oracleType);
     /// @notice Thrown when a signature cannot be recovered.
     /// @param index The proof's position.
-    /// @param reason OpenZeppelin's `ECDSA.RecoverError`: 1 invalid, 2 wrong length, 3 `s` in the upper half.
+    /// @param reason OpenZeppelin's `ECDSA.RecoverError`: 1 no signer recovered, 3 `s` in the upper half.
     error OracleProofInvalidSignature(uint256 index, uint8 reason);
     /// @notice Thrown when a proof's deadline has passed.
     error OracleProofExpired(uint256 index, uint256 deadline);
