@@ -3,13 +3,13 @@
  * OpenZeppelin ERC-721 `transferFrom` measured in the same run, on the in-process Hardhat network (osaka rules,
  * with EIP-7623's calldata floor).
  *
- * Steady state: the proofs are real (EIP-712 signatures of the receiver and of an oracle staked in NodeStaking,
- * new hashes submitted to the Flow, 125-byte sealed keys); every signer's nonce word is already in use (each proof
- * takes the signer's next sequential nonce, and two warm-up rounds run first); sender and receiver each hold another
- * token, so no balance goes from or to zero; the token has no authorized users. Each figure is the median of five.
- * `…-new-receiver` is one transfer to an account that holds no token and never signed a proof (two more fresh
- * storage slots: its balance and its nonce word). The plain ERC-721 is measured under the same conditions
- * (ping-pong between two accounts that hold another token).
+ * Steady state: the proofs are real (EIP-712 signatures, in AgentNFT's domain, of the receiver and of an oracle
+ * staked in NodeStaking; new hashes submitted to the Flow; 125-byte sealed keys); every receiver's nonce word is
+ * already in use (each proof takes the receiver's next sequential nonce, and two warm-up rounds run first); sender
+ * and receiver each hold another token, so no balance goes from or to zero; the token has no authorized users and
+ * no approval. Each figure is the median of five. `…-new-receiver` is one transfer to an account that holds no
+ * token and never received a proof (two more fresh storage slots: its balance and its nonce word). The plain
+ * ERC-721 is measured under the same conditions (ping-pong between two accounts that hold another token).
  *
  * The 0G anchors are not measured here: they are the figures quoted for 0G's own AgentNFT (≈266,000–283,000 gas
  * for a one-entry `iTransferFrom`, ≈172,000 per extra entry).

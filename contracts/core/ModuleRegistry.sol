@@ -69,6 +69,15 @@ contract ModuleRegistry is IModuleRegistry, Ownable2Step {
     }
 
     /// @inheritdoc IModuleRegistry
+    function getModules(bytes32 first, bytes32 second) external view returns (address, address) {
+        address a = _modules[first].addr;
+        if (a == address(0)) revert RegistryModuleNotFound(first);
+        address b = _modules[second].addr;
+        if (b == address(0)) revert RegistryModuleNotFound(second);
+        return (a, b);
+    }
+
+    /// @inheritdoc IModuleRegistry
     function tryGetModule(bytes32 name) external view returns (address) {
         return _modules[name].addr;
     }

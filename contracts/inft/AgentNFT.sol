@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
-import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
-import {ERC721Upgradeable} from "@openzeppelin/contracts-upgradeable/token/ERC721/ERC721Upgradeable.sol";
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
@@ -11,12 +10,15 @@ import {IAgentNFT} from "./interfaces/IAgentNFT.sol";
 import {IERC7857} from "./interfaces/IERC7857.sol";
 import {IERC7857DataVerifier} from "./interfaces/IERC7857DataVerifier.sol";
 import {IERC7857Metadata} from "./interfaces/IERC7857Metadata.sol";
+import {IOracleProofs} from "./interfaces/IOracleProofs.sol";
+import {OracleProofs} from "./libraries/OracleProofs.sol";
 
 /**
  * @title AgentNFT
- * @notice zerog-stack's ERC-7857 agent token ("zerog Agent", ZGA; see `IAgentNFT`). Deployed behind an ERC-1967
- * proxy (UUPS); governance (the registry owner) sets the mint fee, withdraws the fees and authorizes upgrades.
- * The data verifier is the module registered as "OracleVerifier", looked up at call time.
+ * @notice zerog-stack's ERC-7857 agent token ("zerog Agent", ZGA; see `IAgentNFT`). Not upgradeable: governance (the
+ * registry owner) sets the mint fee and withdraws the fees. The token checks its proofs itself, with the
+ * `OracleProofs` library, in its own EIP-712 domain ("zerog AgentNFT", version "1") and with its own nonces;
+ * NodeStaking and the Flow are looked up in the registry at call time.
  *
  * `update` semantics: each proof either appends an entry (`oldDataHash` zero) or replaces the first entry whose
  * hash is its `oldDataHash`, with the matching `newDatas` entry (description and hash). Entries are never removed,
@@ -25,28 +27,34 @@ import {IERC7857Metadata} from "./interfaces/IERC7857Metadata.sol";
  * Authorized users belong to a generation of the token: a transfer that finds users starts a new, empty
  * generation (one write, whatever the number of users), so the new owner starts with none.
  * @dev Invariants:
- * - `tokens[id].dataCount <= MAX_DATA_ENTRIES` and entries `0 … dataCount-1` of `datas[id]` are the token's data,
+ * - `_tokens[id].dataCount <= MAX_DATA_ENTRIES` and entries `0 … dataCount-1` of `_datas[id]` are the token's data,
  *   each with a non-zero hash; `dataCount` never decreases;
- * - `tokens[id].authorizedCount <= MAX_AUTHORIZED_USERS`; for the current generation `g`,
- *   `authorized[id][g].users[0 … authorizedCount-1]` are distinct and non-zero, and `positions[u]` is the
+ * - `_tokens[id].authorizedCount <= MAX_AUTHORIZED_USERS`; for the current generation `g`,
+ *   `_authorized[id][g].users[0 … authorizedCount-1]` are distinct and non-zero, and `positions[u]` is the
  *   1-based index of `u` among them, or zero;
  * - a token with `dataCount != 0` changes owner only through `iTransferFrom`, and each of its entries then gets
- *   a new hash attested by an oracle and accepted by the receiver;
+ *   a new hash attested by an active oracle, recorded by the Flow and accepted by the receiver;
+ * - a (receiver, nonce) is accepted at most once: its bit is set when accepted and never cleared;
+ * - `_tokens[id].approved == (getApproved(id) != address(0))`;
  * - `address(this).balance` is the fees collected and not withdrawn (there is no `receive`);
  * - token ids are `1 … lastTokenId`, each minted once (there is no burn).
  */
-contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNFT {
-    bytes32 private constant _ORACLE_VERIFIER = "OracleVerifier";
+contract AgentNFT is ERC721, EIP712, IAgentNFT {
+    using OracleProofs for OracleProofs.Nonces;
 
     /// @inheritdoc IAgentNFT
     uint256 public constant MAX_DATA_ENTRIES = 32;
     /// @inheritdoc IAgentNFT
     uint256 public constant MAX_AUTHORIZED_USERS = 100;
+    /// @inheritdoc IOracleProofs
+    uint256 public constant MAX_PROOF_VALIDITY = OracleProofs.MAX_PROOF_VALIDITY;
 
     /// @dev Everything a transfer reads about a token besides ERC-721 ownership and data hashes: one slot.
+    /// `approved` is whether the token has an approved account (`getApproved(id) != 0`).
     struct TokenState {
         uint8 dataCount;
         uint8 authorizedCount;
+        bool approved;
         uint64 generation;
     }
 
@@ -56,23 +64,16 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
         mapping(address user => uint256 positionPlusOne) positions;
     }
 
-    /// @custom:storage-location erc7201:zerog.storage.AgentNFT
-    struct AgentNFTStorage {
-        // Read together by every mint and clone: one slot.
-        uint128 mintFee;
-        uint128 lastTokenId;
-        mapping(uint256 tokenId => TokenState) tokens;
-        mapping(uint256 tokenId => mapping(uint256 index => IntelligentData)) datas;
-        mapping(address user => address assistant) delegates;
-        mapping(uint256 tokenId => mapping(uint256 generation => Authorized)) authorized;
-    }
-
-    // keccak256(abi.encode(uint256(keccak256("zerog.storage.AgentNFT")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant _STORAGE_SLOT =
-        0x8659cfc17254d624f291005c589da3d85a894775e7785af8441a43beff9ff100;
-
-    /// @custom:oz-upgrades-unsafe-allow state-variable-immutable
     IModuleRegistry private immutable _REGISTRY;
+
+    // Read together by every mint and clone: one slot.
+    uint128 private _mintFee;
+    uint128 private _lastTokenId;
+    mapping(uint256 tokenId => TokenState) private _tokens;
+    mapping(uint256 tokenId => mapping(uint256 index => IntelligentData)) private _datas;
+    mapping(address user => address assistant) private _delegates;
+    mapping(uint256 tokenId => mapping(uint256 generation => Authorized)) private _authorized;
+    OracleProofs.Nonces private _nonces;
 
     modifier onlyGovernance() {
         if (msg.sender != _REGISTRY.owner()) revert AgentNFTNotGovernance(msg.sender);
@@ -80,22 +81,15 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
     }
 
     /**
-     * @param registry_ The module registry: governance and the "OracleVerifier" lookup. Fixed per implementation
-     * (an immutable, saving a storage read per call): changing it is an upgrade.
-     * @custom:oz-upgrades-unsafe-allow constructor
-     */
-    constructor(address registry_) {
-        if (registry_ == address(0)) revert AgentNFTZeroAddress();
-        _REGISTRY = IModuleRegistry(registry_);
-        _disableInitializers();
-    }
-
-    /**
-     * @notice Sets up the proxy's state. Called once, by the proxy's constructor.
+     * @param registry_ The module registry: governance, and the "NodeStaking" and "Flow" lookups.
      * @param mintFee_ The first mint fee, in wei (zero: free minting, the `no-token` profile).
      */
-    function initialize(uint256 mintFee_) external initializer {
-        __ERC721_init("zerog Agent", "ZGA");
+    constructor(
+        address registry_,
+        uint256 mintFee_
+    ) ERC721("zerog Agent", "ZGA") EIP712("zerog AgentNFT", "1") {
+        if (registry_ == address(0)) revert AgentNFTZeroAddress();
+        _REGISTRY = IModuleRegistry(registry_);
         _setMintFee(mintFee_);
     }
 
@@ -115,19 +109,10 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
         _mint(to, tokenId);
         if (count == 0) return tokenId;
 
-        AgentNFTStorage storage $ = _s();
-        IERC7857DataVerifier.OwnershipProofOutput[] memory outputs = _verifier().verifyOwnership(proofs);
-        mapping(uint256 => IntelligentData) storage entries = $.datas[tokenId];
-        for (uint256 i = 0; i < count; ++i) {
-            IERC7857DataVerifier.OwnershipProofOutput memory output = outputs[i];
-            if (output.oldDataHash != bytes32(0))
-                revert AgentNFTDataHashMismatch(i, bytes32(0), output.oldDataHash);
-            _checkNewData(i, datas[i].dataHash, output, to);
-            entries[i] = datas[i];
-        }
+        _addEntries(tokenId, to, datas, proofs);
         // count <= MAX_DATA_ENTRIES < 2^8.
-        $.tokens[tokenId].dataCount = uint8(count);
-        emit PublishedSealedKey(to, tokenId, _sealedKeysOf(proofs));
+        _tokens[tokenId].dataCount = uint8(count);
+        _publishSealedKeys(to, tokenId, proofs);
     }
 
     /// @inheritdoc IERC7857Metadata
@@ -142,14 +127,13 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
         if (changes == 0) revert AgentNFTEmptyUpdate();
         if (proofs.length != changes) revert AgentNFTProofCountMismatch(changes, proofs.length);
 
-        TokenState storage token = _s().tokens[tokenId];
+        TokenState storage token = _tokens[tokenId];
         IntelligentData[] memory oldDatas = _datasOf(tokenId, token.dataCount);
-        IERC7857DataVerifier.OwnershipProofOutput[] memory outputs = _verifier().verifyOwnership(proofs);
-        uint256 count = _applyUpdate(tokenId, oldDatas.length, owner, newDatas, outputs);
+        uint256 count = _applyUpdate(tokenId, oldDatas.length, owner, newDatas, proofs);
         // count <= MAX_DATA_ENTRIES < 2^8.
         token.dataCount = uint8(count);
         emit Updated(tokenId, oldDatas, _datasOf(tokenId, count));
-        emit PublishedSealedKey(owner, tokenId, _sealedKeysOf(proofs));
+        _publishSealedKeys(owner, tokenId, proofs);
     }
 
     // ─── Transfers ────────────────────────────────────────────────────────────────────────────────
@@ -183,7 +167,7 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
         newTokenId = _collectFeeForNewToken();
         _mint(to, newTokenId);
         // dataCount <= MAX_DATA_ENTRIES < 2^8.
-        _s().tokens[newTokenId].dataCount = uint8(_handOver(tokenId, newTokenId, to, proofs));
+        _tokens[newTokenId].dataCount = uint8(_handOver(tokenId, newTokenId, to, proofs));
         emit Cloned(tokenId, newTokenId, from, to);
     }
 
@@ -191,23 +175,19 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
      * @notice A plain ERC-721 transfer; reverts with `AgentNFTIntelligentToken` while the token holds data (use
      * `iTransferFrom`). `safeTransferFrom` goes through here too.
      */
-    function transferFrom(
-        address from,
-        address to,
-        uint256 tokenId
-    ) public override(ERC721Upgradeable, IERC721) {
-        if (_s().tokens[tokenId].dataCount != 0) revert AgentNFTIntelligentToken(tokenId);
+    function transferFrom(address from, address to, uint256 tokenId) public override(ERC721, IERC721) {
+        if (_tokens[tokenId].dataCount != 0) revert AgentNFTIntelligentToken(tokenId);
         super.transferFrom(from, to, tokenId);
     }
 
-    // ─── Authorization and delegation ─────────────────────────────────────────────────────────────
+    // ─── Authorization, delegation and nonces ─────────────────────────────────────────────────────
 
     /// @inheritdoc IERC7857
     function authorizeUsage(uint256 tokenId, address user) external {
         _requireTokenOwner(tokenId);
         if (user == address(0)) revert AgentNFTInvalidUser(user);
-        TokenState storage token = _s().tokens[tokenId];
-        Authorized storage authorized = _s().authorized[tokenId][token.generation];
+        TokenState storage token = _tokens[tokenId];
+        Authorized storage authorized = _authorized[tokenId][token.generation];
         if (authorized.positions[user] != 0) revert AgentNFTAlreadyAuthorized(tokenId, user);
         uint256 count = token.authorizedCount;
         if (count == MAX_AUTHORIZED_USERS)
@@ -222,8 +202,8 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
     /// @inheritdoc IERC7857
     function revokeAuthorization(uint256 tokenId, address user) external {
         _requireTokenOwner(tokenId);
-        TokenState storage token = _s().tokens[tokenId];
-        Authorized storage authorized = _s().authorized[tokenId][token.generation];
+        TokenState storage token = _tokens[tokenId];
+        Authorized storage authorized = _authorized[tokenId][token.generation];
         uint256 position = authorized.positions[user];
         if (position == 0) revert AgentNFTNotAuthorized(tokenId, user);
         // The last user takes the revoked one's place. position >= 1 and count >= position.
@@ -242,8 +222,14 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
 
     /// @inheritdoc IERC7857
     function delegateAccess(address assistant) external {
-        _s().delegates[msg.sender] = assistant;
+        _delegates[msg.sender] = assistant;
         emit DelegateAccess(msg.sender, assistant);
+    }
+
+    /// @inheritdoc IAgentNFT
+    function invalidateNonces(uint256 word, uint256 mask) external {
+        _nonces.words[msg.sender][word] |= mask;
+        emit NoncesInvalidated(msg.sender, word, mask);
     }
 
     // ─── Governance ───────────────────────────────────────────────────────────────────────────────
@@ -268,14 +254,14 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
     /// @inheritdoc IERC7857Metadata
     function intelligentDatasOf(uint256 tokenId) external view returns (IntelligentData[] memory) {
         _requireOwned(tokenId);
-        return _datasOf(tokenId, _s().tokens[tokenId].dataCount);
+        return _datasOf(tokenId, _tokens[tokenId].dataCount);
     }
 
     /// @inheritdoc IERC7857
     function authorizedUsersOf(uint256 tokenId) external view returns (address[] memory users) {
         _requireOwned(tokenId);
-        TokenState storage token = _s().tokens[tokenId];
-        Authorized storage authorized = _s().authorized[tokenId][token.generation];
+        TokenState storage token = _tokens[tokenId];
+        Authorized storage authorized = _authorized[tokenId][token.generation];
         uint256 count = token.authorizedCount;
         users = new address[](count);
         for (uint256 i = 0; i < count; ++i) {
@@ -285,17 +271,39 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
 
     /// @inheritdoc IAgentNFT
     function isAuthorizedUser(uint256 tokenId, address user) external view returns (bool) {
-        return _s().authorized[tokenId][_s().tokens[tokenId].generation].positions[user] != 0;
+        return _authorized[tokenId][_tokens[tokenId].generation].positions[user] != 0;
     }
 
     /// @inheritdoc IERC7857
     function getDelegateAccess(address user) external view returns (address) {
-        return _s().delegates[user];
+        return _delegates[user];
     }
 
-    /// @inheritdoc IERC7857
-    function verifier() external view returns (IERC7857DataVerifier) {
-        return IERC7857DataVerifier(_REGISTRY.tryGetModule(_ORACLE_VERIFIER));
+    /// @inheritdoc IAgentNFT
+    function nonceBitmap(address receiver, uint256 word) external view returns (uint256) {
+        return _nonces.words[receiver][word];
+    }
+
+    /// @inheritdoc IAgentNFT
+    function isNonceUsed(address receiver, uint256 nonce) external view returns (bool) {
+        return _nonces.isNonceUsed(receiver, nonce);
+    }
+
+    /// @inheritdoc IOracleProofs
+    function accessProofDigest(
+        bytes32 dataHash,
+        bytes32 targetPubkeyHash,
+        uint256 nonce,
+        uint256 deadline
+    ) external view returns (bytes32) {
+        return OracleProofs.accessDigest(_domainSeparatorV4(), dataHash, targetPubkeyHash, nonce, deadline);
+    }
+
+    /// @inheritdoc IOracleProofs
+    function ownershipProofDigest(
+        IERC7857DataVerifier.OwnershipProof calldata proof
+    ) external view returns (bytes32) {
+        return OracleProofs.ownershipDigest(_domainSeparatorV4(), proof);
     }
 
     /// @inheritdoc IAgentNFT
@@ -305,18 +313,16 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
 
     /// @inheritdoc IAgentNFT
     function mintFee() external view returns (uint256) {
-        return _s().mintFee;
+        return _mintFee;
     }
 
     /// @inheritdoc IAgentNFT
     function totalMinted() external view returns (uint256) {
-        return _s().lastTokenId;
+        return _lastTokenId;
     }
 
     /// @inheritdoc IERC165
-    function supportsInterface(
-        bytes4 interfaceId
-    ) public view override(ERC721Upgradeable, IERC165) returns (bool) {
+    function supportsInterface(bytes4 interfaceId) public view override(ERC721, IERC165) returns (bool) {
         return
             interfaceId == type(IERC7857).interfaceId ||
             interfaceId == type(IERC7857Metadata).interfaceId ||
@@ -325,11 +331,28 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
 
     // ─── Internal ─────────────────────────────────────────────────────────────────────────────────
 
+    /**
+     * @dev Keeps `_tokens[id].approved` equal to `getApproved(id) != 0` (every write of an approval comes through
+     * here), so that a transfer clears the approval, which OpenZeppelin writes on every transfer, only when there
+     * is one: the token's state slot is read by the transfer anyway, the approval's would be read only for this.
+     */
+    function _approve(address to, uint256 tokenId, address auth, bool emitEvent) internal override {
+        TokenState storage token = _tokens[tokenId];
+        bool approved = to != address(0);
+        if (approved != token.approved) {
+            token.approved = approved;
+        } else if (!approved && !emitEvent && auth == address(0)) {
+            // A transfer clearing an approval that does not exist: nothing to write.
+            return;
+        }
+        super._approve(to, tokenId, auth, emitEvent);
+    }
+
     /// @dev Every ownership change (not a mint) ends the token's authorizations by starting a new generation.
     function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
         from = super._update(to, tokenId, auth);
         if (from != address(0)) {
-            TokenState storage token = _s().tokens[tokenId];
+            TokenState storage token = _tokens[tokenId];
             if (token.authorizedCount != 0) {
                 token.authorizedCount = 0;
                 ++token.generation;
@@ -337,10 +360,8 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
         }
     }
 
-    function _authorizeUpgrade(address) internal view override onlyGovernance {}
-
     /**
-     * @dev Verifies the proofs that hand the data of `sourceId` over to `to` as token `targetId` (the same token
+     * @dev Checks the proofs that hand the data of `sourceId` over to `to` as token `targetId` (the same token
      * for a transfer, the clone for a clone), writes the new hashes (and, for a clone, the descriptions) and
      * publishes the sealed keys. Returns the number of entries.
      */
@@ -350,92 +371,190 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
         address to,
         IERC7857DataVerifier.TransferValidityProof[] calldata proofs
     ) private returns (uint256 count) {
-        AgentNFTStorage storage $ = _s();
-        count = $.tokens[sourceId].dataCount;
+        count = _tokens[sourceId].dataCount;
         if (proofs.length != count) revert AgentNFTProofCountMismatch(count, proofs.length);
         if (count == 0) return 0;
 
-        IERC7857DataVerifier.TransferValidityProofOutput[] memory outputs = _verifier()
-            .verifyTransferValidity(proofs);
-        mapping(uint256 => IntelligentData) storage source = $.datas[sourceId];
-        mapping(uint256 => IntelligentData) storage target = $.datas[targetId];
+        OracleProofs.Context memory ctx = _proofContext();
+        mapping(uint256 => IntelligentData) storage source = _datas[sourceId];
+        mapping(uint256 => IntelligentData) storage target = _datas[targetId];
         address delegate;
-        bytes[] memory sealedKeys = new bytes[](count);
         for (uint256 i = 0; i < count; ++i) {
-            IERC7857DataVerifier.TransferValidityProofOutput memory output = outputs[i];
-            bytes32 current = source[i].dataHash;
-            if (output.oldDataHash != current)
-                revert AgentNFTDataHashMismatch(i, current, output.oldDataHash);
-            if (output.receiver != to) revert AgentNFTReceiverMismatch(i, to, output.receiver);
-            if (output.accessSigner != to) {
-                if (delegate == address(0)) delegate = $.delegates[to];
-                if (output.accessSigner != delegate) {
-                    revert AgentNFTAccessSignerMismatch(i, to, output.accessSigner);
-                }
-            }
+            IERC7857DataVerifier.TransferValidityProof calldata proof = proofs[i];
+            delegate = _verifyHandOver(ctx, i, proof, source[i].dataHash, to, delegate);
             if (targetId != sourceId) target[i].dataDescription = source[i].dataDescription;
-            target[i].dataHash = output.newDataHash;
-            sealedKeys[i] = proofs[i].ownershipProof.sealedKey;
+            target[i].dataHash = proof.ownershipProof.newDataHash;
         }
-        emit PublishedSealedKey(to, targetId, sealedKeys);
+        // The event's data is encoded in one piece, with nothing allocated in between.
+        uint256 sealedKeys = _startBytesArray(count);
+        for (uint256 i = 0; i < count; ++i) {
+            _appendBytes(sealedKeys, i, proofs[i].ownershipProof.sealedKey);
+        }
+        _emitPublishedSealedKey(to, targetId, sealedKeys);
     }
 
     /**
-     * @dev Applies checked ownership proofs to the `count` entries of a token: each appends its entry (old hash
-     * zero) or replaces the first entry holding its old hash. Returns the new number of entries.
+     * @dev Checks the proof that hands entry `index`, whose hash is `current`, over to `to`: the data it re-encrypts,
+     * the oracle's attestation, the key's holder and the consent of `to` or of its delegate. Returns the delegate of
+     * `to` once read (zero until needed), so that a run of proofs reads it at most once.
+     */
+    function _verifyHandOver(
+        OracleProofs.Context memory ctx,
+        uint256 index,
+        IERC7857DataVerifier.TransferValidityProof calldata proof,
+        bytes32 current,
+        address to,
+        address delegate
+    ) private returns (address) {
+        bytes32 proven = proof.ownershipProof.oldDataHash;
+        if (proven != current) revert AgentNFTDataHashMismatch(index, current, proven);
+        (address receiver, address accessSigner, ) = OracleProofs.verifyTransfer(ctx, _nonces, index, proof);
+        if (receiver != to) revert AgentNFTReceiverMismatch(index, to, receiver);
+        if (accessSigner != to) {
+            if (delegate == address(0)) delegate = _delegates[to];
+            if (accessSigner != delegate) revert AgentNFTAccessSignerMismatch(index, to, accessSigner);
+        }
+        return delegate;
+    }
+
+    /// @dev Stores the first entries of a new token of `to`, each attested by its proof (old hash zero).
+    function _addEntries(
+        uint256 tokenId,
+        address to,
+        IntelligentData[] calldata datas,
+        IERC7857DataVerifier.OwnershipProof[] calldata proofs
+    ) private {
+        OracleProofs.Context memory ctx = _proofContext();
+        mapping(uint256 => IntelligentData) storage entries = _datas[tokenId];
+        for (uint256 i = 0; i < datas.length; ++i) {
+            IERC7857DataVerifier.OwnershipProof calldata proof = proofs[i];
+            bytes32 oldDataHash = proof.oldDataHash;
+            if (oldDataHash != bytes32(0)) revert AgentNFTDataHashMismatch(i, bytes32(0), oldDataHash);
+            _verifyNewData(ctx, i, datas[i].dataHash, proof, to);
+            entries[i] = datas[i];
+        }
+    }
+
+    /**
+     * @dev Checks ownership proofs and applies them to the `count` entries of a token: each appends its entry (old
+     * hash zero) or replaces the first entry holding its old hash. Returns the new number of entries.
      */
     function _applyUpdate(
         uint256 tokenId,
         uint256 count,
         address owner,
         IntelligentData[] calldata newDatas,
-        IERC7857DataVerifier.OwnershipProofOutput[] memory outputs
+        IERC7857DataVerifier.OwnershipProof[] calldata proofs
     ) private returns (uint256) {
-        mapping(uint256 => IntelligentData) storage entries = _s().datas[tokenId];
-        for (uint256 k = 0; k < outputs.length; ++k) {
-            IERC7857DataVerifier.OwnershipProofOutput memory output = outputs[k];
-            _checkNewData(k, newDatas[k].dataHash, output, owner);
+        mapping(uint256 => IntelligentData) storage entries = _datas[tokenId];
+        OracleProofs.Context memory ctx = _proofContext();
+        for (uint256 k = 0; k < proofs.length; ++k) {
+            IERC7857DataVerifier.OwnershipProof calldata proof = proofs[k];
+            _verifyNewData(ctx, k, newDatas[k].dataHash, proof, owner);
+            bytes32 oldDataHash = proof.oldDataHash;
             uint256 index;
-            if (output.oldDataHash == bytes32(0)) {
+            if (oldDataHash == bytes32(0)) {
                 if (count == MAX_DATA_ENTRIES) revert AgentNFTTooManyEntries(count + 1, MAX_DATA_ENTRIES);
                 index = count;
                 ++count;
             } else {
-                index = _indexOf(entries, count, k, output.oldDataHash);
+                index = _indexOf(entries, count, k, oldDataHash);
             }
             entries[index] = newDatas[k];
         }
         return count;
     }
 
-    /// @dev Takes the mint fee (exactly) and returns the next token id.
-    function _collectFeeForNewToken() private returns (uint256 tokenId) {
-        AgentNFTStorage storage $ = _s();
-        uint256 fee = $.mintFee;
-        if (msg.value != fee) revert AgentNFTFeeMismatch(fee, msg.value);
-        tokenId = uint256($.lastTokenId) + 1;
-        // Ids stay far below 2^128: each costs a transaction.
-        $.lastTokenId = uint128(tokenId);
+    /// @dev Checks an oracle's attestation for data entering a token: the entry declared and the key's holder.
+    function _verifyNewData(
+        OracleProofs.Context memory ctx,
+        uint256 index,
+        bytes32 declared,
+        IERC7857DataVerifier.OwnershipProof calldata proof,
+        address receiver
+    ) private {
+        bytes32 proven = proof.newDataHash;
+        if (proven != declared) revert AgentNFTNewDataHashMismatch(index, declared, proven);
+        (address keyHolder, ) = OracleProofs.verifyOwnership(ctx, _nonces, index, proof);
+        if (keyHolder != receiver) revert AgentNFTReceiverMismatch(index, receiver, keyHolder);
     }
 
-    function _sealedKeysOf(
+    /// @dev Takes the mint fee (exactly) and returns the next token id.
+    function _collectFeeForNewToken() private returns (uint256 tokenId) {
+        uint256 fee = _mintFee;
+        if (msg.value != fee) revert AgentNFTFeeMismatch(fee, msg.value);
+        tokenId = uint256(_lastTokenId) + 1;
+        // Ids stay far below 2^128: each costs a transaction.
+        _lastTokenId = uint128(tokenId);
+    }
+
+    function _setMintFee(uint256 fee) private {
+        if (fee > type(uint128).max) revert AgentNFTFeeTooHigh(fee);
+        _mintFee = uint128(fee);
+        emit MintFeeSet(fee);
+    }
+
+    function _proofContext() private view returns (OracleProofs.Context memory) {
+        return OracleProofs.context(_REGISTRY, _domainSeparatorV4());
+    }
+
+    /// @dev Emits `PublishedSealedKey(to, tokenId, keys)` with the sealed keys of ownership proofs (checked).
+    function _publishSealedKeys(
+        address to,
+        uint256 tokenId,
         IERC7857DataVerifier.OwnershipProof[] calldata proofs
-    ) private pure returns (bytes[] memory sealedKeys) {
-        sealedKeys = new bytes[](proofs.length);
+    ) private {
+        uint256 sealedKeys = _startBytesArray(proofs.length);
         for (uint256 i = 0; i < proofs.length; ++i) {
-            sealedKeys[i] = proofs[i].sealedKey;
+            _appendBytes(sealedKeys, i, proofs[i].sealedKey);
+        }
+        _emitPublishedSealedKey(to, tokenId, sealedKeys);
+    }
+
+    // The `bytes[]` of `PublishedSealedKey` is ABI-encoded straight from calldata: Solidity would copy every key
+    // into memory, then encode the copies again (about 500 gas more per event).
+
+    /**
+     * @dev Allocates the ABI encoding of a `bytes[]` of `count` elements as an event's data: the offset of the
+     * array, its length and room for the elements' offsets. Returns where it starts.
+     */
+    function _startBytesArray(uint256 count) private pure returns (uint256 start) {
+        // Safe: writes only the memory it allocates (the free memory pointer moves past the head).
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            start := mload(0x40)
+            mstore(start, 0x20)
+            mstore(add(start, 0x20), count)
+            mstore(0x40, add(start, add(0x40, shl(5, count))))
         }
     }
 
-    function _checkNewData(
-        uint256 index,
-        bytes32 declared,
-        IERC7857DataVerifier.OwnershipProofOutput memory output,
-        address receiver
-    ) private pure {
-        if (output.newDataHash != declared)
-            revert AgentNFTNewDataHashMismatch(index, declared, output.newDataHash);
-        if (output.receiver != receiver) revert AgentNFTReceiverMismatch(index, receiver, output.receiver);
+    /// @dev Appends element `index` of the `bytes[]` started at `start`: its offset, then its length and contents.
+    function _appendBytes(uint256 start, uint256 index, bytes calldata value) private pure {
+        // Safe: the element is written at the free memory pointer, which then moves past it (rounded up to a word,
+        // as the ABI pads); the zero word written after the contents pads them and may reach up to a word past the
+        // new pointer, memory that is free to use.
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let tail := mload(0x40)
+            let heads := add(start, 0x40)
+            mstore(add(heads, shl(5, index)), sub(tail, heads))
+            mstore(tail, value.length)
+            calldatacopy(add(tail, 0x20), value.offset, value.length)
+            mstore(add(add(tail, 0x20), value.length), 0)
+            mstore(0x40, add(add(tail, 0x20), and(add(value.length, 31), not(31))))
+        }
+    }
+
+    /// @dev Emits `PublishedSealedKey(to, tokenId, keys)` whose `bytes[]` was encoded from `start` to the free
+    /// memory pointer.
+    function _emitPublishedSealedKey(address to, uint256 tokenId, uint256 start) private {
+        bytes32 topic = PublishedSealedKey.selector;
+        // Safe: only reads memory this contract allocated.
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            log3(start, sub(mload(0x40), start), topic, to, tokenId)
+        }
     }
 
     /// @dev The first of the `count` entries whose hash is `dataHash`.
@@ -452,7 +571,7 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
     }
 
     function _datasOf(uint256 tokenId, uint256 count) private view returns (IntelligentData[] memory datas) {
-        mapping(uint256 => IntelligentData) storage entries = _s().datas[tokenId];
+        mapping(uint256 => IntelligentData) storage entries = _datas[tokenId];
         datas = new IntelligentData[](count);
         for (uint256 i = 0; i < count; ++i) {
             datas[i] = entries[i];
@@ -461,22 +580,5 @@ contract AgentNFT is Initializable, ERC721Upgradeable, UUPSUpgradeable, IAgentNF
 
     function _requireTokenOwner(uint256 tokenId) private view {
         if (_requireOwned(tokenId) != msg.sender) revert AgentNFTNotTokenOwner(tokenId, msg.sender);
-    }
-
-    function _verifier() private view returns (IERC7857DataVerifier) {
-        return IERC7857DataVerifier(_REGISTRY.getModule(_ORACLE_VERIFIER));
-    }
-
-    function _setMintFee(uint256 fee) private {
-        if (fee > type(uint128).max) revert AgentNFTFeeTooHigh(fee);
-        _s().mintFee = uint128(fee);
-        emit MintFeeSet(fee);
-    }
-
-    function _s() private pure returns (AgentNFTStorage storage $) {
-        // solhint-disable-next-line no-inline-assembly
-        assembly {
-            $.slot := _STORAGE_SLOT
-        }
     }
 }

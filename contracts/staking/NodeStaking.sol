@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
 import {INodeStaking} from "./interfaces/INodeStaking.sol";
@@ -15,7 +16,8 @@ import {INodeStaking} from "./interfaces/INodeStaking.sol";
  * @dev Invariants:
  * - `address(this).balance == Σ bonded + Σ unbonding + Σ claimable` over every operator, role and account
  *   (coin only enters through `stake` and leaves through `withdraw`, `claim` and the burned part of `slash`);
- * - in PERMISSIONED mode every `bonded`, `unbonding` and `claimable` is zero;
+ * - in PERMISSIONED mode every `bonded`, `unbonding` and `claimable` is zero (so a non-zero bond means NATIVE
+ *   mode, which `isActive` relies on);
  * - an operator is in `members[role]` iff `positions[operator][role].member`.
  */
 contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, ReentrancyGuardTransient {
@@ -26,6 +28,19 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
     uint256 private constant _MAX_ENDPOINT_BYTES = 256;
     uint256 private constant _MAX_METADATA_BYTES = 1024;
 
+    /**
+     * @dev A `Position` as stored: everything `isActive` reads about an operator and role (besides the role's
+     * minimum) shares the first slot. Amounts fit in 128 bits: they are coin held by this contract.
+     */
+    struct StoredPosition {
+        uint128 bonded;
+        uint64 jailedUntil;
+        bool member;
+        bool admitted;
+        uint128 unbonding;
+        uint64 unbondingReleaseAt;
+    }
+
     /// @custom:storage-location erc7201:zerog.storage.NodeStaking
     struct NodeStakingStorage {
         IModuleRegistry registry;
@@ -33,7 +48,7 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
         uint64 unbondingDelay;
         SlashParams slashParams;
         uint256[_ROLE_COUNT] minStake;
-        mapping(address operator => mapping(Role => Position)) positions;
+        mapping(address operator => mapping(Role => StoredPosition)) positions;
         mapping(address operator => mapping(Role => NodeInfo)) nodeInfo;
         mapping(address account => uint256) claimable;
         mapping(bytes32 evidenceHash => bool) evidenceUsed;
@@ -85,7 +100,7 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
     /// @inheritdoc INodeStaking
     function stake(Role role) external payable {
         NodeStakingStorage storage $ = _s();
-        Position storage p = $.positions[msg.sender][role];
+        StoredPosition storage p = $.positions[msg.sender][role];
         if ($.mode == Mode.PERMISSIONED) {
             if (msg.value != 0) revert StakingNoTokenMode();
             if (!p.admitted) revert StakingNotAdmitted(msg.sender, role);
@@ -96,7 +111,7 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
             if (newBond < $.minStake[uint256(role)]) {
                 revert StakingBelowMinimum(role, newBond, $.minStake[uint256(role)]);
             }
-            p.bonded = newBond;
+            p.bonded = SafeCast.toUint128(newBond);
         }
         if (!p.member) {
             p.member = true;
@@ -110,7 +125,7 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
         NodeStakingStorage storage $ = _s();
         if ($.mode == Mode.PERMISSIONED) revert StakingNoTokenMode();
         if (amount == 0) revert StakingZeroAmount();
-        Position storage p = $.positions[msg.sender][role];
+        StoredPosition storage p = $.positions[msg.sender][role];
         if (!p.member) revert StakingNotMember(msg.sender, role);
         // Unbonding the whole bond is leaving the role, which is `exit`.
         if (amount >= p.bonded) revert StakingInsufficientBond(amount, p.bonded);
@@ -118,7 +133,8 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
         uint256 minimum = $.minStake[uint256(role)];
         if (remaining < minimum) revert StakingBelowMinimum(role, remaining, minimum);
 
-        p.bonded = remaining;
+        // remaining < p.bonded, which fits in 128 bits.
+        p.bonded = uint128(remaining);
         uint64 releaseAt = _startUnbonding($, p, amount);
         emit UnbondRequested(msg.sender, role, amount, releaseAt);
     }
@@ -126,7 +142,7 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
     /// @inheritdoc INodeStaking
     function exit(Role role) external {
         NodeStakingStorage storage $ = _s();
-        Position storage p = $.positions[msg.sender][role];
+        StoredPosition storage p = $.positions[msg.sender][role];
         if (!p.member) revert StakingNotMember(msg.sender, role);
         uint256 amount = p.bonded;
         p.bonded = 0;
@@ -138,7 +154,7 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
 
     /// @inheritdoc INodeStaking
     function withdraw(Role role) external nonReentrant {
-        Position storage p = _s().positions[msg.sender][role];
+        StoredPosition storage p = _s().positions[msg.sender][role];
         uint256 amount = p.unbonding;
         if (amount == 0) revert StakingNothingToWithdraw(msg.sender, role);
         if (block.timestamp < p.unbondingReleaseAt) revert StakingUnbondingLocked(p.unbondingReleaseAt);
@@ -173,7 +189,7 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
         if (!$.registry.isSlasher(msg.sender)) revert StakingUnauthorizedSlasher(msg.sender);
         if (evidenceHash == bytes32(0) || $.evidenceUsed[evidenceHash])
             revert StakingEvidenceInvalid(evidenceHash);
-        Position storage p = $.positions[operator][role];
+        StoredPosition storage p = $.positions[operator][role];
         if (!p.member && p.unbonding == 0) revert StakingNothingToSlash(operator, role);
         $.evidenceUsed[evidenceHash] = true;
 
@@ -253,7 +269,8 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
 
     /// @inheritdoc INodeStaking
     function positionOf(address operator, Role role) external view returns (Position memory) {
-        return _s().positions[operator][role];
+        StoredPosition storage p = _s().positions[operator][role];
+        return Position(p.bonded, p.unbonding, p.unbondingReleaseAt, p.jailedUntil, p.member, p.admitted);
     }
 
     /// @inheritdoc INodeStaking
@@ -269,11 +286,15 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
     /// @inheritdoc INodeStaking
     function isActive(address operator, Role role) public view returns (bool) {
         NodeStakingStorage storage $ = _s();
-        Position storage p = $.positions[operator][role];
+        // Membership, jail, bond and admission share one slot; an active NATIVE operator costs one more read (the
+        // role's minimum) and an active PERMISSIONED one another (the mode).
+        StoredPosition storage p = $.positions[operator][role];
         if (!p.member || block.timestamp < p.jailedUntil) return false;
-        if ($.mode == Mode.PERMISSIONED) return p.admitted;
-        // A member slashed to nothing is not active, even for a role whose minimum is zero.
-        return p.bonded != 0 && p.bonded >= $.minStake[uint256(role)];
+        uint256 bonded = p.bonded;
+        // Only NATIVE mode bonds coin (see the invariants).
+        if (bonded != 0) return bonded >= $.minStake[uint256(role)];
+        // No bond: a NATIVE member slashed to nothing is not active, even for a role whose minimum is zero.
+        return p.admitted && $.mode == Mode.PERMISSIONED;
     }
 
     /// @inheritdoc INodeStaking
@@ -305,21 +326,22 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
 
     function _startUnbonding(
         NodeStakingStorage storage $,
-        Position storage p,
+        StoredPosition storage p,
         uint256 amount
     ) private returns (uint64 releaseAt) {
         releaseAt = uint64(block.timestamp) + $.unbondingDelay;
-        p.unbonding += amount;
+        p.unbonding = SafeCast.toUint128(p.unbonding + amount);
         p.unbondingReleaseAt = releaseAt;
     }
 
     /// @dev Bonded coin goes first; coin still unbonding stays answerable for what the operator did.
-    function _take(Position storage p, uint256 amount) private returns (uint256) {
+    function _take(StoredPosition storage p, uint256 amount) private returns (uint256) {
         uint256 fromBond = amount < p.bonded ? amount : p.bonded;
         uint256 rest = amount - fromBond;
         uint256 fromUnbonding = rest < p.unbonding ? rest : p.unbonding;
-        p.bonded -= fromBond;
-        p.unbonding -= fromUnbonding;
+        // fromBond <= p.bonded and fromUnbonding <= p.unbonding, both 128-bit values.
+        p.bonded -= uint128(fromBond);
+        p.unbonding -= uint128(fromUnbonding);
         if (p.unbonding == 0) p.unbondingReleaseAt = 0;
         return fromBond + fromUnbonding;
     }

@@ -5,10 +5,11 @@ import CoreModule from "./Core";
 export const INFT_VERSION = "1.0.0";
 
 /**
- * The agent iNFT (ERC-7857): the OracleVerifier (not upgradeable: its nonces are bound to its own EIP-712 domain,
- * so it is replaced, not upgraded) and AgentNFT behind a UUPS proxy, registered as "OracleVerifier" and
- * "AgentNFT". Both find NodeStaking and the Flow (and AgentNFT the verifier) through the registry at call time,
- * so the Staking and Storage modules must be registered before a token holds data.
+ * The agent iNFT (ERC-7857): AgentNFT, which checks its own proofs (not upgradeable, see decision 27), and the
+ * OracleVerifier, the same checks as a service for other consumers (not upgradeable either: its nonces are bound to
+ * its own EIP-712 domain, so it is replaced, not upgraded); registered as "AgentNFT" and "OracleVerifier". Both find
+ * NodeStaking and the Flow through the registry at call time, so the Staking and Storage modules must be registered
+ * before a token holds data.
  *
  * Parameters (module "INFT"):
  * - `mintFee`: wei per mint or clone, as a decimal string; "0" (the default) is the `no-token` profile.
@@ -18,10 +19,7 @@ export default buildModule("INFT", (m) => {
   const mintFee = m.getParameter<string>("mintFee", "0");
 
   const verifier = m.contract("OracleVerifier", [registry]);
-  const implementation = m.contract("AgentNFT", [registry], { id: "AgentNFTImplementation" });
-  const initData = m.encodeFunctionCall(implementation, "initialize", [mintFee]);
-  const proxy = m.contract("ZgProxy", [implementation, initData], { id: "AgentNFTProxy" });
-  const agentNft = m.contractAt("AgentNFT", proxy, { id: "AgentNFT" });
+  const agentNft = m.contract("AgentNFT", [registry, mintFee]);
 
   m.call(registry, "setModule", [encodeBytes32String("OracleVerifier"), verifier, INFT_VERSION], {
     id: "RegisterOracleVerifier",

@@ -229,6 +229,22 @@ describe("ModuleRegistry", function () {
         .withArgs(STORAGE);
     });
 
+    it("getModules: two modules in one call, in the order asked; the first absent name reverts", async function () {
+      const { registry, moduleA, moduleB } = await loadFixture(populatedRegistryFixture);
+      expect(await registry.getModules(STORAGE, DA)).to.deep.equal([moduleA.address, moduleB.address]);
+      expect(await registry.getModules(DA, STORAGE)).to.deep.equal([moduleB.address, moduleA.address]);
+      await expect(registry.getModules(ORACLE, STORAGE))
+        .to.be.revertedWithCustomError(registry, "RegistryModuleNotFound")
+        .withArgs(ORACLE);
+      await expect(registry.getModules(STORAGE, SLASHER))
+        .to.be.revertedWithCustomError(registry, "RegistryModuleNotFound")
+        .withArgs(SLASHER);
+      await registry.removeModule(DA);
+      await expect(registry.getModules(STORAGE, DA))
+        .to.be.revertedWithCustomError(registry, "RegistryModuleNotFound")
+        .withArgs(DA);
+    });
+
     it("tryGetModule: absent name returns zero", async function () {
       const { registry } = await loadFixture(deployRegistryFixture);
       expect(await registry.tryGetModule(STORAGE)).to.equal(ethers.ZeroAddress);

@@ -51,20 +51,25 @@ describe("deploy profiles", () => {
     expect(implementation).to.not.equal(`0x${"0".repeat(64)}`);
   });
 
-  it("full: deploys AgentNFT behind a proxy with the profile's mint fee, and the OracleVerifier", async () => {
+  it("full: deploys AgentNFT (not behind a proxy) with the profile's mint fee, and the OracleVerifier", async () => {
     const record = await deployForTest("full");
     expect(record.modules.AgentNFT.version).to.equal("1.0.0");
     expect(record.modules.OracleVerifier.version).to.equal("1.0.0");
     const nft = AgentNFT__factory.connect(record.modules.AgentNFT.address, hre.ethers.provider);
     expect(await nft.mintFee()).to.equal(parseEther("0.01"));
     expect(await nft.registry()).to.equal(record.registry);
-    expect(await nft.verifier()).to.equal(record.modules.OracleVerifier.address);
     expect(await nft.name()).to.equal("zerog Agent");
+    const domain = await nft.eip712Domain();
+    expect([domain.name, domain.version, domain.verifyingContract]).to.deep.equal([
+      "zerog AgentNFT",
+      "1",
+      record.modules.AgentNFT.address,
+    ]);
     const implementation = await hre.ethers.provider.getStorage(
       record.modules.AgentNFT.address,
       IMPLEMENTATION_SLOT,
     );
-    expect(implementation).to.not.equal(`0x${"0".repeat(64)}`);
+    expect(implementation).to.equal(`0x${"0".repeat(64)}`);
     const verifier = OracleVerifier__factory.connect(
       record.modules.OracleVerifier.address,
       hre.ethers.provider,

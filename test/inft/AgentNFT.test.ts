@@ -1,19 +1,24 @@
 /**
  * Unit tests of AgentNFT (ERC-7857): minting with oracle attestations, transfers and clones that rotate every data
- * entry, updates, authorized users cleared on transfer, delegates, the mint fee and upgrades. Proofs are real
- * (EIP-712 signatures by the parties' keys and a staked oracle; new hashes submitted to the Flow), see
- * `inft-fixture.ts`; the verifier's own checks are covered in `OracleVerifier.test.ts`, and here only as they
- * surface through the token.
+ * entry, updates, authorized users and approvals cleared on transfer, delegates, receivers' nonces and the mint
+ * fee. Proofs are real (EIP-712 signatures in AgentNFT's domain by the parties' keys and a staked oracle; new hashes
+ * submitted to the Flow), see `inft-fixture.ts`. The checks of the `OracleProofs` library are covered in
+ * `OracleVerifier.test.ts` too, through the verifier.
  */
 import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import { loadFixture, setCode, time } from "@nomicfoundation/hardhat-network-helpers";
+import { TypedDataEncoder } from "ethers";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { AgentNFT__factory } from "../../typechain-types";
 import { Role, evidence } from "../helpers/staking-fixture";
 import {
+  ACCESS_TYPES,
+  MAX_PROOF_VALIDITY,
   MINT_FEE,
   NAMES,
+  OWNERSHIP_TYPES,
   OracleType,
   deadlineIn,
   deployInftFixture,
@@ -21,6 +26,7 @@ import {
   handOverProofs,
   mintAgent,
   mintProofs,
+  sealedKeyFor,
   submitRoot,
   unsubmittedRoot,
   type HandOverOptions,
@@ -34,6 +40,8 @@ const NUM_RUNS = Number(process.env.NUM_RUNS ?? 50);
 const REVERTING_CODE = "0x5f5ffd";
 const MAX_DATA_ENTRIES = 32;
 const MAX_AUTHORIZED_USERS = 100;
+// keccak256("eip1967.proxy.implementation") - 1
+const ERC1967_IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
 
 type Entry = [description: string, dataHash: string];
 
@@ -68,32 +76,38 @@ function interfaceId(f: InftFixture, names: FunctionName[]): string {
 
 describe("AgentNFT", function () {
   describe("deployment", function () {
-    it("initialize: names the collection and sets the fee, the registry and the verifier", async function () {
+    it("constructor: names the collection and sets the fee and the registry", async function () {
       const f = await loadFixture(deployPricedInftFixture);
       expect(await f.nft.name()).to.equal("zerog Agent");
       expect(await f.nft.symbol()).to.equal("ZGA");
       expect(await f.nft.mintFee()).to.equal(MINT_FEE);
       expect(await f.nft.registry()).to.equal(await f.registry.getAddress());
-      expect(await f.nft.verifier()).to.equal(f.verifierAddress);
       expect(await f.nft.totalMinted()).to.equal(0n);
       expect(await f.nft.MAX_DATA_ENTRIES()).to.equal(BigInt(MAX_DATA_ENTRIES));
       expect(await f.nft.MAX_AUTHORIZED_USERS()).to.equal(BigInt(MAX_AUTHORIZED_USERS));
+      expect(await f.nft.MAX_PROOF_VALIDITY()).to.equal(BigInt(MAX_PROOF_VALIDITY));
     });
 
-    it("initialize: cannot run twice, nor on the implementation", async function () {
+    it("constructor: refuses a zero registry and a fee beyond 128 bits", async function () {
       const f = await loadFixture(deployInftFixture);
-      await expect(f.nft.initialize(0n)).to.be.revertedWithCustomError(f.nft, "InvalidInitialization");
-      await expect(f.nftImplementation.initialize(0n)).to.be.revertedWithCustomError(
+      const factory = new AgentNFT__factory(f.governance);
+      await expect(factory.deploy(ethers.ZeroAddress, 0n)).to.be.revertedWithCustomError(
         f.nft,
-        "InvalidInitialization",
+        "AgentNFTZeroAddress",
       );
+      await expect(factory.deploy(await f.registry.getAddress(), 1n << 128n))
+        .to.be.revertedWithCustomError(f.nft, "AgentNFTFeeTooHigh")
+        .withArgs(1n << 128n);
     });
 
-    it("constructor: refuses a zero registry", async function () {
+    it("not upgradeable: no proxy, no upgrade entry point", async function () {
       const f = await loadFixture(deployInftFixture);
-      await expect(
-        new AgentNFT__factory(f.governance).deploy(ethers.ZeroAddress),
-      ).to.be.revertedWithCustomError(f.nft, "AgentNFTZeroAddress");
+      const names = AgentNFT__factory.abi.map((entry) => ("name" in entry ? entry.name : ""));
+      expect(names).to.include("iTransferFrom");
+      expect(names).to.not.include.members(["upgradeToAndCall", "initialize", "proxiableUUID"]);
+      expect(await ethers.provider.getStorage(f.nftAddress, ERC1967_IMPLEMENTATION_SLOT)).to.equal(
+        ethers.ZeroHash,
+      );
     });
 
     it("supportsInterface: ERC-165, ERC-721, its metadata, IERC7857 and IERC7857Metadata", async function () {
@@ -104,7 +118,6 @@ describe("AgentNFT", function () {
         "authorizeUsage",
         "revokeAuthorization",
         "delegateAccess",
-        "verifier",
         "authorizedUsersOf",
         "getDelegateAccess",
       ]);
@@ -114,18 +127,71 @@ describe("AgentNFT", function () {
       }
       expect(await f.nft.supportsInterface("0xffffffff")).to.equal(false);
     });
+  });
 
-    it("upgrade: governance upgrades and the tokens survive; anyone else is refused", async function () {
+  describe("proof domain and nonces", function () {
+    it("eip712Domain: the token checks its own proofs, in the zerog AgentNFT domain, version 1", async function () {
       const f = await loadFixture(deployInftFixture);
-      const tokenId = await mintAgent(f, f.alice, 2);
-      const before = await entriesOf(f, tokenId);
-      const next = await new AgentNFT__factory(f.governance).deploy(await f.registry.getAddress());
-      await expect(f.nft.connect(f.alice.signer).upgradeToAndCall(await next.getAddress(), "0x"))
-        .to.be.revertedWithCustomError(f.nft, "AgentNFTNotGovernance")
-        .withArgs(f.alice.address);
-      await expect(f.nft.upgradeToAndCall(await next.getAddress(), "0x")).to.emit(f.nft, "Upgraded");
-      expect(await f.nft.ownerOf(tokenId)).to.equal(f.alice.address);
-      expect(await entriesOf(f, tokenId)).to.deep.equal(before);
+      const domain = await f.nft.eip712Domain();
+      expect(domain.name).to.equal("zerog AgentNFT");
+      expect(domain.version).to.equal("1");
+      expect(domain.chainId).to.equal(f.chainId);
+      expect(domain.verifyingContract).to.equal(f.nftAddress);
+      expect(f.proofs.domain.verifyingContract).to.equal(f.nftAddress);
+    });
+
+    it("accessProofDigest and ownershipProofDigest: the EIP-712 hashes of the typed data, with the full key", async function () {
+      const f = await loadFixture(deployInftFixture);
+      const access = { dataHash: ethers.id("data"), targetPubkey: f.bob.pubkey, nonce: 7n, deadline: 1234n };
+      expect(
+        await f.nft.accessProofDigest(access.dataHash, ethers.keccak256(f.bob.pubkey), 7n, 1234n),
+      ).to.equal(TypedDataEncoder.hash(f.proofs.domain, ACCESS_TYPES, access));
+      const ownership = {
+        oracleType: OracleType.TEE,
+        oldDataHash: ethers.id("old"),
+        newDataHash: ethers.id("new"),
+        sealedKey: sealedKeyFor("k"),
+        targetPubkey: f.bob.pubkey,
+        nonce: 300n,
+        deadline: 99n,
+      };
+      const { targetPubkey, ...carried } = ownership;
+      const proof = {
+        ...carried,
+        targetPubkeyHash: ethers.keccak256(targetPubkey),
+        r: ethers.ZeroHash,
+        vs: ethers.ZeroHash,
+      };
+      expect(await f.nft.ownershipProofDigest(proof)).to.equal(
+        TypedDataEncoder.hash(f.proofs.domain, OWNERSHIP_TYPES, ownership),
+      );
+    });
+
+    it("nonces: a transfer uses the receiver's nonce, shared by the attestation and the consent", async function () {
+      const f = await loadFixture(deployInftFixture);
+      const tokenId = await mintAgent(f, f.alice, 1);
+      const [proof] = await handOverProofs(f, tokenId, f.bob);
+      const nonce = BigInt(proof.ownershipProof.nonce);
+      expect(await f.nft.isNonceUsed(f.bob.address, nonce)).to.equal(false);
+      await f.nft.connect(f.alice.signer).iTransferFrom(f.alice.address, f.bob.address, tokenId, [proof]);
+      expect(await f.nft.isNonceUsed(f.bob.address, nonce)).to.equal(true);
+      expect(await f.nft.nonceBitmap(f.bob.address, nonce >> 8n)).to.equal(1n << (nonce & 255n));
+      expect(await f.nft.isNonceUsed(f.oracle.address, nonce)).to.equal(false);
+    });
+
+    it("invalidateNonces: a receiver withdraws proofs addressed to it", async function () {
+      const f = await loadFixture(deployInftFixture);
+      const tokenId = await mintAgent(f, f.alice, 1);
+      const [proof] = await handOverProofs(f, tokenId, f.bob);
+      const nonce = BigInt(proof.ownershipProof.nonce);
+      await expect(f.nft.connect(f.bob.signer).invalidateNonces(nonce >> 8n, 1n << (nonce & 255n)))
+        .to.emit(f.nft, "NoncesInvalidated")
+        .withArgs(f.bob.address, nonce >> 8n, 1n << (nonce & 255n));
+      await expect(
+        f.nft.connect(f.alice.signer).iTransferFrom(f.alice.address, f.bob.address, tokenId, [proof]),
+      )
+        .to.be.revertedWithCustomError(f.nft, "OracleProofNonceUsed")
+        .withArgs(f.bob.address, nonce);
     });
   });
 
@@ -228,7 +294,7 @@ describe("AgentNFT", function () {
         targetPubkey: f.alice.pubkey,
       });
       await expect(f.nft.mint(f.alice.address, [{ dataDescription: "m", dataHash }], [forged]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInactiveOracle")
+        .to.be.revertedWithCustomError(f.nft, "OracleProofInactiveOracle")
         .withArgs(f.stranger.address);
     });
 
@@ -241,18 +307,24 @@ describe("AgentNFT", function () {
         targetPubkey: f.alice.pubkey,
       });
       await expect(f.nft.mint(f.alice.address, [{ dataDescription: "m", dataHash }], [proof]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierDataNotSubmitted")
+        .to.be.revertedWithCustomError(f.nft, "OracleProofDataNotSubmitted")
         .withArgs(dataHash);
     });
 
-    it("mint: needs the OracleVerifier module for data", async function () {
+    it("mint: needs NodeStaking and the Flow registered for data, but not the OracleVerifier", async function () {
       const f = await loadFixture(deployInftFixture);
-      const { datas, proofs } = await mintProofs(f, f.alice, 1);
       await f.registry.removeModule(NAMES.OracleVerifier);
-      expect(await f.nft.verifier()).to.equal(ethers.ZeroAddress);
+      await mintAgent(f, f.alice, 1);
+      const { datas, proofs } = await mintProofs(f, f.alice, 1);
+      await f.registry.removeModule(NAMES.Flow);
       await expect(f.nft.mint(f.alice.address, datas, proofs))
         .to.be.revertedWithCustomError(f.registry, "RegistryModuleNotFound")
-        .withArgs(NAMES.OracleVerifier);
+        .withArgs(NAMES.Flow);
+      await f.registry.removeModule(NAMES.NodeStaking);
+      await expect(f.nft.mint(f.alice.address, datas, proofs))
+        .to.be.revertedWithCustomError(f.registry, "RegistryModuleNotFound")
+        .withArgs(NAMES.NodeStaking);
+      await f.nft.mint(f.alice.address, [], []);
     });
   });
 
@@ -459,14 +531,11 @@ describe("AgentNFT", function () {
       const tokenId = await mintAgent(f, f.alice, 1);
       const stale = await submitRoot(f.flow);
       const newDataHash = await submitRoot(f.flow);
-      const proof = {
-        accessProof: await f.proofs.access(f.bob.wallet, { dataHash: stale, targetPubkey: f.bob.pubkey }),
-        ownershipProof: await f.proofs.ownership(f.oracle.wallet, {
-          oldDataHash: stale,
-          newDataHash,
-          targetPubkey: f.bob.pubkey,
-        }),
-      };
+      const proof = await f.proofs.transfer(f.oracle.wallet, f.bob.wallet, {
+        oldDataHash: stale,
+        newDataHash,
+        targetPubkey: f.bob.pubkey,
+      });
       const [[, current]] = await entriesOf(f, tokenId);
       await expect(
         f.nft.connect(f.alice.signer).iTransferFrom(f.alice.address, f.bob.address, tokenId, [proof]),
@@ -486,14 +555,29 @@ describe("AgentNFT", function () {
         .withArgs(0, f.bob.address, f.carol.address);
     });
 
-    it("iTransferFrom: a forged access proof (fields changed after signing) is refused", async function () {
+    it("iTransferFrom: a consent signed for another nonce, deadline, key or data recovers another signer", async function () {
       const f = await loadFixture(deployInftFixture);
       const tokenId = await mintAgent(f, f.alice, 1);
-      const [proof] = await handOverProofs(f, tokenId, f.bob);
-      const forged = { ...proof, accessProof: { ...proof.accessProof, deadline: await deadlineIn(60) } };
-      await expect(
-        f.nft.connect(f.alice.signer).iTransferFrom(f.alice.address, f.bob.address, tokenId, [forged]),
-      ).to.be.revertedWithCustomError(f.nft, "AgentNFTAccessSignerMismatch");
+      const [[, current]] = await entriesOf(f, tokenId);
+      const asAlice = f.nft.connect(f.alice.signer);
+      const overrides = [
+        { nonce: 1000n },
+        { deadline: await deadlineIn(60) },
+        { targetPubkey: f.carol.pubkey },
+        { dataHash: ethers.id("other data") },
+      ];
+      for (const access of overrides) {
+        const ownership = {
+          oldDataHash: current,
+          newDataHash: await submitRoot(f.flow),
+          targetPubkey: f.bob.pubkey,
+        };
+        const proof = await f.proofs.transfer(f.oracle.wallet, f.bob.wallet, ownership, access);
+        await expect(asAlice.iTransferFrom(f.alice.address, f.bob.address, tokenId, [proof]))
+          .to.be.revertedWithCustomError(f.nft, "AgentNFTAccessSignerMismatch")
+          .withArgs(0, f.bob.address, anyValue);
+      }
+      await iTransfer(f, tokenId, f.alice, f.bob);
     });
 
     it("iTransferFrom: data sealed to another key than the receiver's is refused", async function () {
@@ -522,7 +606,7 @@ describe("AgentNFT", function () {
       await expect(
         f.nft.connect(f.alice.signer).iTransferFrom(f.alice.address, f.bob.address, tokenId, [forged]),
       )
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInactiveOracle")
+        .to.be.revertedWithCustomError(f.nft, "OracleProofInactiveOracle")
         .withArgs(f.bob.address);
     });
 
@@ -541,12 +625,12 @@ describe("AgentNFT", function () {
       );
       const asAlice = f.nft.connect(f.alice.signer);
       await expect(asAlice.iTransferFrom(f.alice.address, f.bob.address, tokenId, proofs))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInactiveOracle")
+        .to.be.revertedWithCustomError(f.nft, "OracleProofInactiveOracle")
         .withArgs(f.oracle.address);
       await f.staking.unjail(f.oracle.address, Role.ORACLE);
       await f.staking.connect(f.oracle.signer).exit(Role.ORACLE);
       await expect(asAlice.iTransferFrom(f.alice.address, f.bob.address, tokenId, proofs))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInactiveOracle")
+        .to.be.revertedWithCustomError(f.nft, "OracleProofInactiveOracle")
         .withArgs(f.oracle.address);
     });
 
@@ -558,7 +642,7 @@ describe("AgentNFT", function () {
       await expect(
         f.nft.connect(f.alice.signer).iTransferFrom(f.alice.address, f.bob.address, tokenId, proofs),
       )
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierDataNotSubmitted")
+        .to.be.revertedWithCustomError(f.nft, "OracleProofDataNotSubmitted")
         .withArgs(root);
     });
 
@@ -570,7 +654,7 @@ describe("AgentNFT", function () {
       await expect(
         f.nft.connect(f.alice.signer).iTransferFrom(f.alice.address, f.bob.address, tokenId, proofs),
       )
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierDataNotRotated")
+        .to.be.revertedWithCustomError(f.nft, "OracleProofDataNotRotated")
         .withArgs(0, current);
     });
 
@@ -581,7 +665,7 @@ describe("AgentNFT", function () {
       await time.increase(2 * 60 * 60);
       await expect(
         f.nft.connect(f.alice.signer).iTransferFrom(f.alice.address, f.bob.address, tokenId, proofs),
-      ).to.be.revertedWithCustomError(f.verifier, "OracleVerifierProofExpired");
+      ).to.be.revertedWithCustomError(f.nft, "OracleProofExpired");
     });
 
     it("iTransferFrom: a ZKP ownership proof is refused", async function () {
@@ -600,51 +684,79 @@ describe("AgentNFT", function () {
       await expect(
         f.nft.connect(f.alice.signer).iTransferFrom(f.alice.address, f.bob.address, tokenId, [zkp]),
       )
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierUnsupportedOracleType")
+        .to.be.revertedWithCustomError(f.nft, "OracleProofUnsupportedOracleType")
         .withArgs(0, OracleType.ZKP);
     });
 
-    it("iTransferFrom: a replayed nonce, of the receiver or of the oracle, is refused", async function () {
+    it("iTransferFrom: a receiver's nonce is used once, whoever signs the proofs that carry it again", async function () {
       const f = await loadFixture(deployInftFixture);
       const tokenId = await mintAgent(f, f.alice, 1);
-      const used = await iTransfer(f, tokenId, f.alice, f.bob);
+      const [used] = await iTransfer(f, tokenId, f.alice, f.bob);
+      const nonce = BigInt(used.ownershipProof.nonce);
+      await iTransfer(f, tokenId, f.bob, f.alice);
+      // Alice → bob again: a fresh attestation and a fresh consent, with the nonce bob already used.
       const [[, current]] = await entriesOf(f, tokenId);
-      const targetPubkey = f.alice.pubkey;
-      const fresh = await handOverProofs(f, tokenId, f.alice);
-      // Bob → alice, the oracle's attestation reusing the nonce of its first one.
-      const oracleReplay = {
-        ...fresh[0],
-        ownershipProof: await f.proofs.ownership(f.oracle.wallet, {
-          oldDataHash: current,
-          newDataHash: await submitRoot(f.flow),
-          targetPubkey,
-          nonce: BigInt(used[0].ownershipProof.nonce),
-        }),
-      };
+      const replay = await f.proofs.transfer(f.oracle.wallet, f.bob.wallet, {
+        oldDataHash: current,
+        newDataHash: await submitRoot(f.flow),
+        targetPubkey: f.bob.pubkey,
+        nonce,
+      });
+      const asAlice = f.nft.connect(f.alice.signer);
+      await expect(asAlice.iTransferFrom(f.alice.address, f.bob.address, tokenId, [replay]))
+        .to.be.revertedWithCustomError(f.nft, "OracleProofNonceUsed")
+        .withArgs(f.bob.address, nonce);
+      // Two entries may not share a nonce either.
+      const two = await mintAgent(f, f.alice, 2);
+      const datas = await entriesOf(f, two);
+      const shared = f.proofs.nonceFor(f.bob.address);
+      const proofs = [];
+      for (const [, oldDataHash] of datas) {
+        proofs.push(
+          await f.proofs.transfer(f.oracle.wallet, f.bob.wallet, {
+            oldDataHash,
+            newDataHash: await submitRoot(f.flow),
+            targetPubkey: f.bob.pubkey,
+            nonce: shared,
+          }),
+        );
+      }
+      await expect(asAlice.iTransferFrom(f.alice.address, f.bob.address, two, proofs))
+        .to.be.revertedWithCustomError(f.nft, "OracleProofNonceUsed")
+        .withArgs(f.bob.address, shared);
+    });
+
+    it("iTransferFrom: clears the token's approval, and only then writes it", async function () {
+      const f = await loadFixture(deployInftFixture);
+      const tokenId = await mintAgent(f, f.alice, 1);
+      await f.nft.connect(f.alice.signer).approve(f.stranger.address, tokenId);
+      expect(await f.nft.getApproved(tokenId)).to.equal(f.stranger.address);
+      await iTransfer(f, tokenId, f.alice, f.bob);
+      expect(await f.nft.getApproved(tokenId)).to.equal(ethers.ZeroAddress);
       const asBob = f.nft.connect(f.bob.signer);
-      await expect(asBob.iTransferFrom(f.bob.address, f.alice.address, tokenId, [oracleReplay]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierNonceUsed")
-        .withArgs(f.oracle.address, used[0].ownershipProof.nonce);
-      await asBob.iTransferFrom(f.bob.address, f.alice.address, tokenId, fresh);
-      // Alice → bob again with bob's first access nonce.
-      const [[, latest]] = await entriesOf(f, tokenId);
-      const accessReplay = {
-        accessProof: await f.proofs.access(f.bob.wallet, {
-          dataHash: latest,
-          targetPubkey: f.bob.pubkey,
-          nonce: BigInt(used[0].accessProof.nonce),
-        }),
-        ownershipProof: await f.proofs.ownership(f.oracle.wallet, {
-          oldDataHash: latest,
-          newDataHash: await submitRoot(f.flow),
-          targetPubkey: f.bob.pubkey,
-        }),
-      };
+      await asBob.approve(f.carol.address, tokenId);
+      await expect(asBob.approve(ethers.ZeroAddress, tokenId))
+        .to.emit(f.nft, "Approval")
+        .withArgs(f.bob.address, ethers.ZeroAddress, tokenId);
+      await asBob.approve(f.stranger.address, tokenId);
+      await asBob.approve(f.carol.address, tokenId);
+      await iTransfer(f, tokenId, f.bob, f.alice);
+      expect(await f.nft.getApproved(tokenId)).to.equal(ethers.ZeroAddress);
+      // The former approvals give no rights to the token.
+      const proofs = await handOverProofs(f, tokenId, f.bob);
       await expect(
-        f.nft.connect(f.alice.signer).iTransferFrom(f.alice.address, f.bob.address, tokenId, [accessReplay]),
+        f.nft.connect(f.carol.signer).iTransferFrom(f.alice.address, f.bob.address, tokenId, proofs),
       )
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierNonceUsed")
-        .withArgs(f.bob.address, used[0].accessProof.nonce);
+        .to.be.revertedWithCustomError(f.nft, "ERC721InsufficientApproval")
+        .withArgs(f.carol.address, tokenId);
+      // A plain token too: approved, moved, cleared.
+      const plain = await mintAgent(f, f.alice, 0);
+      await f.nft.connect(f.alice.signer).approve(f.carol.address, plain);
+      await f.nft.connect(f.carol.signer).transferFrom(f.alice.address, f.bob.address, plain);
+      expect(await f.nft.getApproved(plain)).to.equal(ethers.ZeroAddress);
+      await expect(f.nft.connect(f.carol.signer).transferFrom(f.bob.address, f.carol.address, plain))
+        .to.be.revertedWithCustomError(f.nft, "ERC721InsufficientApproval")
+        .withArgs(f.carol.address, plain);
     });
 
     it("iTransferFrom: a token without data moves with no proof", async function () {
@@ -777,8 +889,8 @@ describe("AgentNFT", function () {
       const asAlice = f.nft.connect(f.alice.signer);
       await asAlice.iCloneFrom(f.alice.address, f.bob.address, tokenId, proofs);
       await expect(asAlice.iCloneFrom(f.alice.address, f.bob.address, tokenId, proofs))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierNonceUsed")
-        .withArgs(f.bob.address, proofs[0].accessProof.nonce);
+        .to.be.revertedWithCustomError(f.nft, "OracleProofNonceUsed")
+        .withArgs(f.bob.address, proofs[0].ownershipProof.nonce);
     });
 
     it("iCloneFrom: the caller needs rights to the original, `from` must own it, `to` not zero", async function () {
@@ -950,7 +1062,7 @@ describe("AgentNFT", function () {
           .connect(f.alice.signer)
           .update(tokenId, [{ dataDescription: "self-signed", dataHash }], [forged]),
       )
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInactiveOracle")
+        .to.be.revertedWithCustomError(f.nft, "OracleProofInactiveOracle")
         .withArgs(f.alice.address);
     });
 

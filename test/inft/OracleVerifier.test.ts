@@ -1,13 +1,14 @@
 /**
- * Unit tests of the OracleVerifier: EIP-712 access and ownership proofs, the oracle's standing in NodeStaking, new
- * data recorded by the Flow, deadlines and Permit2-style nonces kept per consumer (the calling contract or account).
- * Proofs are signed by real keys (see `inft-fixture.ts`).
+ * Unit tests of the OracleVerifier, and through it of the `OracleProofs` library that AgentNFT uses too: EIP-712
+ * access and ownership proofs, the oracle's standing in NodeStaking, new data recorded by the Flow, deadlines and
+ * receivers' Permit2-style nonces, kept per consumer (the calling contract or account). Proofs are signed by real
+ * keys in the verifier's domain (`f.verifierProofs`, see `inft-fixture.ts`).
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, setCode, time } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
-import { Signature, TypedDataEncoder } from "ethers";
+import { TypedDataEncoder } from "ethers";
 import { OracleVerifier__factory } from "../../typechain-types";
 import { JAIL_PERIOD, MIN_STAKES, Role, evidence } from "../helpers/staking-fixture";
 import {
@@ -21,23 +22,25 @@ import {
   sealedKeyFor,
   submitRoot,
   unsubmittedRoot,
+  type AccessFields,
   type InftFixture,
+  type OwnershipFields,
   type OwnershipProofStruct,
   type Party,
 } from "./inft-fixture";
 
 /** The order of secp256k1: a signature's `s` above n/2 is malleable and refused. */
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-/** OpenZeppelin's `ECDSA.RecoverError` values. */
-const RecoverError = { InvalidSignature: 1, InvalidSignatureLength: 2, InvalidSignatureS: 3 } as const;
+/** OpenZeppelin's `ECDSA.RecoverError` values (an ERC-2098 signature cannot have a wrong length). */
+const RecoverError = { InvalidSignature: 1, InvalidSignatureS: 3 } as const;
 
 /** An ownership proof by the fixture's oracle for a fresh entry (old hash zero) sealed to `owner`. */
 async function newEntryProof(
   f: InftFixture,
   owner: Party,
-  overrides: Partial<Parameters<InftFixture["proofs"]["ownership"]>[1]> = {},
+  overrides: Partial<OwnershipFields> = {},
 ): Promise<OwnershipProofStruct> {
-  return f.proofs.ownership(f.oracle.wallet, {
+  return f.verifierProofs.ownership(f.oracle.wallet, {
     oldDataHash: ethers.ZeroHash,
     newDataHash: overrides.newDataHash ?? (await submitRoot(f.flow)),
     targetPubkey: owner.pubkey,
@@ -45,12 +48,10 @@ async function newEntryProof(
   });
 }
 
-/** The same signature with `s` mirrored to the upper half of the curve order (and `v` flipped). */
-function highS(signature: string): string {
-  const sig = Signature.from(signature);
-  const s = SECP256K1_N - BigInt(sig.s);
-  const v = sig.v === 27 ? 28 : 27;
-  return ethers.concat([sig.r, ethers.toBeHex(s, 32), ethers.toBeHex(v, 1)]);
+/** `vs` with `s` replaced by the smallest value in the upper half of the curve order (the recovery bit kept). */
+function upperHalfS(vs: string): string {
+  const recoveryBit = BigInt(vs) >> 255n;
+  return ethers.toBeHex((recoveryBit << 255n) | (SECP256K1_N / 2n + 1n), 32);
 }
 
 describe("OracleVerifier", function () {
@@ -73,16 +74,21 @@ describe("OracleVerifier", function () {
       expect(await verifier.MAX_PROOF_VALIDITY()).to.equal(BigInt(MAX_PROOF_VALIDITY));
     });
 
-    it("accessProofDigest: is the EIP-712 hash of AccessProof(bytes32,bytes,uint256,uint256)", async function () {
-      const { verifier, proofs, bob } = await loadFixture(deployInftFixture);
+    it("accessProofDigest: is the EIP-712 hash of AccessProof(bytes32,bytes,uint256,uint256), given the key's hash", async function () {
+      const { verifier, verifierProofs, bob } = await loadFixture(deployInftFixture);
       const value = { dataHash: ethers.id("data"), targetPubkey: bob.pubkey, nonce: 7n, deadline: 1234n };
       expect(
-        await verifier.accessProofDigest(value.dataHash, value.targetPubkey, value.nonce, value.deadline),
-      ).to.equal(TypedDataEncoder.hash(proofs.domain, ACCESS_TYPES, value));
+        await verifier.accessProofDigest(
+          value.dataHash,
+          ethers.keccak256(bob.pubkey),
+          value.nonce,
+          value.deadline,
+        ),
+      ).to.equal(TypedDataEncoder.hash(verifierProofs.domain, ACCESS_TYPES, value));
     });
 
     it("ownershipProofDigest: is the EIP-712 hash of OwnershipProof(uint8,bytes32,bytes32,bytes,bytes,uint256,uint256)", async function () {
-      const { verifier, proofs, bob } = await loadFixture(deployInftFixture);
+      const { verifier, verifierProofs, bob } = await loadFixture(deployInftFixture);
       const value = {
         oracleType: OracleType.TEE,
         oldDataHash: ethers.id("old"),
@@ -92,8 +98,15 @@ describe("OracleVerifier", function () {
         nonce: 300n,
         deadline: 99n,
       };
-      expect(await verifier.ownershipProofDigest({ ...value, signature: "0x" })).to.equal(
-        TypedDataEncoder.hash(proofs.domain, OWNERSHIP_TYPES, value),
+      const { targetPubkey, ...carried } = value;
+      const proof = {
+        ...carried,
+        targetPubkeyHash: ethers.keccak256(targetPubkey),
+        r: ethers.ZeroHash,
+        vs: ethers.ZeroHash,
+      };
+      expect(await verifier.ownershipProofDigest(proof)).to.equal(
+        TypedDataEncoder.hash(verifierProofs.domain, OWNERSHIP_TYPES, value),
       );
     });
   });
@@ -103,7 +116,7 @@ describe("OracleVerifier", function () {
       const f = await loadFixture(deployInftFixture);
       const first = await newEntryProof(f, f.bob);
       const old = await submitRoot(f.flow);
-      const second = await f.proofs.ownership(f.oracle.wallet, {
+      const second = await f.verifierProofs.ownership(f.oracle.wallet, {
         oldDataHash: old,
         newDataHash: await submitRoot(f.flow),
         targetPubkey: f.carol.pubkey,
@@ -122,48 +135,47 @@ describe("OracleVerifier", function () {
 
     it("verifyOwnership: a proof signed by an account that is not an oracle reverts", async function () {
       const f = await loadFixture(deployInftFixture);
-      const proof = await f.proofs.ownership(f.stranger.wallet, {
+      const proof = await f.verifierProofs.ownership(f.stranger.wallet, {
         oldDataHash: ethers.ZeroHash,
         newDataHash: await submitRoot(f.flow),
         targetPubkey: f.bob.pubkey,
       });
       await expect(f.verifier.verifyOwnership([proof]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInactiveOracle")
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofInactiveOracle")
         .withArgs(f.stranger.address);
     });
 
     it("verifyOwnership: a proof whose fields changed after signing recovers another signer and reverts", async function () {
       const f = await loadFixture(deployInftFixture);
       const proof = await newEntryProof(f, f.bob);
-      const tampered = { ...proof, sealedKey: sealedKeyFor("another key") };
-      await expect(f.verifier.verifyOwnership([tampered]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInactiveOracle")
-        .withArgs(anyValue);
-    });
-
-    it("verifyOwnership: a signature that is not 65 bytes reverts", async function () {
-      const f = await loadFixture(deployInftFixture);
-      const proof = await newEntryProof(f, f.bob);
-      const short = { ...proof, signature: ethers.dataSlice(proof.signature as string, 0, 64) };
-      await expect(f.verifier.verifyOwnership([short]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInvalidSignature")
-        .withArgs(0, RecoverError.InvalidSignatureLength);
+      const changes = [
+        { sealedKey: sealedKeyFor("another key") },
+        { targetPubkeyHash: ethers.keccak256(f.carol.pubkey) },
+        { newDataHash: await submitRoot(f.flow) },
+        { nonce: BigInt(proof.nonce) + 1n },
+        { deadline: BigInt(proof.deadline) - 1n },
+      ];
+      for (const change of changes) {
+        await expect(f.verifier.verifyOwnership([{ ...proof, ...change }]))
+          .to.be.revertedWithCustomError(f.verifier, "OracleProofInactiveOracle")
+          .withArgs(anyValue);
+      }
+      await expect(f.verifier.verifyOwnership([proof])).to.not.be.reverted;
     });
 
     it("verifyOwnership: a malleable signature (s in the upper half) reverts", async function () {
       const f = await loadFixture(deployInftFixture);
       const proof = await newEntryProof(f, f.bob);
-      await expect(f.verifier.verifyOwnership([{ ...proof, signature: highS(proof.signature as string) }]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInvalidSignature")
+      await expect(f.verifier.verifyOwnership([{ ...proof, vs: upperHalfS(proof.vs as string) }]))
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofInvalidSignature")
         .withArgs(0, RecoverError.InvalidSignatureS);
     });
 
     it("verifyOwnership: a signature that recovers no address reverts", async function () {
       const f = await loadFixture(deployInftFixture);
       const proof = await newEntryProof(f, f.bob);
-      const badV = ethers.concat([ethers.dataSlice(proof.signature as string, 0, 64), "0x1d"]);
-      await expect(f.verifier.verifyOwnership([{ ...proof, signature: badV }]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInvalidSignature")
+      await expect(f.verifier.verifyOwnership([{ ...proof, r: ethers.ZeroHash }]))
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofInvalidSignature")
         .withArgs(0, RecoverError.InvalidSignature);
     });
 
@@ -171,7 +183,7 @@ describe("OracleVerifier", function () {
       const f = await loadFixture(deployInftFixture);
       await f.staking.connect(f.oracle.signer).exit(Role.ORACLE);
       await expect(f.verifier.verifyOwnership([await newEntryProof(f, f.bob)]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInactiveOracle")
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofInactiveOracle")
         .withArgs(f.oracle.address);
     });
 
@@ -186,7 +198,7 @@ describe("OracleVerifier", function () {
         f.alice.address,
       );
       await expect(f.verifier.verifyOwnership([await newEntryProof(f, f.bob)]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInactiveOracle")
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofInactiveOracle")
         .withArgs(f.oracle.address);
       await time.increase(Number(JAIL_PERIOD));
       await expect(f.verifier.verifyOwnership([await newEntryProof(f, f.bob)])).to.not.be.reverted;
@@ -194,20 +206,20 @@ describe("OracleVerifier", function () {
 
     it("verifyOwnership: every oracle of a list is checked, not only the first", async function () {
       const f = await loadFixture(deployInftFixture);
-      const byStranger = await f.proofs.ownership(f.stranger.wallet, {
+      const byStranger = await f.verifierProofs.ownership(f.stranger.wallet, {
         oldDataHash: ethers.ZeroHash,
         newDataHash: await submitRoot(f.flow),
         targetPubkey: f.bob.pubkey,
       });
       await expect(f.verifier.verifyOwnership([await newEntryProof(f, f.bob), byStranger]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInactiveOracle")
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofInactiveOracle")
         .withArgs(f.stranger.address);
     });
 
     it("verifyOwnership: a second staked oracle is accepted in the same list", async function () {
       const f = await loadFixture(deployInftFixture);
       await f.staking.connect(f.carol.signer).stake(Role.ORACLE, { value: MIN_STAKES[Role.ORACLE] });
-      const byCarol = await f.proofs.ownership(f.carol.wallet, {
+      const byCarol = await f.verifierProofs.ownership(f.carol.wallet, {
         oldDataHash: ethers.ZeroHash,
         newDataHash: await submitRoot(f.flow),
         targetPubkey: f.bob.pubkey,
@@ -220,7 +232,7 @@ describe("OracleVerifier", function () {
       const f = await loadFixture(deployInftFixture);
       const proof = await newEntryProof(f, f.bob, { oracleType: OracleType.ZKP });
       await expect(f.verifier.verifyOwnership([proof]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierUnsupportedOracleType")
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofUnsupportedOracleType")
         .withArgs(0, OracleType.ZKP);
     });
 
@@ -232,7 +244,7 @@ describe("OracleVerifier", function () {
       await time.setNextBlockTimestamp(deadline);
       await expect(f.verifier.verifyOwnership([onTime])).to.not.be.reverted;
       await expect(f.verifier.verifyOwnership([late]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierProofExpired")
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofExpired")
         .withArgs(0, deadline);
     });
 
@@ -246,7 +258,7 @@ describe("OracleVerifier", function () {
       await expect(f.verifier.verifyOwnership([atLimit])).to.not.be.reverted;
       await time.setNextBlockTimestamp(now + 1n);
       await expect(f.verifier.verifyOwnership([beyond]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierDeadlineTooFar")
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofDeadlineTooFar")
         .withArgs(0, now + 2n + max, now + 1n + max);
     });
 
@@ -254,7 +266,7 @@ describe("OracleVerifier", function () {
       const f = await loadFixture(deployInftFixture);
       const proof = await newEntryProof(f, f.bob, { newDataHash: ethers.ZeroHash });
       await expect(f.verifier.verifyOwnership([proof]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierZeroDataHash")
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofZeroDataHash")
         .withArgs(0);
     });
 
@@ -263,7 +275,7 @@ describe("OracleVerifier", function () {
       const root = await submitRoot(f.flow);
       const proof = await newEntryProof(f, f.bob, { oldDataHash: root, newDataHash: root });
       await expect(f.verifier.verifyOwnership([proof]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierDataNotRotated")
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofDataNotRotated")
         .withArgs(0, root);
     });
 
@@ -271,16 +283,8 @@ describe("OracleVerifier", function () {
       const f = await loadFixture(deployInftFixture);
       const root = unsubmittedRoot("ownership");
       await expect(f.verifier.verifyOwnership([await newEntryProof(f, f.bob, { newDataHash: root })]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierDataNotSubmitted")
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofDataNotSubmitted")
         .withArgs(root);
-    });
-
-    it("verifyOwnership: a target key that is not 64 bytes is refused", async function () {
-      const f = await loadFixture(deployInftFixture);
-      const prefixed = ethers.concat(["0x04", f.bob.pubkey]);
-      await expect(f.verifier.verifyOwnership([await newEntryProof(f, f.bob, { targetPubkey: prefixed })]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInvalidPubkey")
-        .withArgs(0, 65);
     });
 
     it("verifyOwnership: NodeStaking and the Flow must be registered", async function () {
@@ -295,6 +299,19 @@ describe("OracleVerifier", function () {
         .to.be.revertedWithCustomError(f.registry, "RegistryModuleNotFound")
         .withArgs(NAMES.NodeStaking);
     });
+    it("verifyOwnership: a registered module without code, or answering no boolean, makes it revert", async function () {
+      const f = await loadFixture(deployInftFixture);
+      const proof = await newEntryProof(f, f.bob);
+      const fake = ethers.Wallet.createRandom().address;
+      await f.registry.setModule(NAMES.Flow, fake, "0.0.0");
+      await expect(f.verifier.verifyOwnership([proof])).to.be.revertedWithoutReason();
+      // Runtime code answering 2 to any call: PUSH1 2 PUSH0 MSTORE PUSH1 32 PUSH0 RETURN.
+      await setCode(fake, "0x60025f5260205ff3");
+      await expect(f.verifier.verifyOwnership([proof])).to.be.revertedWithoutReason();
+      await f.registry.setModule(NAMES.Flow, await f.flow.getAddress(), "1.0.0");
+      await f.registry.setModule(NAMES.NodeStaking, fake, "0.0.0");
+      await expect(f.verifier.verifyOwnership([proof])).to.be.revertedWithoutReason();
+    });
   });
 
   describe("nonces", function () {
@@ -303,11 +320,29 @@ describe("OracleVerifier", function () {
       const proof = await newEntryProof(f, f.bob);
       await f.verifier.connect(f.alice.signer).verifyOwnership([proof]);
       await expect(f.verifier.connect(f.alice.signer).verifyOwnership([proof]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierNonceUsed")
-        .withArgs(f.oracle.address, proof.nonce);
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofNonceUsed")
+        .withArgs(f.bob.address, proof.nonce);
       await expect(f.verifier.connect(f.carol.signer).verifyOwnership([proof])).to.not.be.reverted;
-      expect(await f.verifier.isNonceUsed(f.alice.address, f.oracle.address, proof.nonce)).to.equal(true);
-      expect(await f.verifier.isNonceUsed(f.bob.address, f.oracle.address, proof.nonce)).to.equal(false);
+      expect(await f.verifier.isNonceUsed(f.alice.address, f.bob.address, proof.nonce)).to.equal(true);
+      expect(await f.verifier.isNonceUsed(f.stranger.address, f.bob.address, proof.nonce)).to.equal(false);
+      expect(await f.verifier.isNonceUsed(f.alice.address, f.oracle.address, proof.nonce)).to.equal(false);
+    });
+
+    it("nonces: the nonce is the receiver's, whoever signs the proof", async function () {
+      const f = await loadFixture(deployInftFixture);
+      await f.staking.connect(f.carol.signer).stake(Role.ORACLE, { value: MIN_STAKES[Role.ORACLE] });
+      const byOracle = await newEntryProof(f, f.bob, { nonce: 9n });
+      const byCarol = await f.verifierProofs.ownership(f.carol.wallet, {
+        oldDataHash: ethers.ZeroHash,
+        newDataHash: await submitRoot(f.flow),
+        targetPubkey: f.bob.pubkey,
+        nonce: 9n,
+      });
+      const toAlice = await newEntryProof(f, f.alice, { nonce: 9n });
+      await f.verifier.verifyOwnership([byOracle, toAlice]);
+      await expect(f.verifier.verifyOwnership([byCarol]))
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofNonceUsed")
+        .withArgs(f.bob.address, 9n);
     });
 
     it("nonces: two proofs with one nonce in the same list are refused", async function () {
@@ -315,8 +350,8 @@ describe("OracleVerifier", function () {
       const first = await newEntryProof(f, f.bob);
       const second = await newEntryProof(f, f.bob, { nonce: BigInt(first.nonce) });
       await expect(f.verifier.verifyOwnership([first, second]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierNonceUsed")
-        .withArgs(f.oracle.address, first.nonce);
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofNonceUsed")
+        .withArgs(f.bob.address, first.nonce);
     });
 
     it("nonces: sequential nonces share one bitmap word; nonce 256 opens the next", async function () {
@@ -329,36 +364,40 @@ describe("OracleVerifier", function () {
         await newEntryProof(f, f.bob, { nonce: 256n }),
       ];
       await f.verifier.connect(f.alice.signer).verifyOwnership(batch);
-      expect(await f.verifier.nonceBitmap(consumer, f.oracle.address, 0)).to.equal(0b111n);
-      expect(await f.verifier.nonceBitmap(consumer, f.oracle.address, 1)).to.equal(1n);
-      expect(await f.verifier.isNonceUsed(consumer, f.oracle.address, 3)).to.equal(false);
+      expect(await f.verifier.nonceBitmap(consumer, f.bob.address, 0)).to.equal(0b111n);
+      expect(await f.verifier.nonceBitmap(consumer, f.bob.address, 1)).to.equal(1n);
+      expect(await f.verifier.isNonceUsed(consumer, f.bob.address, 3)).to.equal(false);
     });
 
-    it("invalidateNonces: a signer withdraws proofs it handed out to a consumer", async function () {
+    it("invalidateNonces: a receiver withdraws proofs addressed to it, for one consumer", async function () {
       const f = await loadFixture(deployInftFixture);
       const proof = await newEntryProof(f, f.bob, { nonce: 5n });
-      await expect(f.verifier.connect(f.oracle.signer).invalidateNonces(f.alice.address, 0, 1n << 5n))
+      await expect(f.verifier.connect(f.bob.signer).invalidateNonces(f.alice.address, 0, 1n << 5n))
         .to.emit(f.verifier, "NoncesInvalidated")
-        .withArgs(f.alice.address, f.oracle.address, 0, 1n << 5n);
+        .withArgs(f.alice.address, f.bob.address, 0, 1n << 5n);
       await expect(f.verifier.connect(f.alice.signer).verifyOwnership([proof]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierNonceUsed")
-        .withArgs(f.oracle.address, 5n);
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofNonceUsed")
+        .withArgs(f.bob.address, 5n);
       await expect(f.verifier.connect(f.carol.signer).verifyOwnership([proof])).to.not.be.reverted;
     });
   });
 
   describe("verifyTransferValidity", function () {
-    /** One transfer proof of `dataHash` to `receiver`, the access proof signed by `accessSigner`. */
-    async function transferProof(f: InftFixture, receiver: Party, accessSigner: Party = receiver) {
-      const dataHash = await submitRoot(f.flow);
-      return {
-        accessProof: await f.proofs.access(accessSigner.wallet, { dataHash, targetPubkey: receiver.pubkey }),
-        ownershipProof: await f.proofs.ownership(f.oracle.wallet, {
-          oldDataHash: dataHash,
-          newDataHash: await submitRoot(f.flow),
-          targetPubkey: receiver.pubkey,
-        }),
+    /** One transfer proof of fresh data to `receiver`, the consent signed by `accessSigner`. */
+    async function transferProof(
+      f: InftFixture,
+      receiver: Party,
+      accessSigner: Party = receiver,
+      ownership: Partial<OwnershipFields> = {},
+      access: Partial<AccessFields> = {},
+    ) {
+      const fields = {
+        oldDataHash: await submitRoot(f.flow),
+        newDataHash: await submitRoot(f.flow),
+        targetPubkey: receiver.pubkey,
+        ...ownership,
       };
+      return f.verifierProofs.transfer(f.oracle.wallet, accessSigner.wallet, fields, access);
     }
 
     it("verifyTransferValidity: returns the hashes, the key's address, the access signer and the oracle", async function () {
@@ -386,83 +425,77 @@ describe("OracleVerifier", function () {
       ]);
     });
 
-    it("verifyTransferValidity: an access proof signed for other data recovers another signer", async function () {
+    it("verifyTransferValidity: a consent signed for other data, key, nonce or deadline recovers another signer", async function () {
       const f = await loadFixture(deployInftFixture);
-      const proof = await transferProof(f, f.bob);
-      const other = await f.proofs.access(f.bob.wallet, {
-        dataHash: ethers.id("other"),
-        targetPubkey: f.bob.pubkey,
-      });
-      const [output] = await f.verifier.verifyTransferValidity.staticCall([{ ...proof, accessProof: other }]);
-      expect(output.accessSigner).to.not.equal(f.bob.address);
+      const overrides: Partial<AccessFields>[] = [
+        { dataHash: ethers.id("other") },
+        { targetPubkey: f.carol.pubkey },
+        { nonce: 12345n },
+        { deadline: await deadlineIn(10) },
+      ];
+      for (const access of overrides) {
+        const proof = await transferProof(f, f.bob, f.bob, {}, access);
+        const [output] = await f.verifier.verifyTransferValidity.staticCall([proof]);
+        expect(output.accessSigner).to.not.equal(f.bob.address);
+        expect(output.receiver).to.equal(f.bob.address);
+      }
     });
 
-    it("verifyTransferValidity: a replayed access nonce is refused", async function () {
+    it("verifyTransferValidity: the pair is accepted once (its nonce is the receiver's)", async function () {
       const f = await loadFixture(deployInftFixture);
       const first = await transferProof(f, f.bob);
       await f.verifier.verifyTransferValidity([first]);
-      const second = await transferProof(f, f.bob);
-      const replayed = {
-        ...second,
-        accessProof: await f.proofs.access(f.bob.wallet, {
-          dataHash: second.ownershipProof.oldDataHash as string,
-          targetPubkey: f.bob.pubkey,
-          nonce: BigInt(first.accessProof.nonce),
-        }),
-      };
-      await expect(f.verifier.verifyTransferValidity([replayed]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierNonceUsed")
-        .withArgs(f.bob.address, first.accessProof.nonce);
+      await expect(f.verifier.verifyTransferValidity([first]))
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofNonceUsed")
+        .withArgs(f.bob.address, first.ownershipProof.nonce);
+      const again = await transferProof(f, f.bob, f.bob, { nonce: BigInt(first.ownershipProof.nonce) });
+      await expect(f.verifier.verifyTransferValidity([again]))
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofNonceUsed")
+        .withArgs(f.bob.address, first.ownershipProof.nonce);
     });
 
-    it("verifyTransferValidity: an expired access proof is refused", async function () {
+    it("verifyTransferValidity: the pair expires at its deadline", async function () {
       const f = await loadFixture(deployInftFixture);
-      const proof = await transferProof(f, f.bob);
       const deadline = await deadlineIn(5);
-      const access = await f.proofs.access(f.bob.wallet, {
-        dataHash: proof.ownershipProof.oldDataHash as string,
-        targetPubkey: f.bob.pubkey,
-        deadline,
-      });
+      const proof = await transferProof(f, f.bob, f.bob, { deadline });
       await time.increase(10);
-      await expect(f.verifier.verifyTransferValidity([{ ...proof, accessProof: access }]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierProofExpired")
+      await expect(f.verifier.verifyTransferValidity([proof]))
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofExpired")
         .withArgs(0, deadline);
     });
 
-    it("verifyTransferValidity: an access deadline too far ahead is refused", async function () {
+    it("verifyTransferValidity: a deadline too far ahead is refused", async function () {
       const f = await loadFixture(deployInftFixture);
-      const proof = await transferProof(f, f.bob);
-      const access = await f.proofs.access(f.bob.wallet, {
-        dataHash: proof.ownershipProof.oldDataHash as string,
-        targetPubkey: f.bob.pubkey,
+      const proof = await transferProof(f, f.bob, f.bob, {
         deadline: await deadlineIn(2 * MAX_PROOF_VALIDITY),
       });
-      await expect(
-        f.verifier.verifyTransferValidity([{ ...proof, accessProof: access }]),
-      ).to.be.revertedWithCustomError(f.verifier, "OracleVerifierDeadlineTooFar");
+      await expect(f.verifier.verifyTransferValidity([proof])).to.be.revertedWithCustomError(
+        f.verifier,
+        "OracleProofDeadlineTooFar",
+      );
     });
 
-    it("verifyTransferValidity: a malformed access signature is refused", async function () {
+    it("verifyTransferValidity: an access signature that recovers no address, or a malleable one, is refused", async function () {
       const f = await loadFixture(deployInftFixture);
       const proof = await transferProof(f, f.bob);
-      const broken = { ...proof.accessProof, signature: "0x1234" };
-      await expect(f.verifier.verifyTransferValidity([{ ...proof, accessProof: broken }]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierInvalidSignature")
-        .withArgs(0, RecoverError.InvalidSignatureLength);
+      const noSigner = { ...proof, accessProof: { ...proof.accessProof, r: ethers.ZeroHash } };
+      await expect(f.verifier.verifyTransferValidity([noSigner]))
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofInvalidSignature")
+        .withArgs(0, RecoverError.InvalidSignature);
+      const highS = {
+        ...proof,
+        accessProof: { ...proof.accessProof, vs: upperHalfS(proof.accessProof.vs as string) },
+      };
+      await expect(f.verifier.verifyTransferValidity([highS]))
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofInvalidSignature")
+        .withArgs(0, RecoverError.InvalidSignatureS);
     });
 
     it("verifyTransferValidity: the ownership proof is checked as in verifyOwnership", async function () {
       const f = await loadFixture(deployInftFixture);
-      const proof = await transferProof(f, f.bob);
-      const zkp = await f.proofs.ownership(f.oracle.wallet, {
-        oracleType: OracleType.ZKP,
-        oldDataHash: proof.ownershipProof.oldDataHash as string,
-        newDataHash: proof.ownershipProof.newDataHash as string,
-        targetPubkey: f.bob.pubkey,
-      });
-      await expect(f.verifier.verifyTransferValidity([{ ...proof, ownershipProof: zkp }]))
-        .to.be.revertedWithCustomError(f.verifier, "OracleVerifierUnsupportedOracleType")
+      const proof = await transferProof(f, f.bob, f.bob, { oracleType: OracleType.ZKP });
+      await expect(f.verifier.verifyTransferValidity([proof]))
+        .to.be.revertedWithCustomError(f.verifier, "OracleProofUnsupportedOracleType")
         .withArgs(0, OracleType.ZKP);
     });
   });

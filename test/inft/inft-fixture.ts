@@ -4,17 +4,18 @@
  *
  * `deployInftFixture` deploys a fresh ModuleRegistry owned by the first signer ("governance"), NodeStaking (NATIVE
  * mode, the staking fixture's minimums), a free Market and a Flow, a TestSlasher with slashing authority, the
- * OracleVerifier and an AgentNFT behind a ZgProxy, registers them under their names, and stakes the `oracle`
- * signer in the ORACLE role.
+ * OracleVerifier and an AgentNFT, registers them under their names, and stakes the `oracle` signer in the ORACLE
+ * role.
  *
  * Proofs are real: EIP-712 signatures by ethers Wallets holding the Hardhat development keys, so every party has a
  * public key (`SigningKey.publicKey` without its 0x04 prefix) whose address is its own. New data hashes are roots of
- * real Flow submissions (`submitRoot`).
+ * real Flow submissions (`submitRoot`). `f.proofs` signs in AgentNFT's domain (the token checks its own proofs),
+ * `f.verifierProofs` in the OracleVerifier's.
  */
 import { ethers } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { Wallet, type TypedDataDomain } from "ethers";
+import { Signature, Wallet, type TypedDataDomain } from "ethers";
 import {
   AgentNFT__factory,
   Flow__factory,
@@ -65,6 +66,11 @@ export const MINT_FEE = ethers.parseEther("0.01");
 /** An ECIES sealed key: 65-byte ephemeral key, 12-byte IV, 32-byte encrypted key, 16-byte tag. */
 export const SEALED_KEY_BYTES = 65 + 12 + 32 + 16;
 
+/** The address of a public key as `targetPubkey` carries it: the low 20 bytes of its keccak256 (any length). */
+export function addressOfPubkey(pubkey: string): string {
+  return ethers.getAddress(ethers.dataSlice(ethers.keccak256(pubkey), 12));
+}
+
 export const ACCESS_TYPES = {
   AccessProof: [
     { name: "dataHash", type: "bytes32" },
@@ -102,10 +108,10 @@ export interface InftFixture {
   slasher: TestSlasher;
   verifier: OracleVerifier;
   verifierAddress: string;
-  /** The AgentNFT interface at its proxy's address. */
+  /** Builds proofs in the OracleVerifier's domain. */
+  verifierProofs: ProofBuilder;
   nft: AgentNFT;
   nftAddress: string;
-  nftImplementation: AgentNFT;
   chainId: bigint;
   governance: HardhatEthersSigner;
   treasury: HardhatEthersSigner;
@@ -119,6 +125,7 @@ export interface InftFixture {
   /** Funded, but staked in no role. */
   stranger: Party;
   mintFee: bigint;
+  /** Builds proofs in AgentNFT's domain. */
   proofs: ProofBuilder;
 }
 
@@ -164,33 +171,39 @@ export interface OwnershipFields {
   oldDataHash: string;
   newDataHash: string;
   sealedKey?: string;
+  /** The 64-byte public key the oracle signs (the proof carries its keccak256). */
   targetPubkey: string;
   nonce?: bigint;
   deadline?: bigint;
 }
 
+/** What an access proof signs: by default, the fields of the ownership proof it travels with. */
 export interface AccessFields {
   dataHash: string;
   targetPubkey: string;
-  nonce?: bigint;
-  deadline?: bigint;
+  nonce: bigint;
+  deadline: bigint;
 }
 
 /**
- * Builds signed proofs for one OracleVerifier. Nonces default to each signer's next sequential nonce (as a signer
- * would hand them out: they share bitmap words), deadlines to `PROOF_LIFETIME` from the last block.
+ * Builds signed proofs for one EIP-712 domain (AgentNFT's or the OracleVerifier's). Nonces belong to the receiver
+ * (the address of the target key) and default to its next sequential nonce (as a receiver would hand them out: they
+ * share bitmap words); deadlines default to `PROOF_LIFETIME` from the last block.
  */
 export class ProofBuilder {
   private readonly nextNonce = new Map<string, bigint>();
 
   constructor(readonly domain: TypedDataDomain) {}
 
-  nonceFor(signer: string): bigint {
-    const nonce = this.nextNonce.get(signer) ?? 0n;
-    this.nextNonce.set(signer, nonce + 1n);
+  /** The next sequential nonce of `receiver` (an address, or the public key it derives from). */
+  nonceFor(receiver: string): bigint {
+    const key = receiver.length === 42 ? ethers.getAddress(receiver) : addressOfPubkey(receiver);
+    const nonce = this.nextNonce.get(key) ?? 0n;
+    this.nextNonce.set(key, nonce + 1n);
     return nonce;
   }
 
+  /** The oracle's attestation, signed over the typed data (with the full key) and carrying the key's hash. */
   async ownership(oracle: Wallet, fields: OwnershipFields): Promise<OwnershipProofStruct> {
     const value = {
       oracleType: fields.oracleType ?? OracleType.TEE,
@@ -198,22 +211,44 @@ export class ProofBuilder {
       newDataHash: fields.newDataHash,
       sealedKey: fields.sealedKey ?? sealedKeyFor(fields.newDataHash),
       targetPubkey: fields.targetPubkey,
-      nonce: fields.nonce ?? this.nonceFor(oracle.address),
+      nonce: fields.nonce ?? this.nonceFor(fields.targetPubkey),
       deadline: fields.deadline ?? (await deadlineIn()),
     };
-    const signature = await oracle.signTypedData(this.domain, OWNERSHIP_TYPES, value);
-    return { ...value, signature };
+    const signature = Signature.from(await oracle.signTypedData(this.domain, OWNERSHIP_TYPES, value));
+    const { targetPubkey, ...rest } = value;
+    return {
+      ...rest,
+      targetPubkeyHash: ethers.keccak256(targetPubkey),
+      r: signature.r,
+      vs: signature.yParityAndS,
+    };
   }
 
+  /** A consent: `signer`'s signature over the typed data `AccessProof(fields)`. */
   async access(signer: Wallet, fields: AccessFields): Promise<AccessProofStruct> {
-    const value = {
-      dataHash: fields.dataHash,
-      targetPubkey: fields.targetPubkey,
-      nonce: fields.nonce ?? this.nonceFor(signer.address),
-      deadline: fields.deadline ?? (await deadlineIn()),
-    };
-    const signature = await signer.signTypedData(this.domain, ACCESS_TYPES, value);
-    return { nonce: value.nonce, deadline: value.deadline, signature };
+    const signature = Signature.from(await signer.signTypedData(this.domain, ACCESS_TYPES, fields));
+    return { r: signature.r, vs: signature.yParityAndS };
+  }
+
+  /**
+   * A transfer proof for one entry: the oracle's attestation (`ownership` gives its fields) and the consent of
+   * `accessSigner` to the same old hash, key, nonce and deadline (`access` overrides what it signs).
+   */
+  async transfer(
+    oracle: Wallet,
+    accessSigner: Wallet,
+    ownership: OwnershipFields,
+    access: Partial<AccessFields> = {},
+  ): Promise<TransferValidityProofStruct> {
+    const ownershipProof = await this.ownership(oracle, ownership);
+    const accessProof = await this.access(accessSigner, {
+      dataHash: ownershipProof.oldDataHash as string,
+      targetPubkey: ownership.targetPubkey,
+      nonce: BigInt(ownershipProof.nonce),
+      deadline: BigInt(ownershipProof.deadline),
+      ...access,
+    });
+    return { accessProof, ownershipProof };
   }
 }
 
@@ -253,13 +288,8 @@ async function deployInft(mintFee: bigint): Promise<InftFixture> {
   const verifier = await new OracleVerifier__factory(governance).deploy(registryAddress);
   const verifierAddress = await verifier.getAddress();
 
-  const nftImplementation = await new AgentNFT__factory(governance).deploy(registryAddress);
-  const nftProxy = await new ZgProxy__factory(governance).deploy(
-    await nftImplementation.getAddress(),
-    nftImplementation.interface.encodeFunctionData("initialize", [mintFee]),
-  );
-  const nftAddress = await nftProxy.getAddress();
-  const nft = AgentNFT__factory.connect(nftAddress, governance);
+  const nft = await new AgentNFT__factory(governance).deploy(registryAddress, mintFee);
+  const nftAddress = await nft.getAddress();
 
   await (await registry.setModule(NAMES.NodeStaking, await staking.getAddress(), VERSION)).wait();
   await (await registry.setModule(NAMES.Market, marketAddress, VERSION)).wait();
@@ -274,6 +304,12 @@ async function deployInft(mintFee: bigint): Promise<InftFixture> {
 
   const chainId = (await ethers.provider.getNetwork()).chainId;
   const proofs = new ProofBuilder({
+    name: "zerog AgentNFT",
+    version: "1",
+    chainId,
+    verifyingContract: nftAddress,
+  });
+  const verifierProofs = new ProofBuilder({
     name: "zerog OracleVerifier",
     version: "1",
     chainId,
@@ -286,9 +322,9 @@ async function deployInft(mintFee: bigint): Promise<InftFixture> {
     slasher,
     verifier,
     verifierAddress,
+    verifierProofs,
     nft,
     nftAddress,
-    nftImplementation,
     chainId,
     governance,
     treasury,
@@ -365,13 +401,13 @@ export async function handOverProofs(
   for (let i = 0; i < datas.length; i++) {
     const oldDataHash = datas[i].dataHash;
     const newDataHash = options.newDataHashes?.[i] ?? (await submitRoot(f.flow));
-    proofs.push({
-      accessProof: await f.proofs.access(options.accessSigner ?? receiver.wallet, {
-        dataHash: oldDataHash,
+    proofs.push(
+      await f.proofs.transfer(f.oracle.wallet, options.accessSigner ?? receiver.wallet, {
+        oldDataHash,
+        newDataHash,
         targetPubkey,
       }),
-      ownershipProof: await f.proofs.ownership(f.oracle.wallet, { oldDataHash, newDataHash, targetPubkey }),
-    });
+    );
   }
   return proofs;
 }

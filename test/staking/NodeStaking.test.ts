@@ -193,6 +193,18 @@ describe("NodeStaking", function () {
         .withArgs(Role.DA_SIGNER, value, MIN_STAKES[Role.DA_SIGNER]);
     });
 
+    it("stake: a bond beyond 128 bits reverts (amounts are stored in 128 bits)", async function () {
+      const { staking } = await loadFixture(deployStakingFixture);
+      const whale = await impersonatedAccount();
+      const value = 1n << 128n;
+      await setBalance(whale.address, value + E("1"));
+      await expect(staking.connect(whale).stake(Role.STORAGE, { value }))
+        .to.be.revertedWithCustomError(staking, "SafeCastOverflowedUintDowncast")
+        .withArgs(128, value);
+      await staking.connect(whale).stake(Role.STORAGE, { value: value - 1n });
+      expect((await positionOf(staking, whale, Role.STORAGE)).bonded).to.equal(value - 1n);
+    });
+
     it("stake: role out of range reverts", async function () {
       const { staking, alice } = await loadFixture(deployStakingFixture);
       await expect(staking.connect(alice).stake(5, { value: E("10") })).to.be.revertedWithoutReason();
@@ -1274,6 +1286,24 @@ describe("NodeStaking", function () {
       expect(await staking.isActive(carol.address, Role.STORAGE)).to.equal(false);
       expect((await positionOf(staking, alice, Role.STORAGE)).admitted).to.equal(false);
       expect(await staking.isActive(alice.address, Role.STORAGE)).to.equal(true);
+    });
+
+    it("isActive: an admitted member slashed to nothing is not active in NATIVE mode", async function () {
+      const { staking, stakingAddress, slasher, alice } = await loadFixture(stakedFixture);
+      await staking.setAdmitted(alice.address, Role.STORAGE, true);
+      await staking.setMinStake(Role.STORAGE, 0);
+      await slasher.slash(
+        stakingAddress,
+        alice.address,
+        Role.STORAGE,
+        E("3"),
+        evidence(5),
+        ethers.ZeroAddress,
+      );
+      await time.increase(JAIL_PERIOD + 1n);
+      const p = await positionOf(staking, alice, Role.STORAGE);
+      expect([p.member, p.admitted, p.bonded]).to.deep.equal([true, true, 0n]);
+      expect(await staking.isActive(alice.address, Role.STORAGE)).to.equal(false);
     });
   });
 

@@ -49,6 +49,10 @@ interface IModuleRegistry {
     /// @notice The address registered under `name`; reverts with `RegistryModuleNotFound` when absent.
     function getModule(bytes32 name) external view returns (address);
 
+    /// @notice The addresses registered under two names, in one call (for modules that need two others on every
+    /// call); reverts with `RegistryModuleNotFound` for the first name that is absent.
+    function getModules(bytes32 first, bytes32 second) external view returns (address, address);
+
     /// @notice The address registered under `name`, or zero when absent.
     function tryGetModule(bytes32 name) external view returns (address);
 

@@ -3,19 +3,22 @@ pragma solidity 0.8.28;
 
 import {IERC7857} from "./IERC7857.sol";
 import {IERC7857DataVerifier} from "./IERC7857DataVerifier.sol";
+import {IOracleProofs} from "./IOracleProofs.sol";
 
 /**
  * @title IAgentNFT
  * @notice zerog-stack's ERC-7857 agent token: each token is an AI agent whose data entries (model, memory, …) are
- * encrypted blobs in the storage log. The data verifier is the module registered as "OracleVerifier", looked up at
- * call time; its oracles must be active in NodeStaking's `ORACLE` role and every new data hash must be a
- * submission recorded by the Flow.
+ * encrypted blobs in the storage log. The token checks its proofs itself (`IOracleProofs`: EIP-712 typed data in
+ * its own domain, `{name: "zerog AgentNFT", version: "1", chainId, verifyingContract: this}`, and receivers' nonces
+ * it keeps): the oracle must be active in NodeStaking's `ORACLE` role and every new data hash must be a submission
+ * recorded by the Flow, both looked up in the registry at call time. Unlike the ERC draft there is no `verifier()`:
+ * the same checks are available to other consumers as the `OracleVerifier` module.
  *
  * Unlike 0G's reference, a transfer or a clone rotates the data: the oracle re-encrypts every entry under a fresh
  * key, so each proof's `newDataHash` differs from the entry's current hash, and the previous owner's key opens
  * nothing the new owner receives. Plain ERC-721 transfers revert while a token holds data.
  */
-interface IAgentNFT is IERC7857 {
+interface IAgentNFT is IERC7857, IOracleProofs {
     /// @notice Thrown when the caller is not governance (the registry owner).
     error AgentNFTNotGovernance(address caller);
     /// @notice Thrown when a zero address is given where an account or contract is needed.
@@ -69,6 +72,8 @@ interface IAgentNFT is IERC7857 {
     event MintFeeSet(uint256 fee);
     /// @notice Emitted when governance withdraws the collected fees.
     event FeesWithdrawn(address indexed to, uint256 amount);
+    /// @notice Emitted when a receiver invalidates some of its nonces.
+    event NoncesInvalidated(address indexed receiver, uint256 word, uint256 mask);
 
     /**
      * @notice Mints a token to `to` with the given data entries. `msg.value` must be the mint fee.
@@ -82,6 +87,14 @@ interface IAgentNFT is IERC7857 {
         IntelligentData[] calldata datas,
         IERC7857DataVerifier.OwnershipProof[] calldata proofs
     ) external payable returns (uint256 tokenId);
+
+    /**
+     * @notice Marks nonces of the caller (as a receiver) used, so that the proofs addressed to the caller with them
+     * are refused (e.g. a receiver withdrawing its consent).
+     * @param word The nonce word (`nonce >> 8`).
+     * @param mask The bits (`1 << (nonce & 255)`) to mark.
+     */
+    function invalidateNonces(uint256 word, uint256 mask) external;
 
     /// @notice Governance: sets the fee of `mint` and `iCloneFrom` (wei; zero for none).
     function setMintFee(uint256 fee) external;
@@ -97,6 +110,12 @@ interface IAgentNFT is IERC7857 {
 
     /// @notice The number of tokens minted so far (cloned ones included); the last id.
     function totalMinted() external view returns (uint256);
+
+    /// @notice Word `word` of the used nonces of `receiver` (bit `n & 255` is nonce `n`).
+    function nonceBitmap(address receiver, uint256 word) external view returns (uint256);
+
+    /// @notice Whether `receiver`'s nonce was used or invalidated.
+    function isNonceUsed(address receiver, uint256 nonce) external view returns (bool);
 
     /// @notice Whether the current owner authorized `user` to use the token.
     function isAuthorizedUser(uint256 tokenId, address user) external view returns (bool);

@@ -93,9 +93,6 @@ interface IERC7857 is IERC721, IERC7857Metadata {
     /// @notice Names the delegate that may sign access proofs for the caller; zero removes it.
     function delegateAccess(address assistant) external;
 
-    /// @notice The data verifier the token uses now.
-    function verifier() external view returns (IERC7857DataVerifier);
-
     /// @notice The users the current owner authorized; reverts for a token that does not exist.
     function authorizedUsersOf(uint256 tokenId) external view returns (address[] memory);
 

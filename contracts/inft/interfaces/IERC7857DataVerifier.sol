@@ -23,41 +23,46 @@ interface IERC7857DataVerifier {
 
     /**
      * @notice The receiver's consent: a signature by the receiver (or the receiver's delegate) over the data it
-     * accepts and the key it will decrypt with.
-     * @dev The signed fields `dataHash` and `targetPubkey` are not repeated here: they are the ownership proof's
-     * `oldDataHash` (the data as the token holds it now) and `targetPubkey`, so each travels once in calldata.
-     * @param nonce Single-use per signer (see the verifier's nonce scheme).
-     * @param deadline Last second (unix time) at which the proof is accepted.
-     * @param signature The signer's 65-byte signature over the typed data.
+     * accepts, the key it will decrypt with, a nonce and a deadline, which are those of the ownership proof it
+     * travels with. Its typed data is `AccessProof(bytes32 dataHash,bytes targetPubkey,uint256 nonce,
+     * uint256 deadline)` with the ownership proof's `oldDataHash` (the data as the token holds it now), target key,
+     * `nonce` and `deadline`, so each of them travels once in calldata and the pair is accepted once.
+     * @param r The signature in the compact form of ERC-2098: `r`,
+     * @param vs and `s` with the recovery bit (`v - 27`) as its top bit.
      */
     struct AccessProof {
-        uint256 nonce;
-        uint256 deadline;
-        bytes signature;
+        bytes32 r;
+        bytes32 vs;
     }
 
     /**
      * @notice An oracle's attestation about one data entry: it holds the data key of `oldDataHash` (zero for data
      * that is new to the token), re-encrypted the data into the ciphertext `newDataHash` under a fresh key, and
-     * sealed that key to `targetPubkey` as `sealedKey`.
+     * sealed that key to the target public key as `sealedKey`.
+     * @dev The typed data signs the 64-byte public key itself (`bytes targetPubkey`); EIP-712 encodes a `bytes`
+     * field as its keccak256, which is all the contract needs (its low 20 bytes are the key's address), so the
+     * proof carries that hash.
      * @param oracleType How the attestation is vouched for.
      * @param oldDataHash The entry's data as the token holds it now; zero for a new entry.
      * @param newDataHash The entry's data afterwards (a storage root).
-     * @param sealedKey The new data key, encrypted to `targetPubkey`.
-     * @param targetPubkey The 64-byte uncompressed secp256k1 public key (no 0x04 prefix) of whoever may decrypt.
-     * @param nonce Single-use per signer.
-     * @param deadline Last second (unix time) at which the proof is accepted.
-     * @param signature The oracle's 65-byte signature over the typed data.
+     * @param sealedKey The new data key, encrypted to the target key.
+     * @param targetPubkeyHash keccak256 of the 64-byte uncompressed secp256k1 public key (no 0x04 prefix) of whoever
+     * may decrypt; its low 20 bytes are that account's address, the receiver.
+     * @param nonce Single-use: a nonce of the receiver.
+     * @param deadline Last second (unix time) at which the proof (and the access proof with it) is accepted.
+     * @param r The oracle's signature over the typed data, in the compact form of ERC-2098: `r`,
+     * @param vs and `s` with the recovery bit (`v - 27`) as its top bit.
      */
     struct OwnershipProof {
         OracleType oracleType;
         bytes32 oldDataHash;
         bytes32 newDataHash;
         bytes sealedKey;
-        bytes targetPubkey;
+        bytes32 targetPubkeyHash;
         uint256 nonce;
         uint256 deadline;
-        bytes signature;
+        bytes32 r;
+        bytes32 vs;
     }
 
     /// @notice What moves one data entry to a receiver: the receiver's consent and the oracle's attestation.
@@ -69,7 +74,7 @@ interface IERC7857DataVerifier {
     /// @notice What a verified ownership proof establishes.
     /// @param oldDataHash The data the oracle re-encrypted from (zero for new data).
     /// @param newDataHash The data it produced.
-    /// @param receiver The address of the proof's `targetPubkey`.
+    /// @param receiver The address of the proof's target key.
     /// @param oracle The oracle that signed.
     struct OwnershipProofOutput {
         bytes32 oldDataHash;
@@ -81,7 +86,7 @@ interface IERC7857DataVerifier {
     /// @notice What a verified transfer proof establishes.
     /// @param oldDataHash The data the receiver accepted, as the token holds it now.
     /// @param newDataHash The data the receiver gets.
-    /// @param receiver The address of the proofs' `targetPubkey`.
+    /// @param receiver The address of the proofs' target key.
     /// @param accessSigner Who signed the access proof (the caller checks it is the receiver or its delegate).
     /// @param oracle The oracle that signed the ownership proof.
     struct TransferValidityProofOutput {
