@@ -12,7 +12,9 @@ import {
   NEW_ENTRY,
   PROOF_VALIDITY_SECONDS,
   proofNonce,
-  VerifierDomain,
+  ProofDomain,
+  toContractOwnership,
+  toContractTransfer,
   type OwnershipProof,
   type TransferValidityProof,
 } from "./proofs";
@@ -55,14 +57,14 @@ export class InftClient {
   private constructor(
     readonly chain: ZgChain,
     readonly agentNft: IAgentNFT,
-    private readonly domain: VerifierDomain,
+    private readonly domain: ProofDomain,
     private readonly storage: StorageClient,
     private readonly staking: StakingClient,
   ) {}
 
   static async connect(chain: ZgChain): Promise<InftClient> {
     const agentNft = IAgentNFT__factory.connect(await chain.moduleAddress(MODULES.agentNft), chain.runner);
-    const domain = new VerifierDomain(chain.chainId, getAddress(await agentNft.verifier()));
+    const domain = new ProofDomain(chain.chainId, getAddress(await agentNft.getAddress()));
     return new InftClient(
       chain,
       agentNft,
@@ -115,7 +117,7 @@ export class InftClient {
       this.agentNft.mint(
         owner,
         entries.map((entry, i) => ({ dataDescription: entry.description, dataHash: stored[i].dataHash })),
-        proofs,
+        proofs.map(toContractOwnership),
         { value: fee },
       ),
     );
@@ -164,7 +166,7 @@ export class InftClient {
     const { proofs } = (await this.call(oracle.url, "/v1/inft/reencrypt", body, {
       "x-zg-auth": authHeader(this.chain, "/v1/inft/reencrypt", body),
     })) as { proofs: TransferValidityProof[] };
-    const decoded = proofs.map(decodeTransferProof);
+    const decoded = proofs.map(toContractTransfer);
     if (options.clone) {
       const fee = await this.agentNft.mintFee();
       const receipt = await this.chain.send("clone agent", () =>
@@ -204,7 +206,7 @@ export class InftClient {
       this.agentNft.update(
         tokenId,
         entries.map((entry, i) => ({ dataDescription: entry.description, dataHash: stored[i].dataHash })),
-        proofs,
+        proofs.map(toContractOwnership),
       ),
     );
   }
@@ -314,9 +316,16 @@ export class InftClient {
     oracle: OracleEndpoint,
     entries: { oldDataHash: string; dataHash: string; sealedKey: string }[],
   ): Promise<OwnershipProof[]> {
-    const body = JSON.stringify({ owner: this.me(), ownerPubkey: this.chain.publicKey, entries });
+    // The owner receives the keys, so the proofs spend the owner's nonces.
+    const now = Date.now();
+    const body = JSON.stringify({
+      owner: this.me(),
+      ownerPubkey: this.chain.publicKey,
+      deadline: String(Math.floor(now / 1000) + PROOF_VALIDITY_SECONDS),
+      entries: entries.map((entry, i) => ({ ...entry, nonce: proofNonce(i, now).toString() })),
+    });
     const { proofs } = (await this.call(oracle.url, "/v1/inft/seal", body)) as { proofs: OwnershipProof[] };
-    return proofs.map(decodeOwnershipProof);
+    return proofs;
   }
 
   private mintedId(receipt: TransactionReceipt): bigint {
@@ -367,22 +376,6 @@ export class InftClient {
     }
     return json;
   }
-}
-
-/** JSON carries the proofs' integers as strings: back to what the contract call takes. */
-function decodeOwnershipProof(proof: OwnershipProof): OwnershipProof {
-  return { ...proof, nonce: BigInt(proof.nonce), deadline: BigInt(proof.deadline) };
-}
-
-function decodeTransferProof(proof: TransferValidityProof): TransferValidityProof {
-  return {
-    accessProof: {
-      ...proof.accessProof,
-      nonce: BigInt(proof.accessProof.nonce),
-      deadline: BigInt(proof.accessProof.deadline),
-    },
-    ownershipProof: decodeOwnershipProof(proof.ownershipProof),
-  };
 }
 
 /** A one-line account of an AgentNFT event about `tokenId`, or undefined when it is about another token. */

@@ -18,15 +18,13 @@ import { AUTH_HEADER, requestSigner } from "./auth";
 import { decryptData, encryptData, newDataKey, openKey, publicKeyOf, sealKey } from "./crypto";
 import {
   ORACLE_TYPE_TEE,
-  PROOF_VALIDITY_SECONDS,
   pubkeyAddress,
-  VerifierDomain,
+  ProofDomain,
   type OwnershipProof,
   type TransferValidityProof,
 } from "./proofs";
 
 const keyKey = (root: string) => `inft/key/${root.toLowerCase()}`;
-const NONCE_KEY = "inft/nextNonce";
 const MAX_ENTRIES = 32;
 const MAX_CACHED_AGENTS = 32;
 
@@ -38,10 +36,17 @@ const sealSchema = z
   .object({
     owner: z.string().refine(isAddress, "must be an address"),
     ownerPubkey: pubkey,
+    /** The proofs' deadline; they spend the owner's nonces (the owner receives the keys). */
+    deadline: z.string().regex(/^\d{1,20}$/),
     entries: z
       .array(
         z
-          .object({ oldDataHash: hash32, dataHash: hash32, sealedKey: z.string().regex(/^0x[0-9a-fA-F]+$/) })
+          .object({
+            oldDataHash: hash32,
+            dataHash: hash32,
+            sealedKey: z.string().regex(/^0x[0-9a-fA-F]+$/),
+            nonce: z.string().regex(/^\d{1,78}$/),
+          })
           .strict(),
       )
       .min(1)
@@ -77,14 +82,13 @@ const reencryptSchema = z
 export class InftService {
   private readonly agents = new Map<string, BuiltinEngine>();
   private readonly operations: Counter;
-  private nonceLock: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly chain: ZgChain,
     private readonly store: DurableStore,
     private readonly storage: StorageClient,
     private readonly agentNft: IAgentNFT,
-    private readonly domain: VerifierDomain,
+    private readonly domain: ProofDomain,
     private readonly oracle: InferenceOracle,
     private readonly log: Logger,
     metrics: Registry,
@@ -105,13 +109,12 @@ export class InftService {
     metrics: Registry,
   ): Promise<InftService> {
     const agentNft = IAgentNFT__factory.connect(await chain.moduleAddress(MODULES.agentNft), chain.runner);
-    const verifier = await agentNft.verifier();
     return new InftService(
       chain,
       store,
       await StorageClient.connect(chain),
       agentNft,
-      new VerifierDomain(chain.chainId, getAddress(verifier)),
+      new ProofDomain(chain.chainId, getAddress(await agentNft.getAddress())),
       oracle,
       log,
       metrics,
@@ -124,7 +127,7 @@ export class InftService {
       return this.oracle.reply(response, async () => ({
         address: this.chain.address,
         publicKey: this.chain.publicKey,
-        verifier: this.domain.separator,
+        domain: this.domain.separator,
       }));
     }
     if (method === "POST" && route === "/v1/inft/seal") {
@@ -164,6 +167,7 @@ export class InftService {
     if (pubkeyAddress(body.ownerPubkey) !== getAddress(body.owner)) {
       throw new HttpError(400, `ownerPubkey is not the public key of ${body.owner}`);
     }
+    const deadline = BigInt(body.deadline);
     const proofs: OwnershipProof[] = [];
     for (const [index, entry] of body.entries.entries()) {
       let key: Uint8Array;
@@ -177,7 +181,16 @@ export class InftService {
       }
       decryptData(key, await this.ciphertext(entry.dataHash));
       await this.keepKey(entry.dataHash, key);
-      proofs.push(await this.ownershipProof(entry.oldDataHash, entry.dataHash, key, body.ownerPubkey));
+      proofs.push(
+        this.ownershipProof(
+          entry.oldDataHash,
+          entry.dataHash,
+          key,
+          body.ownerPubkey,
+          BigInt(entry.nonce),
+          deadline,
+        ),
+      );
     }
     this.operations.inc({ kind: "seal" }, body.entries.length);
     return { proofs };
@@ -223,7 +236,14 @@ export class InftService {
       await this.keepKey(uploaded.root, freshKey);
       proofs.push({
         accessProof: access,
-        ownershipProof: await this.ownershipProof(data.dataHash, uploaded.root, freshKey, body.targetPubkey),
+        ownershipProof: this.ownershipProof(
+          data.dataHash,
+          uploaded.root,
+          freshKey,
+          body.targetPubkey,
+          access.nonce,
+          access.deadline,
+        ),
       });
     }
     this.operations.inc({ kind: "reencrypt" }, datas.length);
@@ -258,33 +278,25 @@ export class InftService {
     return engine;
   }
 
-  private async ownershipProof(
+  /** Signs an ownership proof with the receiver's nonce and deadline (the pair's, on-chain). */
+  private ownershipProof(
     oldDataHash: string,
     newDataHash: string,
     key: Uint8Array,
     targetPubkey: string,
-  ): Promise<OwnershipProof> {
+    nonce: bigint,
+    deadline: bigint,
+  ): OwnershipProof {
     const unsigned = {
       oracleType: ORACLE_TYPE_TEE,
       oldDataHash,
       newDataHash,
       sealedKey: hexlify(sealKey(key, targetPubkey)),
       targetPubkey,
-      nonce: await this.nextNonce(),
-      deadline: BigInt(Math.floor(Date.now() / 1000) + PROOF_VALIDITY_SECONDS),
+      nonce,
+      deadline,
     };
     return { ...unsigned, signature: this.chain.signDigest(this.domain.ownershipDigest(unsigned)) };
-  }
-
-  /** Sequential nonces, durable before use: consecutive ones share one bitmap word on-chain (cheap). */
-  private nextNonce(): Promise<bigint> {
-    const next = this.nonceLock.then(async () => {
-      const nonce = (await this.store.get<bigint>(NONCE_KEY)) ?? 0n;
-      await this.store.put(NONCE_KEY, nonce + 1n);
-      return nonce;
-    });
-    this.nonceLock = next.catch(() => undefined);
-    return next;
   }
 
   private async keepKey(root: string, key: Uint8Array): Promise<void> {

@@ -1,4 +1,4 @@
-import { getAddress, hexlify, keccak256, ZeroHash } from "ethers";
+import { getAddress, hexlify, keccak256, Signature, ZeroHash } from "ethers";
 import { ZgError } from "../core/errors";
 import {
   domainSeparator,
@@ -8,8 +8,10 @@ import {
   typeHash,
 } from "../core/signatures";
 
-// The EIP-712 proofs the OracleVerifier checks: the receiver's access proof and the oracle's ownership proof.
-// `bytes` fields are signed as their keccak256, as EIP-712 encodes dynamic values.
+// The EIP-712 proofs AgentNFT checks: the receiver's access proof and the oracle's ownership proof. The pair shares
+// one nonce (the receiver's) and one deadline. `bytes` fields are signed as their keccak256, as EIP-712 encodes
+// dynamic values; on the wire (JSON between client and oracle) proofs carry the full key and a 65-byte signature,
+// and `toContract*` turn them into the compact structs the contract takes.
 
 const ACCESS_TYPEHASH = typeHash(
   "AccessProof(bytes32 dataHash,bytes targetPubkey,uint256 nonce,uint256 deadline)",
@@ -24,6 +26,7 @@ export const ORACLE_TYPE_TEE = 0;
 /** How long the proofs this SDK asks for stay valid (the verifier accepts at most 7 days). */
 export const PROOF_VALIDITY_SECONDS = 3_600;
 
+/** A receiver's consent, as it travels to the oracle: it fixes the nonce and deadline of the pair. */
 export interface AccessProof {
   nonce: bigint;
   deadline: bigint;
@@ -46,16 +49,16 @@ export interface TransferValidityProof {
   ownershipProof: OwnershipProof;
 }
 
-/** The signing domain of one OracleVerifier. */
-export class VerifierDomain {
+/** The signing domain of one AgentNFT (it checks the proofs itself). */
+export class ProofDomain {
   readonly separator: string;
 
-  constructor(chainId: number, verifyingContract: string) {
+  constructor(chainId: number, agentNft: string) {
     this.separator = domainSeparator({
-      name: "zerog OracleVerifier",
+      name: "zerog AgentNFT",
       version: "1",
       chainId,
-      verifyingContract,
+      verifyingContract: agentNft,
     });
   }
 
@@ -102,7 +105,10 @@ export class VerifierDomain {
   }
 }
 
-/** Proof nonces: the time in milliseconds times 64 plus the entry index, so one call's nonces share a bitmap word. */
+/**
+ * A receiver's proof nonces: the time in milliseconds times 64 plus the entry index, so that one call's nonces share
+ * a bitmap word and calls never reuse one.
+ */
 export function proofNonce(entry: number, now = Date.now()): bigint {
   if (entry < 0 || entry >= 64) throw new ZgError("at most 64 data entries per proof batch", "BAD_INPUT");
   return BigInt(now) * 64n + BigInt(entry);
@@ -115,3 +121,31 @@ export function pubkeyAddress(targetPubkey: string): string {
 
 /** `oldDataHash` of a proof that creates an entry (mint, or an entry appended by update). */
 export const NEW_ENTRY = ZeroHash;
+
+/** The ERC-2098 compact form (`r`, `vs`) of a 65-byte signature, as the contract takes it. */
+export function compactSignature(signature: string): { r: string; vs: string } {
+  const parsed = Signature.from(signature);
+  return { r: parsed.r, vs: parsed.yParityAndS };
+}
+
+/** An ownership proof as `AgentNFT` takes it: the key as its hash, the signature compact. */
+export function toContractOwnership(proof: OwnershipProof) {
+  return {
+    oracleType: proof.oracleType,
+    oldDataHash: proof.oldDataHash,
+    newDataHash: proof.newDataHash,
+    sealedKey: proof.sealedKey,
+    targetPubkeyHash: keccak256(proof.targetPubkey),
+    nonce: BigInt(proof.nonce),
+    deadline: BigInt(proof.deadline),
+    ...compactSignature(proof.signature),
+  };
+}
+
+/** A transfer proof as `AgentNFT` takes it. */
+export function toContractTransfer(proof: TransferValidityProof) {
+  return {
+    accessProof: compactSignature(proof.accessProof.signature),
+    ownershipProof: toContractOwnership(proof.ownershipProof),
+  };
+}

@@ -35,10 +35,16 @@ describe("iNFT oracle: refusals", function () {
     const ownerPubkey = alice.chain.publicKey;
     const key = newDataKey();
     const stranger = Wallet.createRandom();
-    const entry = { oldDataHash: `0x${"00".repeat(32)}`, dataHash: `0x${"11".repeat(32)}` };
+    const entry = { oldDataHash: `0x${"00".repeat(32)}`, dataHash: `0x${"11".repeat(32)}`, nonce: "1" };
+    const deadline = String(Math.floor(Date.now() / 1000) + 3600);
     const wrongRecipient = hexlify(sealKey(key, stranger.signingKey.publicKey));
     expect(
-      await post("/v1/inft/seal", { owner, ownerPubkey, entries: [{ ...entry, sealedKey: wrongRecipient }] }),
+      await post("/v1/inft/seal", {
+        owner,
+        ownerPubkey,
+        deadline,
+        entries: [{ ...entry, sealedKey: wrongRecipient }],
+      }),
     ).to.deep.equal({
       status: 400,
       message: "entry 0: the key is not sealed to this oracle (see GET /v1/inft/identity)",
@@ -47,6 +53,7 @@ describe("iNFT oracle: refusals", function () {
     const sealed = hexlify(sealKey(key, oracle.publicKey));
     const otherKey = await post("/v1/inft/seal", {
       owner,
+      deadline,
       ownerPubkey: `0x${stranger.signingKey.publicKey.slice(4)}`,
       entries: [{ ...entry, sealedKey: sealed }],
     });
@@ -55,11 +62,12 @@ describe("iNFT oracle: refusals", function () {
     const missing = await post("/v1/inft/seal", {
       owner,
       ownerPubkey,
+      deadline,
       entries: [{ ...entry, sealedKey: sealed }],
     });
     expect(missing.status).to.equal(404);
     expect(missing.message).to.match(/cannot be fetched from storage/);
-    const malformed = await post("/v1/inft/seal", { owner, ownerPubkey, entries: [] });
+    const malformed = await post("/v1/inft/seal", { owner, ownerPubkey, deadline, entries: [] });
     expect(malformed.status).to.equal(400);
     expect((await post("/v1/inft/seal", "{")).status).to.equal(400);
 
@@ -69,6 +77,7 @@ describe("iNFT oracle: refusals", function () {
     const wrongKey = await post("/v1/inft/seal", {
       owner,
       ownerPubkey,
+      deadline,
       entries: [{ ...entry, dataHash: uploaded.root, sealedKey: sealed }],
     });
     expect(wrongKey.status).to.equal(400);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import { loadFixture, setCode, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, setBalance, setCode, time } from "@nomicfoundation/hardhat-network-helpers";
 import { NodeStaking__factory, ZgProxy__factory, type NodeStaking } from "../../typechain-types";
 import {
   BPS,
