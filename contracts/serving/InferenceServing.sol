@@ -5,9 +5,9 @@ import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Ini
 import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
+import {TypedDataHash} from "../libraries/TypedDataHash.sol";
 import {INodeStaking} from "../staking/interfaces/INodeStaking.sol";
 import {IInferenceServing} from "./interfaces/IInferenceServing.sol";
 import {IServingLedger} from "./interfaces/IServingLedger.sol";
@@ -329,19 +329,15 @@ contract InferenceServing is IInferenceServing, IERC5267, Initializable, UUPSUpg
         uint256 amount,
         uint256 nonce
     ) private pure returns (bytes32) {
-        bytes32 typeHash = _VOUCHER_TYPEHASH;
-        bytes32 structHash;
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, typeHash)
-            mstore(add(ptr, 0x20), user)
-            mstore(add(ptr, 0x40), provider)
-            mstore(add(ptr, 0x60), amount)
-            mstore(add(ptr, 0x80), nonce)
-            structHash := keccak256(ptr, 0xa0)
-        }
-        return MessageHashUtils.toTypedDataHash(domain, structHash);
+        return
+            TypedDataHash.digest4(
+                domain,
+                _VOUCHER_TYPEHASH,
+                bytes32(uint256(uint160(user))),
+                bytes32(uint256(uint160(provider))),
+                bytes32(amount),
+                bytes32(nonce)
+            );
     }
 
     function _s() private pure returns (ServingStorage storage $) {

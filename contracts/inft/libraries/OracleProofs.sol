@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {IModuleRegistry} from "../../core/interfaces/IModuleRegistry.sol";
+import {TypedDataHash} from "../../libraries/TypedDataHash.sol";
 import {INodeStaking} from "../../staking/interfaces/INodeStaking.sol";
 import {IFlow} from "../../storage/interfaces/IFlow.sol";
 import {IERC7857DataVerifier} from "../interfaces/IERC7857DataVerifier.sol";
@@ -189,21 +190,15 @@ library OracleProofs {
         uint256 nonce,
         uint256 deadline
     ) internal pure returns (bytes32) {
-        bytes32 typeHash = _ACCESS_TYPEHASH;
-        bytes32 structHash;
-        // Safe: hashes five words laid out at the free memory pointer without moving it (scratch memory that
-        // nothing reads afterwards), where `abi.encode` would allocate them for good.
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, typeHash)
-            mstore(add(ptr, 0x20), dataHash)
-            mstore(add(ptr, 0x40), pubkeyHash)
-            mstore(add(ptr, 0x60), nonce)
-            mstore(add(ptr, 0x80), deadline)
-            structHash := keccak256(ptr, 0xa0)
-        }
-        return MessageHashUtils.toTypedDataHash(domainSeparator, structHash);
+        return
+            TypedDataHash.digest4(
+                domainSeparator,
+                _ACCESS_TYPEHASH,
+                dataHash,
+                pubkeyHash,
+                bytes32(nonce),
+                bytes32(deadline)
+            );
     }
 
     /// @notice The EIP-712 digest of an ownership proof (its signature aside).
@@ -228,7 +223,7 @@ library OracleProofs {
         uint256 nonce = proof.nonce;
         uint256 deadline = proof.deadline;
         bytes32 structHash;
-        // Safe: as in `accessDigest`: the sealed key is hashed where it is copied at the free memory pointer, then
+        // Safe: as in `TypedDataHash.digest4`: the sealed key is hashed where it is copied at the free memory pointer, then
         // the eight words are hashed there; the pointer is not moved.
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
