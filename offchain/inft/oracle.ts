@@ -229,6 +229,10 @@ export class InftService {
       if (!signed || (signed.signer !== to && (delegate === ZeroAddress || signed.signer !== delegate))) {
         throw new HttpError(401, `entry ${index}: the access proof is not signed by ${to} or its delegate`);
       }
+      // Signed by the receiver itself, the signature yields the receiver's public key, which the new key is sealed
+      // to (it hashes to the receiver's address, so it is the stated key); a delegate's yields the delegate's, so
+      // then the stated key is used.
+      const receiverKey = signed.signer === to ? signed.publicKey : body.targetPubkey;
       const key = await this.keyOf(data.dataHash);
       const plaintext = decryptData(key, await this.ciphertext(data.dataHash));
       const freshKey = newDataKey();
@@ -240,7 +244,7 @@ export class InftService {
           data.dataHash,
           uploaded.root,
           freshKey,
-          body.targetPubkey,
+          receiverKey,
           access.nonce,
           access.deadline,
         ),
