@@ -330,6 +330,28 @@ describe("inference oracle", function () {
     expect(account.pending.map((r) => r.seq)).to.deep.equal([2]);
   });
 
+  it("a client whose provider lost its records (a new chain, or a wiped data directory) starts over", async () => {
+    const setup = await oracleConfig(48, { settleIntervalMs: 3_600_000 });
+    const first = await startWorker(inferenceOracle, setup.config, { write: quiet });
+    const { client } = await user(67);
+    await client.fund(setup.operator.address, parseEther("1"));
+    const session = await InferenceSession.open(client, setup.operator.address);
+    for (let i = 0; i < 2; i++) await session.chat(prompt(`what is a storage node? ${i}`), { max_tokens: 8 });
+    await first.stop();
+    // The same provider, an empty data directory: it knows nothing of the two acknowledged responses.
+    handles.push(
+      await startWorker(
+        inferenceOracle,
+        { ...setup.config, dataDir: tempDir("oracle-wiped") },
+        { write: quiet },
+      ),
+    );
+    const again = await InferenceSession.open(client, setup.operator.address);
+    const result = await again.chat(prompt("what is a storage node?"), { max_tokens: 8 });
+    expect(result.receipt.seq).to.equal(1);
+    expect(result.receipt.cumulative).to.equal(result.receipt.fee);
+  });
+
   it("settles at once when a user's refund would unlock soon", async () => {
     const { operator } = await startOracle(44, { settleIntervalMs: 3_600_000, refundMarginSeconds: 172_800 });
     const { key, client } = await user(63);
