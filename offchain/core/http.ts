@@ -77,3 +77,39 @@ export async function readJson(request: IncomingMessage): Promise<unknown> {
     throw new ZgError("request: the body is not valid JSON", "BAD_INPUT");
   }
 }
+
+/**
+ * Calls a JSON HTTP API (an oracle, a provider, an OpenAI-compatible engine). `label` names the server in errors:
+ * unreachable, or an answer that is not JSON, is a NETWORK error; an error status carries the server's message
+ * (`{"error": {"message"}}`, else the start of the body), as BAD_INPUT for 4xx and NETWORK for 5xx.
+ */
+export async function requestJson(
+  url: string,
+  init: RequestInit,
+  options: { label: string; timeoutMs: number },
+): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs) });
+  } catch (error) {
+    throw new ZgError(`cannot reach ${options.label}: ${(error as Error).message}`, "NETWORK");
+  }
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (!response.ok) {
+    const message =
+      (body as { error?: { message?: string } } | undefined)?.error?.message ?? text.slice(0, 200);
+    throw new ZgError(
+      `${options.label} answered HTTP ${response.status}: ${message}`,
+      response.status < 500 ? "BAD_INPUT" : "NETWORK",
+    );
+  }
+  if (body === undefined)
+    throw new ZgError(`${options.label} answered HTTP ${response.status} without JSON`, "NETWORK");
+  return body;
+}

@@ -2,6 +2,7 @@ import { getAddress, hexlify, type TransactionReceipt, ZeroAddress } from "ether
 import { IAgentNFT__factory, type IAgentNFT } from "../../typechain-types";
 import { MODULES, type ZgChain } from "../core/chain";
 import { ZgError } from "../core/errors";
+import { requestJson } from "../core/http";
 import { ServingClient } from "../serving/client";
 import { InferenceSession, type InferenceParams, type InferenceResult } from "../serving/inference";
 import { StakingClient } from "../staking/client";
@@ -345,36 +346,22 @@ export class InftClient {
     return address;
   }
 
-  private async call(
+  private call(
     base: string,
     route: string,
     body?: string,
     headers: Record<string, string> = {},
   ): Promise<unknown> {
     const url = `${base.replace(/\/+$/, "")}${route}`;
-    let response: Response;
-    try {
-      response = await fetch(url, {
+    return requestJson(
+      url,
+      {
         method: body === undefined ? "GET" : "POST",
         headers: { "content-type": "application/json", ...headers },
         body,
-        signal: AbortSignal.timeout(300_000),
-      });
-    } catch (error) {
-      throw new ZgError(`cannot reach the oracle at ${url}: ${(error as Error).message}`, "NETWORK");
-    }
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new ZgError(`the oracle at ${url} answered HTTP ${response.status} without JSON`, "NETWORK");
-    }
-    if (!response.ok) {
-      const message = (json as { error?: { message?: string } }).error?.message ?? text.slice(0, 200);
-      throw new ZgError(`oracle: ${message}`, response.status < 500 ? "BAD_INPUT" : "NETWORK");
-    }
-    return json;
+      },
+      { label: `the oracle at ${url}`, timeoutMs: 300_000 },
+    );
   }
 }
 

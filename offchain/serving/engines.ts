@@ -2,6 +2,7 @@ import { keccak256, toUtf8Bytes } from "ethers";
 import { z } from "zod";
 import { validate } from "../core/config";
 import { ZgError } from "../core/errors";
+import { requestJson } from "../core/http";
 import {
   BUILTIN_MODEL_ID,
   baseModel,
@@ -159,33 +160,18 @@ export class OpenAiEngine implements Engine {
 
   async complete(request: CanonicalRequest): Promise<EngineCompletion> {
     const url = `${this.baseUrl.replace(/\/+$/, "")}/v1/chat/completions`;
-    let response: Response;
-    try {
-      response = await fetch(url, {
+    const json = await requestJson(
+      url,
+      {
         method: "POST",
         headers: {
           "content-type": "application/json",
           ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
         },
         body: JSON.stringify({ ...request, stream: false }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (error) {
-      throw new ZgError(`the engine at ${url} is unreachable: ${(error as Error).message}`, "NETWORK");
-    }
-    const text = await response.text();
-    if (!response.ok) {
-      throw new ZgError(
-        `the engine at ${url} answered HTTP ${response.status}: ${text.slice(0, 200)}`,
-        "NETWORK",
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new ZgError(`the engine at ${url} did not answer JSON`, "NETWORK");
-    }
+      },
+      { label: `the engine at ${url}`, timeoutMs: this.timeoutMs },
+    );
     const parsed = openAiResponseSchema.safeParse(json);
     if (!parsed.success) throw new ZgError(`the engine at ${url} answered an unexpected shape`, "NETWORK");
     const choice = parsed.data.choices[0];

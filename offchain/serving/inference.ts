@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import path from "node:path";
 import { getAddress } from "ethers";
 import { ZgError } from "../core/errors";
+import { requestJson } from "../core/http";
 import { zgHome } from "../core/paths";
 import type { ServiceInfo, ServingClient } from "./client";
 import { canonicalRequest } from "./engines";
@@ -285,32 +286,11 @@ export class InferenceSession {
     return { user: this.user, amount, nonce, signature };
   }
 
-  private async call(route: string, init: RequestInit): Promise<unknown> {
-    const url = `${this.service.url.replace(/\/+$/, "")}${route}`;
-    let response: Response;
-    try {
-      response = await fetch(url, { ...init, signal: AbortSignal.timeout(120_000) });
-    } catch (error) {
-      throw new ZgError(
-        `cannot reach provider ${this.service.provider} at ${url}: ${(error as Error).message}`,
-        "NETWORK",
-      );
-    }
-    const text = await response.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new ZgError(`${url} answered HTTP ${response.status} without JSON`, "NETWORK");
-    }
-    if (!response.ok) {
-      const message = (body as { error?: { message?: string } }).error?.message ?? text.slice(0, 200);
-      throw new ZgError(
-        `provider ${this.service.provider}: ${message}`,
-        response.status < 500 ? "BAD_INPUT" : "NETWORK",
-      );
-    }
-    return body;
+  private call(route: string, init: RequestInit): Promise<unknown> {
+    return requestJson(`${this.service.url.replace(/\/+$/, "")}${route}`, init, {
+      label: `provider ${this.service.provider}`,
+      timeoutMs: 120_000,
+    });
   }
 
   private save(state: BookState): void {

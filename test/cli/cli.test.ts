@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
-import { devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
+import { devAccount, FULL_PROFILE_MODULES, startRpc, tempDir, type TestRpc } from "../helpers/chain";
 import { expectFailure, expectSuccess, runZg, type ZgRun } from "../helpers/process";
 
 type Run = ZgRun;
@@ -52,16 +52,7 @@ describe("zg CLI", function () {
       modules: { name: string }[];
     };
     expect(json.chainId).to.equal(31337);
-    expect(json.modules.map((m) => m.name)).to.deep.equal([
-      "AgentNFT",
-      "Flow",
-      "InferenceServing",
-      "Market",
-      "NodeStaking",
-      "OracleVerifier",
-      "ServingLedger",
-      "StorageChallenges",
-    ]);
+    expect(json.modules.map((m) => m.name)).to.deep.equal([...FULL_PROFILE_MODULES]);
   });
 
   describe("stake", () => {

@@ -15,7 +15,7 @@ import {
   ServingLedger__factory,
   StorageChallenges__factory,
 } from "../../typechain-types";
-import { deployForTest, devAccount, startRpc, type TestRpc } from "../helpers/chain";
+import { deployForTest, devAccount, FULL_PROFILE_MODULES, startRpc, type TestRpc } from "../helpers/chain";
 
 // keccak256("eip1967.proxy.implementation") - 1
 const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
@@ -83,16 +83,13 @@ describe("deploy profiles", () => {
     const chain = await ZgChain.connect({ network: "localhost", rpcUrl: rpc.url, expectedChainId: 31337 });
     try {
       expect(chain.registryAddress).to.equal(record.registry);
-      expect(await chain.modules()).to.deep.equal([
-        { name: "AgentNFT", address: record.modules.AgentNFT.address, version: "1.0.0" },
-        { name: "Flow", address: record.modules.Flow.address, version: "1.0.0" },
-        { name: "InferenceServing", address: record.modules.InferenceServing.address, version: "1.0.0" },
-        { name: "Market", address: record.modules.Market.address, version: "1.0.0" },
-        { name: "NodeStaking", address: record.modules.NodeStaking.address, version: "1.0.0" },
-        { name: "OracleVerifier", address: record.modules.OracleVerifier.address, version: "1.0.0" },
-        { name: "ServingLedger", address: record.modules.ServingLedger.address, version: "1.0.0" },
-        { name: "StorageChallenges", address: record.modules.StorageChallenges.address, version: "1.0.0" },
-      ]);
+      expect(await chain.modules()).to.deep.equal(
+        FULL_PROFILE_MODULES.map((name) => ({
+          name,
+          address: record.modules[name].address,
+          version: "1.0.0",
+        })),
+      );
     } finally {
       chain.destroy();
     }
@@ -195,16 +192,7 @@ describe("deploy profiles", () => {
 
   it("testnet: the full stack with challenge epochs sized for a public network", async () => {
     const record = await deployForTest("testnet");
-    expect(Object.keys(record.modules).sort()).to.deep.equal([
-      "AgentNFT",
-      "Flow",
-      "InferenceServing",
-      "Market",
-      "NodeStaking",
-      "OracleVerifier",
-      "ServingLedger",
-      "StorageChallenges",
-    ]);
+    expect(Object.keys(record.modules).sort()).to.deep.equal([...FULL_PROFILE_MODULES]);
     const challenges = StorageChallenges__factory.connect(
       record.modules.StorageChallenges.address,
       hre.ethers.provider,

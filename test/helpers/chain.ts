@@ -49,3 +49,15 @@ export async function impersonatedAccount(): Promise<HardhatEthersSigner> {
   await setBalance(address, hre.ethers.parseEther("100"));
   return hre.ethers.getSigner(address);
 }
+
+/** The modules the `full` and `testnet` profiles deploy, sorted by name. */
+export const FULL_PROFILE_MODULES = [
+  "AgentNFT",
+  "Flow",
+  "InferenceServing",
+  "Market",
+  "NodeStaking",
+  "OracleVerifier",
+  "ServingLedger",
+  "StorageChallenges",
+] as const;
