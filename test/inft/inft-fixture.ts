@@ -18,13 +18,8 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { Signature, Wallet, type TypedDataDomain } from "ethers";
 import {
   AgentNFT__factory,
-  Flow__factory,
-  Market__factory,
-  ModuleRegistry__factory,
-  NodeStaking__factory,
   OracleVerifier__factory,
   TestSlasher__factory,
-  ZgProxy__factory,
   type AgentNFT,
   type Flow,
   type ModuleRegistry,
@@ -34,13 +29,8 @@ import {
 } from "../../typechain-types";
 import type { IERC7857DataVerifier } from "../../typechain-types/contracts/inft/AgentNFT";
 import { devAccount } from "../../offchain/devnet/devnet";
-import {
-  JAIL_PERIOD,
-  MIN_STAKES,
-  REPORTER_SHARE_BPS,
-  Role,
-  UNBONDING_DELAY,
-} from "../helpers/staking-fixture";
+import { MIN_STAKES, Role } from "../helpers/staking-fixture";
+import { deployStakedStorage } from "../helpers/modules";
 import { submissionOf } from "../storage/flow-fixture";
 
 export type AccessProofStruct = IERC7857DataVerifier.AccessProofStruct;
@@ -255,34 +245,7 @@ export class ProofBuilder {
 async function deployInft(mintFee: bigint): Promise<InftFixture> {
   const signers = await ethers.getSigners();
   const [governance, treasury] = signers;
-  const registry = await new ModuleRegistry__factory(governance).deploy(governance.address);
-  const registryAddress = await registry.getAddress();
-
-  const stakingImplementation = await new NodeStaking__factory(governance).deploy();
-  const stakingProxy = await new ZgProxy__factory(governance).deploy(
-    await stakingImplementation.getAddress(),
-    stakingImplementation.interface.encodeFunctionData("initialize", [
-      registryAddress,
-      0,
-      [...MIN_STAKES],
-      UNBONDING_DELAY,
-      { reporterShareBps: REPORTER_SHARE_BPS, jailPeriod: JAIL_PERIOD, treasury: treasury.address },
-    ]),
-  );
-  const staking = NodeStaking__factory.connect(await stakingProxy.getAddress(), governance);
-
-  const marketImplementation = await new Market__factory(governance).deploy();
-  const marketProxy = await new ZgProxy__factory(governance).deploy(
-    await marketImplementation.getAddress(),
-    marketImplementation.interface.encodeFunctionData("initialize", [registryAddress, 0n]),
-  );
-  const marketAddress = await marketProxy.getAddress();
-  const flowImplementation = await new Flow__factory(governance).deploy(marketAddress);
-  const flowProxy = await new ZgProxy__factory(governance).deploy(
-    await flowImplementation.getAddress(),
-    flowImplementation.interface.encodeFunctionData("initialize", [registryAddress]),
-  );
-  const flow = Flow__factory.connect(await flowProxy.getAddress(), governance);
+  const { registry, registryAddress, staking, flow } = await deployStakedStorage(governance, treasury, 0n);
 
   const slasher = await new TestSlasher__factory(governance).deploy();
   const verifier = await new OracleVerifier__factory(governance).deploy(registryAddress);
@@ -291,9 +254,6 @@ async function deployInft(mintFee: bigint): Promise<InftFixture> {
   const nft = await new AgentNFT__factory(governance).deploy(registryAddress, mintFee);
   const nftAddress = await nft.getAddress();
 
-  await (await registry.setModule(NAMES.NodeStaking, await staking.getAddress(), VERSION)).wait();
-  await (await registry.setModule(NAMES.Market, marketAddress, VERSION)).wait();
-  await (await registry.setModule(NAMES.Flow, await flow.getAddress(), VERSION)).wait();
   await (await registry.setModule(NAMES.TestSlasher, await slasher.getAddress(), VERSION)).wait();
   await (await registry.setSlasher(NAMES.TestSlasher, true)).wait();
   await (await registry.setModule(NAMES.OracleVerifier, verifierAddress, VERSION)).wait();

@@ -13,10 +13,6 @@ import { ethers, network } from "hardhat";
 import { mine } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
-  Flow__factory,
-  Market__factory,
-  ModuleRegistry__factory,
-  NodeStaking__factory,
   StorageChallenges__factory,
   ZgProxy__factory,
   type Flow,
@@ -26,13 +22,8 @@ import {
   type StorageChallenges,
 } from "../../typechain-types";
 import type { IStorageChallenges } from "../../typechain-types/contracts/storage/StorageChallenges";
-import {
-  JAIL_PERIOD,
-  MIN_STAKES,
-  REPORTER_SHARE_BPS,
-  Role,
-  UNBONDING_DELAY,
-} from "../helpers/staking-fixture";
+import { Role } from "../helpers/staking-fixture";
+import { deployStakedStorage } from "../helpers/modules";
 import { answerCalldata } from "../../offchain/storage/sector-proof";
 
 export type ParamsStruct = IStorageChallenges.ParamsStruct;
@@ -86,59 +77,28 @@ export interface ChallengesFixture {
   stranger: HardhatEthersSigner;
 }
 
-async function proxy(governance: HardhatEthersSigner, implementation: string, init: string): Promise<string> {
-  const deployed = await new ZgProxy__factory(governance).deploy(implementation, init);
-  return deployed.getAddress();
-}
-
 /** Deploys the whole storage stack with `params` (defaults: `DEFAULT_PARAMS`). */
 export async function deployChallenges(params: ParamsStruct = DEFAULT_PARAMS): Promise<ChallengesFixture> {
   const [governance, treasury, reporter, alice, bob, carol, uploader, stranger] = await ethers.getSigners();
-  const registry = await new ModuleRegistry__factory(governance).deploy(governance.address);
-  const registryAddress = await registry.getAddress();
-
-  const stakingImplementation = await new NodeStaking__factory(governance).deploy();
-  const stakingAddress = await proxy(
+  const { registry, registryAddress, staking, market, marketAddress, flow } = await deployStakedStorage(
     governance,
-    await stakingImplementation.getAddress(),
-    stakingImplementation.interface.encodeFunctionData("initialize", [
-      registryAddress,
-      0,
-      [...MIN_STAKES],
-      UNBONDING_DELAY,
-      { reporterShareBps: REPORTER_SHARE_BPS, jailPeriod: JAIL_PERIOD, treasury: treasury.address },
-    ]),
-  );
-  const marketImplementation = await new Market__factory(governance).deploy();
-  const marketAddress = await proxy(
-    governance,
-    await marketImplementation.getAddress(),
-    marketImplementation.interface.encodeFunctionData("initialize", [registryAddress, PRICE]),
-  );
-  const flowImplementation = await new Flow__factory(governance).deploy(marketAddress);
-  const flowAddress = await proxy(
-    governance,
-    await flowImplementation.getAddress(),
-    flowImplementation.interface.encodeFunctionData("initialize", [registryAddress]),
+    treasury,
+    PRICE,
   );
   const implementation = await new StorageChallenges__factory(governance).deploy();
-  const challengesAddress = await proxy(
-    governance,
+  const proxy = await new ZgProxy__factory(governance).deploy(
     await implementation.getAddress(),
     implementation.interface.encodeFunctionData("initialize", [registryAddress, params]),
   );
-
-  await (await registry.setModule(NAMES.NodeStaking, stakingAddress, VERSION)).wait();
-  await (await registry.setModule(NAMES.Market, marketAddress, VERSION)).wait();
-  await (await registry.setModule(NAMES.Flow, flowAddress, VERSION)).wait();
+  const challengesAddress = await proxy.getAddress();
   await (await registry.setModule(NAMES.StorageChallenges, challengesAddress, VERSION)).wait();
   await (await registry.setSlasher(NAMES.StorageChallenges, true)).wait();
 
   return {
     registry,
-    staking: NodeStaking__factory.connect(stakingAddress, governance),
-    flow: Flow__factory.connect(flowAddress, governance),
-    market: Market__factory.connect(marketAddress, governance),
+    staking,
+    flow,
+    market,
     marketAddress,
     challenges: StorageChallenges__factory.connect(challengesAddress, governance),
     challengesAddress,
