@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { collectDefaultMetrics, Registry } from "prom-client";
+import { encodeBytes32String, ZeroAddress } from "ethers";
 import { z, type ZodTypeAny } from "zod";
 import { ZgChain } from "./chain";
 import { chainConfigSchema, chainConfigFromEnv, resolveChainConfig, validate } from "./config";
@@ -51,6 +52,103 @@ export interface RunningWorker {
   /** Serves HTTP routes of the worker's own (an HTTP API); returns false for a route it does not serve. */
   http?: (request: IncomingMessage, response: ServerResponse, route: string) => boolean;
   stop(): Promise<void>;
+}
+
+/**
+ * A typed slot through which one service of a worker offers something to the services started after it (the
+ * inference service offers paid chat to the iNFT sealed executor). The type lives with whoever defines the key,
+ * never in the module that offers or the one that uses it.
+ */
+export class Capability<T> {
+  declare private readonly type: T;
+  constructor(readonly name: string) {}
+}
+
+/** The capabilities the services of one worker offer each other. */
+export class Capabilities {
+  private readonly offered = new Map<string, unknown>();
+
+  offer<T>(key: Capability<T>, value: T): void {
+    if (this.offered.has(key.name))
+      throw new ZgError(`capability ${key.name} is offered twice`, "BAD_CONFIG");
+    this.offered.set(key.name, value);
+  }
+
+  find<T>(key: Capability<T>): T | undefined {
+    return this.offered.get(key.name) as T | undefined;
+  }
+}
+
+/**
+ * One module's part of a worker (`zg node <kind>`): the config fields it adds and how it starts. A worker runs the
+ * services of every deployed module that declares its kind, in module order, in one process with one store, one
+ * HTTP server and one key.
+ */
+export interface WorkerService<F extends z.ZodRawShape = z.ZodRawShape> {
+  /** The config fields this service reads, added to `workerConfigSchema` (shared fields must be the same schema). */
+  config: F;
+  /** Whether the service signs transactions or messages. */
+  requireKey: boolean;
+  /** The registry name of the contract whose presence means the service runs (absent: it is not started). */
+  needs: string;
+  start(
+    runtime: WorkerRuntime<WorkerConfig & z.output<z.ZodObject<F>>>,
+    capabilities: Capabilities,
+  ): Promise<RunningWorker>;
+}
+
+/**
+ * The worker of `kind` that runs `services` together: their config fields form one schema, each starts only when
+ * its contract is registered, and their routes, JSON-RPC methods and health are served by one server.
+ */
+export function composeWorker(kind: string, services: WorkerService[]): WorkerDefinition<ZodTypeAny> {
+  const shape: z.ZodRawShape = {};
+  for (const service of services) {
+    for (const [field, schema] of Object.entries(service.config)) {
+      if (shape[field] !== undefined && shape[field] !== schema)
+        throw new ZgError(
+          `worker ${kind}: two services define config field '${field}' differently`,
+          "BAD_CONFIG",
+        );
+      shape[field] = schema;
+    }
+  }
+  return {
+    kind,
+    schema: workerConfigSchema.extend(shape).strict(),
+    requireKey: services.some((service) => service.requireKey),
+    async start(runtime) {
+      const capabilities = new Capabilities();
+      const running: RunningWorker[] = [];
+      try {
+        for (const service of services) {
+          if ((await runtime.chain.registry.tryGetModule(encodeBytes32String(service.needs))) === ZeroAddress)
+            continue;
+          running.push(await service.start(runtime, capabilities));
+        }
+      } catch (error) {
+        for (const started of running.reverse()) await started.stop();
+        throw error;
+      }
+      if (running.length === 0)
+        throw new ZgError(
+          `no module of a '${kind}' worker is deployed on chain ${runtime.chain.chainId} (needs one of ${services.map((s) => s.needs).join(", ")})`,
+          "BAD_CONFIG",
+        );
+      const rpcs = running.filter((worker) => worker.rpc);
+      return {
+        health: () =>
+          Object.assign({}, ...running.map((worker) => worker.health())) as Record<string, unknown>,
+        rpc: rpcs.length === 0 ? undefined : Object.assign({}, ...rpcs.map((worker) => worker.rpc)),
+        maxRequestBytes: Math.max(...running.map((worker) => worker.maxRequestBytes ?? 0)) || undefined,
+        http: (request, response, route) =>
+          running.some((worker) => worker.http?.(request, response, route) ?? false),
+        stop: async () => {
+          for (const worker of [...running].reverse()) await worker.stop();
+        },
+      };
+    },
+  };
 }
 
 export interface WorkerDefinition<S extends ZodTypeAny> {

@@ -1,23 +1,10 @@
-import { formatEther, type BigNumberish } from "ethers";
+import { formatEther } from "ethers";
 import { NodeStaking__factory, type NodeStaking } from "../../typechain-types";
 import { MODULES, type ZgChain } from "../core/chain";
 import { ZgError } from "../core/errors";
+import { roleId, type RoleName } from "../core/roles";
 
-/** Operator roles, numbered as in `INodeStaking.Role`. */
-export const ROLES = ["STORAGE", "DA_SIGNER", "PROVIDER", "ORACLE", "ALIGNMENT"] as const;
-export type RoleName = (typeof ROLES)[number];
-
-export function roleId(role: string): number {
-  const index = ROLES.indexOf(role.toUpperCase().replace("-", "_") as RoleName);
-  if (index < 0) throw new ZgError(`unknown role '${role}' (roles: ${ROLES.join(", ")})`, "BAD_INPUT");
-  return index;
-}
-
-export function roleName(id: BigNumberish): RoleName {
-  const name = ROLES[Number(id)];
-  if (!name) throw new ZgError(`unknown role id ${id}`, "BAD_INPUT");
-  return name;
-}
+export { ROLES, roleId, roleName, type RoleName } from "../core/roles";
 
 export type StakingMode = "native" | "permissioned";
 

@@ -1,0 +1,154 @@
+import type { Command } from "commander";
+import type { IgnitionModule } from "@nomicfoundation/ignition-core";
+import type { z, ZodTypeAny } from "zod";
+import type { ZgChain } from "./chain";
+import type { DeploymentRecord } from "./deployments";
+import type { RoleName } from "./roles";
+import type { WorkerService } from "./worker";
+
+/**
+ * A module's manifest (`offchain/<module>/module.ts`): everything the rest of the stack knows about the module.
+ * Profiles, deploy, `zg node`, the CLI, the devnet, its demo and the test helpers read manifests from the one
+ * ordered list in `offchain/modules.ts` and name no module themselves.
+ */
+export interface ModuleManifest<P extends ZodTypeAny = ZodTypeAny> {
+  /** The module's one name: its folders, its profile section, its place in the list. */
+  readonly name: string;
+  /** One line for `zg --help`, `zg modules` and the docs. */
+  readonly summary: string;
+  /** The contracts it registers in the ModuleRegistry (registry name and version), by SDK handle. */
+  readonly contracts: Readonly<Record<string, ContractEntry>>;
+  /** Modules that must be deployed with it (a profile naming it without them is refused). */
+  readonly requires: readonly string[];
+  /** Its profile section: a zod schema whose defaults fill what a profile leaves out. */
+  readonly profile: P;
+  /** The Ignition modules that deploy it, with their parameters, for a validated profile section. */
+  deploy(section: z.output<P>): Promise<IgnitionPart[]>;
+  /** The operator roles its workers stake in. */
+  readonly roles: readonly RoleName[];
+  /** The services it runs inside operator workers (`zg node <worker>`). */
+  readonly workers: readonly WorkerEntry[];
+  /** Adds its command group(s) to `zg`; must stay cheap (commands import their code when they run). */
+  cli?(program: Command): void;
+  /** What it adds to `zg devnet`. */
+  readonly devnet?: DevnetPart;
+  /** Its steps in the devnet demo, run in list order when the module is deployed. */
+  readonly demo: readonly DemoStep[];
+}
+
+export interface ContractEntry {
+  /** The registry name (bytes32 string): also the contract's Solidity name. */
+  readonly name: string;
+  readonly version: string;
+}
+
+/** One Ignition module of a deployment and the parameters it reads (`m.getParameter`). */
+export interface IgnitionPart {
+  // Ignition's module type is generic over its contract names; the profile deployer only composes them.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  module: IgnitionModule<string, string, any>;
+  parameters: Record<string, unknown>;
+}
+
+/** A service a module runs inside a worker: loaded only when that worker starts. */
+export interface WorkerEntry {
+  /** The worker kind (`zg node <worker>`); services of several modules with one kind share one process. */
+  readonly worker: string;
+  /** What the service does, for `zg node --help`. */
+  readonly description: string;
+  /** Loads the service (its code is imported only here). */
+  load(): Promise<WorkerService>;
+}
+
+/** A devnet account as the devnet hands it to a module. */
+export interface DevnetAccount {
+  address: string;
+  privateKey: string;
+}
+
+export interface DevnetOperator extends DevnetAccount {
+  role: RoleName;
+  /** The devnet worker this operator runs. */
+  worker: string;
+  bonded: string;
+}
+
+export interface DevnetWorker {
+  name: string;
+  kind: string;
+  url: string;
+  health: string;
+  metrics: string;
+  log: string;
+  /** What the worker serves besides /health and /metrics, for the banner. */
+  api?: string;
+}
+
+export interface DevnetState {
+  rpcUrl: string;
+  chainId: number;
+  dataDir: string;
+  deployment: DeploymentRecord;
+  operators: DevnetOperator[];
+  workers: DevnetWorker[];
+}
+
+/** What a module's devnet part sees while the devnet is planned. */
+export interface DevnetPlanContext {
+  deployment: DeploymentRecord;
+  /** Whether a module of the list is in this deployment (by its manifest name). */
+  deployed(module: string): boolean;
+}
+
+/**
+ * A worker a module wants on the devnet. Plans of several modules with the same name are one worker: their roles
+ * are joined and their config fields merged (the oracle host serves inference and iNFT as one process).
+ */
+export interface DevnetWorkerPlan {
+  name: string;
+  kind: string;
+  /** Roles the worker's account stakes in (none for a worker that signs nothing). */
+  roles: RoleName[];
+  /** Config fields besides the chain connection, data dir and HTTP address the devnet sets itself. */
+  config(port: number): Record<string, unknown>;
+  /** What it serves besides /health and /metrics, for the banner (e.g. "0G storage JSON-RPC"). */
+  api?: string;
+}
+
+export interface DevnetPart {
+  workers?(context: DevnetPlanContext): DevnetWorkerPlan[];
+  /** Runs after deployment, before any worker starts, with the accounts the devnet gave each planned worker. */
+  setup?(context: DevnetSetupContext): Promise<DevnetOperator[]>;
+}
+
+export interface DevnetSetupContext extends DevnetPlanContext {
+  /** A connection to the devnet signing with `privateKey`. */
+  connect(privateKey: string): Promise<ZgChain>;
+  /** The governance account (devnet account 0). */
+  governance: DevnetAccount;
+  /** Each planned worker's account and the roles it must stake. */
+  accounts: { worker: string; roles: RoleName[]; account: DevnetAccount }[];
+}
+
+/** What the demo may do to the running devnet. */
+export interface DemoControls {
+  /** Stops a worker for good (no restart). */
+  stopWorker(name: string): Promise<void>;
+  /** Starts a stopped worker again and waits until it answers /health. */
+  resumeWorker(name: string): Promise<void>;
+}
+
+export interface DemoContext {
+  state: DevnetState;
+  controls: DemoControls;
+  /** A connection signing as the operator of `role` (the first one), or as the demo user. */
+  connectAs(role: RoleName | "USER"): Promise<ZgChain>;
+  /** A connection signing as devnet account `index` (the demo's users are accounts 10 to 19). */
+  connectAccount(index: number): Promise<ZgChain>;
+}
+
+/** One demonstrated capability; it returns what it showed. */
+export interface DemoStep {
+  title: string;
+  run(context: DemoContext): Promise<string>;
+}
