@@ -1,36 +1,18 @@
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { parseEther, ZeroAddress } from "ethers";
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import type { DeploymentParameters } from "@nomicfoundation/ignition-core";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import CoreModule from "../offchain/core/ignition";
+import type { IgnitionPart, ModuleManifest } from "../offchain/core/module";
 import {
   deploymentFile,
   readDeployment,
   writeDeployment,
   type DeploymentRecord,
 } from "../offchain/core/deployments";
-import { loadProfile, type StakingProfile } from "../offchain/core/profiles";
-import { ROLES } from "../offchain/staking/client";
-import CoreModule from "./modules/Core";
-import INFTModule from "./modules/INFT";
-import { InferenceServingModule, ServingLedgerModule } from "./modules/Serving";
-import StakingModule from "./modules/Staking";
-import StorageModule from "./modules/Storage";
-import StorageChallengesModule from "./modules/StorageChallenges";
-
-function stakingParameters(staking: StakingProfile) {
-  return {
-    mode: staking.mode === "native" ? 0 : 1,
-    minStakes: ROLES.map((role) => parseEther(staking.minStake[role]).toString()),
-    unbondingDelay: staking.unbondingDelaySeconds,
-    slashParams: {
-      reporterShareBps: staking.reporterShareBps,
-      jailPeriod: staking.jailPeriodSeconds,
-      treasury: staking.treasury ?? ZeroAddress,
-    },
-  };
-}
+import { MODULES } from "../offchain/modules";
+import { loadProfile, profileModules } from "../offchain/profiles";
 
 /**
  * Deploys a profile: the registry, then each module the profile names, each registering itself.
@@ -41,8 +23,9 @@ export async function deployProfile(
   hre: HardhatRuntimeEnvironment,
   profileName: string,
   out?: string,
+  manifests: readonly ModuleManifest[] = MODULES,
 ): Promise<DeploymentRecord> {
-  const profile = loadProfile(profileName);
+  const profile = loadProfile(profileName, manifests);
   const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
   const deploymentId = `${profile.name}-${chainId}`;
   if (chainId === 31337) {
@@ -56,40 +39,16 @@ export async function deployProfile(
 
   // One composed module per profile, so every part shares the one registry in a single deployment.
   const parameters: DeploymentParameters = {};
+  const parts: IgnitionPart["module"][] = [];
+  for (const module of profileModules(profile, manifests)) {
+    for (const part of await module.deploy(profile.modules[module.name])) {
+      parts.push(part.module);
+      parameters[part.module.id] = part.parameters as DeploymentParameters[string];
+    }
+  }
   const composed = buildModule(`Profile_${profile.name.replace(/-/g, "_")}`, (m) => {
     const { registry } = m.useModule(CoreModule);
-    if (profile.modules.staking) {
-      m.useModule(StakingModule);
-      parameters.Staking = stakingParameters(profile.modules.staking);
-    }
-    if (profile.modules.storage) {
-      m.useModule(StorageModule);
-      parameters.Storage = { pricePerSector: profile.modules.storage.pricePerSector };
-    }
-    const challenges = profile.modules.storageChallenges;
-    if (challenges) {
-      m.useModule(StorageChallengesModule);
-      parameters.StorageChallenges = {
-        epochBlocks: challenges.epochBlocks,
-        responseWindow: challenges.responseWindow,
-        rewardBps: challenges.rewardBps,
-        dataLifetime: challenges.dataLifetimeSeconds,
-        slashAmount: parseEther(challenges.slashAmount).toString(),
-      };
-    }
-    if (profile.modules.inft) {
-      m.useModule(INFTModule);
-      parameters.INFT = { mintFee: parseEther(profile.modules.inft.mintFee).toString() };
-    }
-    const serving = profile.modules.serving;
-    if (serving) {
-      m.useModule(InferenceServingModule);
-      // Without a ledger (the no-token profile) services are free and nothing is settled.
-      if (serving.ledger) {
-        m.useModule(ServingLedgerModule);
-        parameters.ServingLedger = { lockTime: serving.lockTimeSeconds };
-      }
-    }
+    for (const part of parts) m.useModule(part);
     return { registry };
   });
   const { registry } = await hre.ignition.deploy(composed, { ...options, parameters });

@@ -2,7 +2,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { isHexString } from "ethers";
 import { ZgChain } from "../offchain/core/chain";
 import { firstLine, ZgError } from "../offchain/core/errors";
-import { parseAddress } from "../offchain/cli/inputs";
+import { parseAddress } from "../offchain/core/cli/inputs";
 
 // What mint-inft.ts and transfer-inft.ts share: parameters from the environment, a ZgChain for the network
 // `hardhat run --network <n>` names, and one-line failures with exit code 1.

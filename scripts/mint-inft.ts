@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import hre from "hardhat";
-import { requireFile } from "../offchain/cli/inputs";
+import { requireFile } from "../offchain/core/cli/inputs";
 import { ZgError } from "../offchain/core/errors";
 import { InftClient } from "../offchain/inft/client";
 import { address, connect, list, optional, print, privateKey, required, run } from "./inft-env";

@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { getAddress, isAddress } from "ethers";
 import hre from "hardhat";
 import { z } from "zod";
-import { requireFile } from "../offchain/cli/inputs";
+import { requireFile } from "../offchain/core/cli/inputs";
 import { validate } from "../offchain/core/config";
 import { ZgError } from "../offchain/core/errors";
 import { InftClient, type AccessBundle } from "../offchain/inft/client";

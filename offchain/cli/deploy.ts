@@ -1,9 +1,9 @@
 import { loadWallet } from "../core/keys";
-import { loadProfile } from "../core/profiles";
+import { loadProfile } from "../profiles";
 import { probeChainId } from "../core/chain";
 import { deployWithHardhat } from "../devnet/hardhat";
-import { chainConfigFromOptions, type GlobalOptions } from "./context";
-import { printResult } from "./output";
+import { chainConfigFromOptions, type GlobalOptions } from "../core/cli/context";
+import { printResult } from "../core/cli/output";
 
 /** `zg deploy`: validates everything it can before Hardhat starts, then deploys and prints the record. */
 export async function runDeploy(options: GlobalOptions, profileName: string, out?: string): Promise<void> {

@@ -1,20 +1,16 @@
 import { readConfigFile } from "../core/config";
 import { ZgError } from "../core/errors";
+import type { ModuleManifest } from "../core/module";
 import { runWorkerProcess } from "../core/worker";
-import { inferenceOracle } from "../serving/oracle";
-import { stakingWatcher } from "../staking/watcher";
-import { storageNode } from "../storage/node";
-
-const WORKERS = { storage: storageNode, oracle: inferenceOracle, watcher: stakingWatcher } as const;
+import { MODULES, workerDefinition } from "../modules";
 
 /** `zg node <kind> --config <file>`: runs a worker in the foreground until SIGINT or SIGTERM. */
-export async function runNode(kind: string, configFile: string | undefined): Promise<void> {
-  const definition = WORKERS[kind as keyof typeof WORKERS];
-  if (!definition)
-    throw new ZgError(
-      `unknown worker kind '${kind}' (kinds: ${Object.keys(WORKERS).join(", ")})`,
-      "BAD_INPUT",
-    );
+export async function runNode(
+  kind: string,
+  configFile: string | undefined,
+  modules: readonly ModuleManifest[] = MODULES,
+): Promise<void> {
+  const definition = await workerDefinition(kind, modules);
   if (!configFile) throw new ZgError(`'zg node ${kind}' needs --config <file>`, "BAD_INPUT");
   await runWorkerProcess(definition, readConfigFile(configFile), `config file ${configFile}`);
 }

@@ -18,19 +18,6 @@ import { toZgError, ZgError } from "./errors";
 import { loadWallet } from "./keys";
 import { signDigest } from "./signatures";
 
-/** Module names as registered in the ModuleRegistry. */
-export const MODULES = {
-  staking: "NodeStaking",
-  flow: "Flow",
-  market: "Market",
-  challenges: "StorageChallenges",
-  ledger: "ServingLedger",
-  serving: "InferenceServing",
-  agentNft: "AgentNFT",
-  oracleVerifier: "OracleVerifier",
-} as const;
-export type ModuleName = (typeof MODULES)[keyof typeof MODULES];
-
 export interface ModuleInfo {
   name: string;
   address: string;
@@ -141,7 +128,7 @@ export class ZgChain {
   }
 
   /** The address of a deployed module; throws a clear error when the module is absent. */
-  async moduleAddress(name: ModuleName): Promise<string> {
+  async moduleAddress(name: string): Promise<string> {
     const address = await this.registry.tryGetModule(encodeBytes32String(name));
     if (address === "0x0000000000000000000000000000000000000000") {
       throw new ZgError(

@@ -12,6 +12,11 @@ export const NETWORKS = {
 } as const;
 export type NetworkName = keyof typeof NETWORKS;
 
+/** A decimal amount of the chain's coin, as profiles and the CLI write it ("10", "0.5"). */
+export const coinAmountSchema = z
+  .string()
+  .regex(/^\d+(\.\d{1,18})?$/, 'must be a decimal amount of coin, e.g. "10" or "0.5"');
+
 export const addressSchema = z
   .string()
   .refine((value) => isAddress(value), { message: "is not an EVM address" });
@@ -81,6 +86,8 @@ export function validate<S extends ZodTypeAny>(
 
 function describeIssue(error: ZodError): string {
   const issue = error.issues[0];
+  // A rule over the whole input (a refinement with no path) speaks for itself.
+  if (issue.code === "custom" && issue.path.length === 0) return issue.message;
   const where = issue.path.join(".") || "(root)";
   if (issue.code === "unrecognized_keys")
     return `unknown field ${issue.keys.map((k) => `'${[...issue.path, k].join(".")}'`).join(", ")}`;

@@ -141,14 +141,16 @@ export interface DemoControls {
 export interface DemoContext {
   state: DevnetState;
   controls: DemoControls;
-  /** A connection signing as the operator of `role` (the first one), or as the demo user. */
-  connectAs(role: RoleName | "USER"): Promise<ZgChain>;
-  /** A connection signing as devnet account `index` (the demo's users are accounts 10 to 19). */
-  connectAccount(index: number): Promise<ZgChain>;
+  /** A connection signing as the first operator of `role`, as the demo user, or as governance. */
+  connectAs(role: RoleName | "USER" | "GOVERNANCE"): Promise<ZgChain>;
+  /** A connection signing as a new account that governance funded with `coin` wei. */
+  newAccount(coin: bigint): Promise<ZgChain>;
 }
 
 /** One demonstrated capability; it returns what it showed. */
 export interface DemoStep {
   title: string;
+  /** A contract (registry name) the step needs besides its module's first: skipped when it is not deployed. */
+  needs?: string;
   run(context: DemoContext): Promise<string>;
 }

@@ -132,8 +132,8 @@ export function composeWorker(kind: string, services: WorkerService[]): WorkerDe
       }
       if (running.length === 0)
         throw new ZgError(
-          `no module of a '${kind}' worker is deployed on chain ${runtime.chain.chainId} (needs one of ${services.map((s) => s.needs).join(", ")})`,
-          "BAD_CONFIG",
+          `module ${services.map((s) => s.needs).join(" or ")} is not deployed on chain ${runtime.chain.chainId}: a '${kind}' worker has nothing to run`,
+          "MODULE_ABSENT",
         );
       const rpcs = running.filter((worker) => worker.rpc);
       return {

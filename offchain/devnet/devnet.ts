@@ -1,14 +1,22 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
-import { formatEther, HDNodeWallet } from "ethers";
+import { HDNodeWallet } from "ethers";
 import { probeChainId, ZgChain } from "../core/chain";
 import { NETWORKS } from "../core/config";
 import type { DeploymentRecord } from "../core/deployments";
 import { ZgError, firstLine } from "../core/errors";
+import type {
+  DevnetOperator,
+  DevnetPlanContext,
+  DevnetState,
+  DevnetWorker,
+  DevnetWorkerPlan,
+  ModuleManifest,
+} from "../core/module";
 import { packageRoot } from "../core/paths";
-import { loadProfile } from "../core/profiles";
-import { ROLES, StakingClient, type RoleName } from "../staking/client";
+import { MODULES } from "../modules";
+import { loadProfile, profileModules } from "../profiles";
 import { runDemo } from "./demo";
 import { deployWithHardhat, hardhatArgs } from "./hardhat";
 import { Supervisor } from "./supervisor";
@@ -30,37 +38,15 @@ export function devAccount(index: number): HDNodeWallet {
   return HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`);
 }
 
-export interface DevnetOperator {
-  role: RoleName;
-  address: string;
-  privateKey: string;
-  bonded: string;
-}
-
-export interface DevnetWorker {
-  name: string;
-  kind: string;
-  url: string;
-  health: string;
-  metrics: string;
-  log: string;
-}
-
-export interface DevnetState {
-  rpcUrl: string;
-  chainId: number;
-  dataDir: string;
-  deployment: DeploymentRecord;
-  operators: DevnetOperator[];
-  workers: DevnetWorker[];
-}
-
 /**
  * `zg devnet`: a local chain, a deployment of the profile, staked operators and every worker of the
  * deployed modules, each a supervised child process with its own data directory and log file.
  */
-export async function runDevnet(options: DevnetOptions): Promise<void> {
-  loadProfile(options.profile);
+export async function runDevnet(
+  options: DevnetOptions,
+  modules: readonly ModuleManifest[] = MODULES,
+): Promise<void> {
+  const manifests = profileModules(loadProfile(options.profile, modules), modules);
   const port = Number(options.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new ZgError(`port '${options.port}' is not a TCP port`, "BAD_INPUT");
@@ -105,8 +91,32 @@ export async function runDevnet(options: DevnetOptions): Promise<void> {
 
     say(`deploying profile ${options.profile}…`);
     const deployment = await deployWithHardhat({ network: "localhost", profile: options.profile, rpcUrl });
-    const operators = await stakeOperators(rpcUrl, deployment);
-    const workers = await startWorkers(supervisor, dataDir, rpcUrl, deployment, operators);
+    const context: DevnetPlanContext = {
+      deployment,
+      deployed: (name) => manifests.some((module) => module.name === name),
+    };
+    const plans = planWorkers(manifests, context);
+    const accounts = plans
+      .filter((plan) => plan.roles.length > 0)
+      .map((plan, n) => ({ worker: plan.name, roles: plan.roles, account: devAccount(n + 1) }));
+    const operators: DevnetOperator[] = [];
+    for (const module of manifests) {
+      const setup = module.devnet?.setup;
+      if (!setup) continue;
+      operators.push(
+        ...(await setup({
+          ...context,
+          accounts,
+          governance: devAccount(0),
+          connect: (privateKey) => connectDevnet(rpcUrl, deployment.registry, privateKey),
+        })),
+      );
+    }
+    const workers: DevnetWorker[] = [];
+    for (const plan of plans) {
+      const key = accounts.find((entry) => entry.worker === plan.name)?.account.privateKey;
+      workers.push(await startWorker(supervisor, dataDir, rpcUrl, deployment, plan, key));
+    }
     const state: DevnetState = { rpcUrl, chainId, dataDir, deployment, operators, workers };
     printState(state, options.json);
 
@@ -114,14 +124,19 @@ export async function runDevnet(options: DevnetOptions): Promise<void> {
     if (options.demo) {
       // The demo's users are devnet accounts: their client state (vouchers, receipts) lives with the devnet.
       process.env.ZG_HOME = path.join(dataDir, "home");
-      demoFailed = !(await runDemo(state, say, {
-        stopWorker: (name) => supervisor.stop(name),
-        resumeWorker: async (name) => {
-          supervisor.resume(name);
-          const worker = state.workers.find((w) => w.name === name);
-          if (worker) await waitForHttp(worker.health, worker.log);
+      demoFailed = !(await runDemo(
+        state,
+        say,
+        {
+          stopWorker: (name) => supervisor.stop(name),
+          resumeWorker: async (name) => {
+            supervisor.resume(name);
+            const worker = state.workers.find((w) => w.name === name);
+            if (worker) await waitForHttp(worker.health, worker.log);
+          },
         },
-      }));
+        manifests,
+      ));
     }
     if (options.exitAfterDemo) {
       await stop();
@@ -144,25 +159,33 @@ export async function runDevnet(options: DevnetOptions): Promise<void> {
   }
 }
 
-/** Storage nodes of the devnet: four quarter shards and two half shards, so 4+2 parity survives any two losses. */
-const STORAGE_NODES: { shard: { shardId: number; numShard: number }; region: string }[] = [
-  { shard: { shardId: 0, numShard: 4 }, region: "eu" },
-  { shard: { shardId: 1, numShard: 4 }, region: "eu" },
-  { shard: { shardId: 2, numShard: 4 }, region: "eu" },
-  { shard: { shardId: 3, numShard: 4 }, region: "us" },
-  { shard: { shardId: 0, numShard: 2 }, region: "us" },
-  { shard: { shardId: 1, numShard: 2 }, region: "us" },
-];
-
-/** Devnet accounts 1–5 serve one role each (PROVIDER's also serves ORACLE); storage nodes beyond the first get accounts from 6 on. */
-function operatorPlan(): { role: RoleName; index: number }[] {
-  // The inference oracle is also the ERC-7857 oracle: one account serves both PROVIDER and ORACLE.
-  const plan = ROLES.map((role, i) => ({
-    role,
-    index: role === "ORACLE" ? ROLES.indexOf("PROVIDER") + 1 : i + 1,
-  }));
-  for (let n = 1; n < STORAGE_NODES.length; n++) plan.push({ role: "STORAGE", index: ROLES.length + n });
-  return plan;
+/**
+ * The workers the deployed modules want, in module order; plans of several modules with one name are one worker
+ * (their roles joined, their config fields merged).
+ */
+export function planWorkers(
+  manifests: readonly ModuleManifest[],
+  context: DevnetPlanContext,
+): DevnetWorkerPlan[] {
+  const plans: DevnetWorkerPlan[] = [];
+  for (const plan of manifests.flatMap((module) => module.devnet?.workers?.(context) ?? [])) {
+    const same = plans.findIndex((known) => known.name === plan.name);
+    if (same < 0) {
+      plans.push(plan);
+      continue;
+    }
+    const known = plans[same];
+    if (known.kind !== plan.kind)
+      throw new ZgError(`devnet worker ${plan.name} is planned as both ${known.kind} and ${plan.kind}`);
+    plans[same] = {
+      name: known.name,
+      kind: known.kind,
+      roles: [...new Set([...known.roles, ...plan.roles])],
+      config: (port) => ({ ...known.config(port), ...plan.config(port) }),
+      api: [known.api, plan.api].filter(Boolean).join(", ") || undefined,
+    };
+  }
+  return plans;
 }
 
 /** A connection to the devnet's chain and deployment, signing with `privateKey`. */
@@ -176,132 +199,57 @@ export function connectDevnet(rpcUrl: string, registry: string, privateKey: stri
   });
 }
 
-/** Funds nothing (the devnet's accounts start funded) but stakes every planned operator, as the profile allows. */
-async function stakeOperators(rpcUrl: string, deployment: DeploymentRecord): Promise<DevnetOperator[]> {
-  if (!deployment.modules.NodeStaking) return [];
-  const connect = (index: number) => connectDevnet(rpcUrl, deployment.registry, devAccount(index).privateKey);
-  const governance = await connect(0);
-  const governanceStaking = await StakingClient.connect(governance);
-  const operators: DevnetOperator[] = [];
-  try {
-    for (const { role, index } of operatorPlan()) {
-      const account = devAccount(index);
-      const chain = await connect(index);
-      try {
-        const staking = await StakingClient.connect(chain);
-        if (staking.mode === "permissioned") {
-          await governanceStaking.setAdmitted(account.address, role, true);
-          await staking.deposit(role, 0n);
-        } else {
-          await staking.deposit(role, await staking.minStake(role));
-        }
-        const status = await staking.status(account.address, role);
-        operators.push({
-          role,
-          address: account.address,
-          privateKey: account.privateKey,
-          bonded: formatEther(status.bonded),
-        });
-      } finally {
-        chain.destroy();
-      }
-    }
-  } finally {
-    governance.destroy();
-  }
-  return operators;
-}
-
-/** Starts the workers of the deployed modules; later modules add theirs here. */
-async function startWorkers(
+/** Starts one planned worker as a supervised child process and waits until it answers /health. */
+async function startWorker(
   supervisor: Supervisor,
   dataDir: string,
   rpcUrl: string,
   deployment: DeploymentRecord,
-  operators: DevnetOperator[],
-): Promise<DevnetWorker[]> {
-  const workers: DevnetWorker[] = [];
-  const launch = async (
-    name: string,
-    kind: string,
-    extra: (port: number) => Record<string, unknown> = () => ({}),
-  ) => {
-    const dir = path.join(dataDir, name);
-    mkdirSync(dir, { recursive: true });
-    const port = await freePort();
-    const config = {
-      rpcUrl,
-      registry: deployment.registry,
-      dataDir: "data",
-      http: { host: "127.0.0.1", port },
-      confirmations: 0,
-      pollIntervalMs: 250,
-      ...extra(port),
-    };
-    const configFile = path.join(dir, "config.json");
-    writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
-    const logFile = path.join(dir, "worker.log");
-    supervisor.start({
-      name,
-      command: process.execPath,
-      args: [path.join(packageRoot(), "bin", "zg.js"), "node", kind, "--config", configFile],
-      cwd: dir,
-      env: workerEnv(),
-      logFile,
-      restart: true,
-    });
-    const base = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${base}/health`, logFile);
-    workers.push({
-      name,
-      kind,
-      url: base,
-      health: `${base}/health`,
-      metrics: `${base}/metrics`,
-      log: logFile,
-    });
+  plan: DevnetWorkerPlan,
+  privateKey: string | undefined,
+): Promise<DevnetWorker> {
+  const dir = path.join(dataDir, plan.name);
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const config = {
+    rpcUrl,
+    registry: deployment.registry,
+    dataDir: "data",
+    http: { host: "127.0.0.1", port },
+    confirmations: 0,
+    pollIntervalMs: 250,
+    ...(privateKey ? { privateKey } : {}),
+    ...plan.config(port),
   };
-  if (deployment.modules.NodeStaking) await launch("watcher", "watcher");
-  if (deployment.modules.Flow && deployment.modules.NodeStaking) {
-    const storageOperators = operators.filter((operator) => operator.role === "STORAGE");
-    for (const [n, node] of STORAGE_NODES.entries()) {
-      await launch(`storage-${n}`, "storage", (port) => ({
-        privateKey: storageOperators[n].privateKey,
-        shard: node.shard,
-        region: node.region,
-        publicUrl: `http://127.0.0.1:${port}`,
-      }));
-    }
-  }
-  const provider = operators.find((operator) => operator.role === "PROVIDER");
-  if (deployment.modules.InferenceServing && provider) {
-    // Paid when a ledger can carry the payments, free otherwise (the no-token profile).
-    const paid = Boolean(deployment.modules.ServingLedger);
-    await launch("oracle", "oracle", (port) => ({
-      privateKey: provider.privateKey,
-      engine: "builtin",
-      service: {
-        publicUrl: `http://127.0.0.1:${port}`,
-        inputPrice: paid ? "1000000000" : "0",
-        outputPrice: paid ? "3000000000" : "0",
-        region: "eu",
-      },
-      settleIntervalMs: 2_000,
-      settleCheckMs: 500,
-    }));
-  }
-  return workers;
+  const configFile = path.join(dir, "config.json");
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  const logFile = path.join(dir, "worker.log");
+  supervisor.start({
+    name: plan.name,
+    command: process.execPath,
+    args: [path.join(packageRoot(), "bin", "zg.js"), "node", plan.kind, "--config", configFile],
+    cwd: dir,
+    env: workerEnv(),
+    logFile,
+    restart: true,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/health`, logFile);
+  return {
+    name: plan.name,
+    kind: plan.kind,
+    url: base,
+    health: `${base}/health`,
+    metrics: `${base}/metrics`,
+    log: logFile,
+    api: plan.api,
+  };
 }
 
 /** Workers get the caller's environment without its ZG_* settings: their config file says everything. */
 function workerEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
 }
-
-const WORKER_APIS: Record<string, string> = {
-  storage: ", 0G storage JSON-RPC",
-  oracle: ", OpenAI-compatible /v1",
-};
 
 function printState(state: DevnetState, json: boolean): void {
   if (json) {
@@ -322,7 +270,7 @@ function printState(state: DevnetState, json: boolean): void {
     ...state.operators.map((o) => `  operator    ${o.role.padEnd(14)} ${o.address}  bonded ${o.bonded}`),
     ...state.workers.map(
       (w) =>
-        `  worker      ${w.name.padEnd(14)} ${w.url}  (/health, /metrics${WORKER_APIS[w.kind] ?? ""}; log ${w.log})`,
+        `  worker      ${w.name.padEnd(14)} ${w.url}  (/health, /metrics${w.api ? `, ${w.api}` : ""}; log ${w.log})`,
     ),
     `  governance  ${devAccount(0).address} (devnet account 0; key in Hardhat's development mnemonic)`,
     "",

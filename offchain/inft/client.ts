@@ -1,6 +1,7 @@
 import { getAddress, hexlify, type TransactionReceipt, ZeroAddress } from "ethers";
 import { IAgentNFT__factory, type IAgentNFT } from "../../typechain-types";
-import { MODULES, type ZgChain } from "../core/chain";
+import type { ZgChain } from "../core/chain";
+import { inft as manifest } from "./module";
 import { ZgError } from "../core/errors";
 import { requestJson } from "../core/http";
 import { ServingClient } from "../serving/client";
@@ -64,7 +65,10 @@ export class InftClient {
   ) {}
 
   static async connect(chain: ZgChain): Promise<InftClient> {
-    const agentNft = IAgentNFT__factory.connect(await chain.moduleAddress(MODULES.agentNft), chain.runner);
+    const agentNft = IAgentNFT__factory.connect(
+      await chain.moduleAddress(manifest.contracts.agentNft.name),
+      chain.runner,
+    );
     const domain = new ProofDomain(chain.chainId, getAddress(await agentNft.getAddress()));
     return new InftClient(
       chain,

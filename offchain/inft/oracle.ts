@@ -3,7 +3,8 @@ import { getAddress, hexlify, isAddress, isHexString, ZeroAddress } from "ethers
 import { Counter, type Registry } from "prom-client";
 import { z } from "zod";
 import { IAgentNFT__factory, type IAgentNFT } from "../../typechain-types";
-import { MODULES, type ZgChain } from "../core/chain";
+import type { ZgChain } from "../core/chain";
+import { inft as manifest } from "./module";
 import { validate } from "../core/config";
 import { ZgError } from "../core/errors";
 import { header, HttpError, readJson } from "../core/http";
@@ -108,7 +109,10 @@ export class InftService {
     log: Logger,
     metrics: Registry,
   ): Promise<InftService> {
-    const agentNft = IAgentNFT__factory.connect(await chain.moduleAddress(MODULES.agentNft), chain.runner);
+    const agentNft = IAgentNFT__factory.connect(
+      await chain.moduleAddress(manifest.contracts.agentNft.name),
+      chain.runner,
+    );
     return new InftService(
       chain,
       store,

@@ -5,7 +5,8 @@ import {
   type IInferenceServing,
   type IServingLedger,
 } from "../../typechain-types";
-import { MODULES, type ZgChain } from "../core/chain";
+import type { ZgChain } from "../core/chain";
+import { serving as manifest } from "./module";
 import { ZgError } from "../core/errors";
 import { regionBytes, regionString } from "../staking/client";
 import { ServingDomain, type SignedVoucher } from "./protocol";
@@ -62,11 +63,14 @@ export class ServingClient {
   ) {}
 
   static async connect(chain: ZgChain): Promise<ServingClient> {
-    const servingAddress = await chain.moduleAddress(MODULES.serving);
+    const servingAddress = await chain.moduleAddress(manifest.contracts.serving.name);
     const serving = IInferenceServing__factory.connect(servingAddress, chain.runner);
     let ledger: IServingLedger | undefined;
     try {
-      ledger = IServingLedger__factory.connect(await chain.moduleAddress(MODULES.ledger), chain.runner);
+      ledger = IServingLedger__factory.connect(
+        await chain.moduleAddress(manifest.contracts.ledger.name),
+        chain.runner,
+      );
     } catch (error) {
       if (!(error instanceof ZgError && error.code === "MODULE_ABSENT")) throw error;
     }
@@ -86,7 +90,7 @@ export class ServingClient {
   private get ledger(): IServingLedger {
     if (!this.ledgerContract) {
       throw new ZgError(
-        `module ${MODULES.ledger} is not deployed on chain ${this.chain.chainId}: services here are free (see 'zg modules')`,
+        `module ${manifest.contracts.ledger.name} is not deployed on chain ${this.chain.chainId}: services here are free (see 'zg modules')`,
         "MODULE_ABSENT",
       );
     }

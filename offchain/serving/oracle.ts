@@ -2,14 +2,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { encodeBytes32String, getAddress, isAddress, ZeroAddress } from "ethers";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { z } from "zod";
-import { MODULES, type ZgChain } from "../core/chain";
+import type { ZgChain } from "../core/chain";
 import { firstLine, ZgError, type ZgErrorCode } from "../core/errors";
 import { BodyTooLargeError, header, HttpError, readJson, sendJson } from "../core/http";
 import { InftService } from "../inft/oracle";
 import { StakingClient } from "../staking/client";
 import type { Logger } from "../core/log";
 import type { DurableStore } from "../core/store";
-import { workerConfigSchema, type RunningWorker, type WorkerDefinition } from "../core/worker";
+import type { RunningWorker, WorkerConfig, WorkerService } from "../core/worker";
 import { ServingClient, type ServiceInfo } from "./client";
 import { canonicalRequest, createEngine, type Engine } from "./engines";
 import {
@@ -24,44 +24,43 @@ import {
   type Receipt,
   type SignedVoucher,
 } from "./protocol";
+import { serving as manifest } from "./module";
 import { Settler, type SettlementConfig } from "./settlement";
 
-export const oracleConfigSchema = workerConfigSchema
-  .extend({
-    /** "builtin" (ships with the project, deterministic) or "openai:<url>" (any OpenAI-compatible server). */
-    engine: z.string().min(1).default("builtin"),
-    /** The model id served; required for openai engines, fixed for builtin. */
-    model: z.string().min(1).max(64).optional(),
-    /** The model's weights hash for openai engines (0x + 64 hex), when the operator can name one. */
-    modelHash: z
-      .string()
-      .regex(/^0x[0-9a-fA-F]{64}$/)
-      .optional(),
-    /** The environment variable holding the OpenAI-compatible server's API key, if it needs one. */
-    apiKeyEnv: z.string().min(1).optional(),
-    /** Registers (or updates) the provider's on-chain service at start-up with these terms. */
-    service: z
-      .object({
-        publicUrl: z.string().url(),
-        inputPrice: z.string().regex(/^\d{1,30}$/, "must be a whole number of wei"),
-        outputPrice: z.string().regex(/^\d{1,30}$/, "must be a whole number of wei"),
-        region: z.string().max(32).default(""),
-      })
-      .strict()
-      .optional(),
-    /** Settle a user's unsettled voucher once it is this old (milliseconds). */
-    settleIntervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
-    /** How often the settler looks for due vouchers (milliseconds). */
-    settleCheckMs: z.number().int().min(50).max(3_600_000).default(5_000),
-    /** Settle at once when one of a user's refunds unlocks within this many seconds. */
-    refundMarginSeconds: z.number().int().min(0).max(604_800).default(3_600),
-    /** The most vouchers in one settlement transaction. */
-    maxBatch: z.number().int().min(1).max(200).default(100),
-    /** How long a user's sub-account balance read from the chain is reused (milliseconds). */
-    balanceCacheMs: z.number().int().min(0).max(60_000).default(1_000),
-  })
-  .strict();
-export type OracleConfig = z.output<typeof oracleConfigSchema>;
+const oracleConfig = {
+  /** "builtin" (ships with the project, deterministic) or "openai:<url>" (any OpenAI-compatible server). */
+  engine: z.string().min(1).default("builtin"),
+  /** The model id served; required for openai engines, fixed for builtin. */
+  model: z.string().min(1).max(64).optional(),
+  /** The model's weights hash for openai engines (0x + 64 hex), when the operator can name one. */
+  modelHash: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/)
+    .optional(),
+  /** The environment variable holding the OpenAI-compatible server's API key, if it needs one. */
+  apiKeyEnv: z.string().min(1).optional(),
+  /** Registers (or updates) the provider's on-chain service at start-up with these terms. */
+  service: z
+    .object({
+      publicUrl: z.string().url(),
+      inputPrice: z.string().regex(/^\d{1,30}$/, "must be a whole number of wei"),
+      outputPrice: z.string().regex(/^\d{1,30}$/, "must be a whole number of wei"),
+      region: z.string().max(32).default(""),
+    })
+    .strict()
+    .optional(),
+  /** Settle a user's unsettled voucher once it is this old (milliseconds). */
+  settleIntervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
+  /** How often the settler looks for due vouchers (milliseconds). */
+  settleCheckMs: z.number().int().min(50).max(3_600_000).default(5_000),
+  /** Settle at once when one of a user's refunds unlocks within this many seconds. */
+  refundMarginSeconds: z.number().int().min(0).max(604_800).default(3_600),
+  /** The most vouchers in one settlement transaction. */
+  maxBatch: z.number().int().min(1).max(200).default(100),
+  /** How long a user's sub-account balance read from the chain is reused (milliseconds). */
+  balanceCacheMs: z.number().int().min(0).max(60_000).default(1_000),
+};
+export type OracleConfig = WorkerConfig & z.output<z.ZodObject<typeof oracleConfig>>;
 
 /** What the oracle keeps per user. */
 export interface UserAccount {
@@ -446,10 +445,10 @@ export class InferenceOracle {
 }
 
 /** `zg node oracle`: the inference oracle worker. */
-export const inferenceOracle: WorkerDefinition<typeof oracleConfigSchema> = {
-  kind: "oracle",
-  schema: oracleConfigSchema,
+export const inferenceService: WorkerService<typeof oracleConfig> = {
+  config: oracleConfig,
   requireKey: true,
+  needs: manifest.contracts.serving.name,
   async start({ config, chain, store, log, metrics }): Promise<RunningWorker> {
     const engine = createEngine(config.engine, {
       model: config.model,
@@ -501,7 +500,7 @@ export const inferenceOracle: WorkerDefinition<typeof oracleConfigSchema> = {
     await settler?.start(oracle);
     // The ERC-7857 oracle and sealed executor, where an AgentNFT is deployed.
     const inft =
-      (await chain.registry.tryGetModule(encodeBytes32String(MODULES.agentNft))) === ZeroAddress
+      (await chain.registry.tryGetModule(encodeBytes32String("AgentNFT"))) === ZeroAddress
         ? undefined
         : await InftService.start(chain, store, oracle, log, metrics);
     if (inft) await announceOracle(chain, service.url, service.region, log);

@@ -1,8 +1,9 @@
 import { formatEther } from "ethers";
 import { NodeStaking__factory, type NodeStaking } from "../../typechain-types";
-import { MODULES, type ZgChain } from "../core/chain";
+import type { ZgChain } from "../core/chain";
 import { ZgError } from "../core/errors";
 import { roleId, type RoleName } from "../core/roles";
+import { staking } from "./module";
 
 export { ROLES, roleId, roleName, type RoleName } from "../core/roles";
 
@@ -41,7 +42,10 @@ export class StakingClient {
   ) {}
 
   static async connect(chain: ZgChain): Promise<StakingClient> {
-    const contract = NodeStaking__factory.connect(await chain.moduleAddress(MODULES.staking), chain.runner);
+    const contract = NodeStaking__factory.connect(
+      await chain.moduleAddress(staking.contracts.staking.name),
+      chain.runner,
+    );
     const mode = (await contract.mode()) === 0n ? "native" : "permissioned";
     return new StakingClient(chain, contract, mode);
   }
@@ -127,6 +131,11 @@ export class StakingClient {
       endpoint: info.endpoint,
       region: regionString(info.region),
     };
+  }
+
+  /** Every member of a role, active or not (unbonding, jailed). */
+  async members(role: RoleName): Promise<string[]> {
+    return [...(await this.contract.membersOf(roleId(role)))];
   }
 
   /** The active members of a role with what they announced: how clients discover nodes. */

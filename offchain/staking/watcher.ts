@@ -1,16 +1,11 @@
 import type { Log } from "ethers";
 import { Counter, Gauge } from "prom-client";
 import { NodeStaking__factory } from "../../typechain-types";
-import { MODULES } from "../core/chain";
 import { ChainReader } from "../core/chain-reader";
 import type { StoreOp } from "../core/store";
-import {
-  workerConfigSchema,
-  type RunningWorker,
-  type WorkerDefinition,
-  type WorkerRuntime,
-} from "../core/worker";
-import { ROLES, roleName, type RoleName } from "./client";
+import type { RunningWorker, WorkerConfig, WorkerRuntime, WorkerService } from "../core/worker";
+import { ROLES, roleName, type RoleName } from "../core/roles";
+import { staking as manifest } from "./module";
 
 /** What the watcher knows of one operator in one role, rebuilt from events alone. */
 interface TrackedPosition {
@@ -37,18 +32,16 @@ const positionKey = (operator: string, role: RoleName) =>
  * in its store (rebuilt from events alone, so they can be compared with the contract), and exports them
  * as metrics. Operators use it to watch their own stake; the devnet demo uses it to show the worker base.
  */
-export const stakingWatcher: WorkerDefinition<typeof workerConfigSchema> = {
-  kind: "watcher",
-  schema: workerConfigSchema,
+export const stakingWatcher: WorkerService<Record<string, never>> = {
+  config: {},
   requireKey: false,
+  needs: manifest.contracts.staking.name,
   start: startWatcher,
 };
 
-async function startWatcher(
-  runtime: WorkerRuntime<typeof workerConfigSchema._output>,
-): Promise<RunningWorker> {
+async function startWatcher(runtime: WorkerRuntime<WorkerConfig>): Promise<RunningWorker> {
   const { chain, store, log, metrics, config } = runtime;
-  const address = await chain.moduleAddress(MODULES.staking);
+  const address = await chain.moduleAddress(manifest.contracts.staking.name);
   const staking = NodeStaking__factory.connect(address, chain.provider);
 
   let totals = (await store.get<Totals>(TOTALS_KEY)) ?? emptyTotals();

@@ -1,5 +1,6 @@
 import { StorageChallenges__factory, type StorageChallenges } from "../../typechain-types";
-import { MODULES, type ZgChain } from "../core/chain";
+import type { ZgChain } from "../core/chain";
+import { storage } from "./module";
 import { decodeRevertData, ZgError } from "../core/errors";
 
 /** One epoch of one node's challenges, as `zg storage challenges` shows it. */
@@ -30,7 +31,7 @@ export class ChallengesClient {
   ) {}
 
   static async connect(chain: ZgChain): Promise<ChallengesClient> {
-    const address = await chain.moduleAddress(MODULES.challenges);
+    const address = await chain.moduleAddress(storage.contracts.challenges.name);
     return new ChallengesClient(chain, StorageChallenges__factory.connect(address, chain.runner));
   }
 

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { formatEther } from "ethers";
 import { Flow__factory, Market__factory, type Flow, type Market } from "../../typechain-types";
-import { MODULES, type ZgChain } from "../core/chain";
+import type { ZgChain } from "../core/chain";
+import { storage } from "./module";
 import { firstLine, ZgError } from "../core/errors";
 import { StakingClient } from "../staking/client";
 import {
@@ -83,8 +84,11 @@ export class StorageClient {
   ) {}
 
   static async connect(chain: ZgChain): Promise<StorageClient> {
-    const flow = Flow__factory.connect(await chain.moduleAddress(MODULES.flow), chain.runner);
-    const market = Market__factory.connect(await chain.moduleAddress(MODULES.market), chain.runner);
+    const flow = Flow__factory.connect(await chain.moduleAddress(storage.contracts.flow.name), chain.runner);
+    const market = Market__factory.connect(
+      await chain.moduleAddress(storage.contracts.market.name),
+      chain.runner,
+    );
     return new StorageClient(chain, flow, market, await StakingClient.connect(chain));
   }
 

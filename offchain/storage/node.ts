@@ -2,19 +2,14 @@ import { encodeBytes32String, isHexString, ZeroAddress, type Log } from "ethers"
 import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
 import { Flow__factory, StorageChallenges__factory, type Flow } from "../../typechain-types";
-import { MODULES } from "../core/chain";
 import { ChainReader } from "../core/chain-reader";
 import { firstLine } from "../core/errors";
 import { JsonRpcError, type JsonRpcMethods } from "../core/jsonrpc";
 import type { Logger } from "../core/log";
 import type { DurableStore, StoreOp } from "../core/store";
-import {
-  workerConfigSchema,
-  type RunningWorker,
-  type WorkerDefinition,
-  type WorkerRuntime,
-} from "../core/worker";
+import type { RunningWorker, WorkerConfig, WorkerRuntime, WorkerService } from "../core/worker";
 import { StakingClient, regionBytes } from "../staking/client";
+import { storage as manifest } from "./module";
 import {
   encodeShardMetadata,
   fileInfo,
@@ -33,19 +28,17 @@ import { SECTOR_SIZE, SECTORS_PER_SEGMENT, verifySegmentWithProof } from "./merk
 import { ChallengeResponder, type ChallengeRecord, type HeldFiles } from "./responder";
 import type { SegmentProof, NodeStatus, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
 
-export const storageNodeConfigSchema = workerConfigSchema
-  .extend({
-    /** Which segments this node holds: those whose log-wide index % numShard == shardId. */
-    shard: shardSchema.default({ shardId: 0, numShard: 1 }),
-    /** Region code announced on-chain (data-residency rules), at most 32 bytes. */
-    region: z.string().max(32).default(""),
-    /** The URL clients reach this node at; announced in NodeStaking when set. */
-    publicUrl: z.string().url().optional(),
-    /** The most segments one upload request may carry. */
-    maxSegmentsPerRequest: z.number().int().min(1).max(1024).default(32),
-  })
-  .strict();
-export type StorageNodeConfig = z.output<typeof storageNodeConfigSchema>;
+const storageNodeConfig = {
+  /** Which segments this node holds: those whose log-wide index % numShard == shardId. */
+  shard: shardSchema.default({ shardId: 0, numShard: 1 }),
+  /** Region code announced on-chain (data-residency rules), at most 32 bytes. */
+  region: z.string().max(32).default(""),
+  /** The URL clients reach this node at; announced in NodeStaking when set. */
+  publicUrl: z.string().url().optional(),
+  /** The most segments one upload request may carry. */
+  maxSegmentsPerRequest: z.number().int().min(1).max(1024).default(32),
+};
+export type StorageNodeConfig = WorkerConfig & z.output<z.ZodObject<typeof storageNodeConfig>>;
 
 interface FileState {
   uploaded: number;
@@ -78,17 +71,17 @@ function parityTagsOf(entry: LogEntry, log: Logger): ParityTags | undefined {
  * a valid Merkle proof to the submitted root, keeps the segments of its shard durably, and serves them
  * through the 0G storage JSON-RPC, so the official 0G SDK can upload to and download from it.
  */
-export const storageNode: WorkerDefinition<typeof storageNodeConfigSchema> = {
-  kind: "storage",
-  schema: storageNodeConfigSchema,
+export const storageNode: WorkerService<typeof storageNodeConfig> = {
+  config: storageNodeConfig,
   requireKey: false,
+  needs: manifest.contracts.flow.name,
   start: startStorageNode,
 };
 
 async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Promise<RunningWorker> {
   const { chain, store, log, metrics, config } = runtime;
   const shard: ShardConfig = config.shard;
-  const flowAddress = await chain.moduleAddress(MODULES.flow);
+  const flowAddress = await chain.moduleAddress(manifest.contracts.flow.name);
   const flow = Flow__factory.connect(flowAddress, chain.provider);
   let nextTxSeq = (await store.get<number>(NEXT_SEQ_KEY)) ?? 0;
 
@@ -306,7 +299,7 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
  */
 async function startResponder(runtime: WorkerRuntime<StorageNodeConfig>, files: FileStore) {
   const { chain, store, log, metrics, config } = runtime;
-  const address = await chain.registry.tryGetModule(encodeBytes32String(MODULES.challenges));
+  const address = await chain.registry.tryGetModule(encodeBytes32String(manifest.contracts.challenges.name));
   if (address === ZeroAddress || !chain.address) {
     if (address !== ZeroAddress)
       log.warn("storage challenges are deployed but the node has no key: it cannot answer them");

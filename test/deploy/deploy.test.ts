@@ -4,7 +4,7 @@ import hre from "hardhat";
 import { deployProfile } from "../../deploy/deploy-profile";
 import { ZgChain } from "../../offchain/core/chain";
 import { validate } from "../../offchain/core/config";
-import { profileSchema } from "../../offchain/core/profiles";
+import { loadProfile, profileNames, profileSchema } from "../../offchain/profiles";
 import { StakingClient } from "../../offchain/staking/client";
 import {
   AgentNFT__factory,
@@ -16,6 +16,9 @@ import {
   StorageChallenges__factory,
 } from "../../typechain-types";
 import { deployForTest, devAccount, FULL_PROFILE_MODULES, startRpc, type TestRpc } from "../helpers/chain";
+
+/** A valid staking section, for profiles that only test another module's section. */
+const STAKING = loadProfile("full").modules.staking;
 
 // keccak256("eip1967.proxy.implementation") - 1
 const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
@@ -207,7 +210,7 @@ describe("deploy profiles", () => {
 
   it("an unknown profile is refused with the list of profiles", async () => {
     await expect(deployProfile(hre, "nope")).to.be.rejectedWith(
-      "unknown profile 'nope' (profiles: full, no-token, testnet)",
+      `unknown profile 'nope' (profiles: ${profileNames().join(", ")})`,
     );
   });
 
@@ -222,7 +225,11 @@ describe("deploy profiles", () => {
 
   it("a serving profile with a ledger needs a lock time within [60 s, 30 days]; one without takes none", () => {
     const serving = (value: unknown) =>
-      validate(profileSchema, { description: "x", modules: { serving: value } }, "profile bad");
+      validate(
+        profileSchema,
+        { description: "x", modules: { staking: STAKING, serving: value } },
+        "profile bad",
+      );
     expect(() => serving({ ledger: true })).to.throw(
       "profile bad: missing required field 'modules.serving.lockTimeSeconds'",
     );

@@ -7,6 +7,7 @@ import hre from "hardhat";
 import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 import { deployProfile } from "../../deploy/deploy-profile";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
+import { loadProfile, profileModules } from "../../offchain/profiles";
 
 export interface TestRpc {
   url: string;
@@ -50,14 +51,7 @@ export async function impersonatedAccount(): Promise<HardhatEthersSigner> {
   return hre.ethers.getSigner(address);
 }
 
-/** The modules the `full` and `testnet` profiles deploy, sorted by name. */
-export const FULL_PROFILE_MODULES = [
-  "AgentNFT",
-  "Flow",
-  "InferenceServing",
-  "Market",
-  "NodeStaking",
-  "OracleVerifier",
-  "ServingLedger",
-  "StorageChallenges",
-] as const;
+/** The registry names of every contract the `full` profile's modules declare (it deploys all of them), sorted. */
+export const FULL_PROFILE_MODULES: readonly string[] = profileModules(loadProfile("full"))
+  .flatMap((module) => Object.values(module.contracts).map((contract) => contract.name))
+  .sort();

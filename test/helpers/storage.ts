@@ -2,7 +2,7 @@ import { parseEther } from "ethers";
 import hre from "hardhat";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
-import { storageNode } from "../../offchain/storage/node";
+import { workerDefinition } from "../../offchain/modules";
 import type { ShardConfig } from "../../offchain/storage/types";
 import { NodeStaking__factory } from "../../typechain-types";
 import { devAccount, tempDir } from "./chain";
@@ -55,6 +55,6 @@ export async function startStakedStorageNode(
     url,
     dataDir,
     config,
-    handle: await startWorker(storageNode, config, { write: () => undefined }),
+    handle: await startWorker(await workerDefinition("storage"), config, { write: () => undefined }),
   };
 }

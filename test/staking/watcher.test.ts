@@ -7,7 +7,7 @@ import hre from "hardhat";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { DurableStore } from "../../offchain/core/store";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
-import { stakingWatcher } from "../../offchain/staking/watcher";
+import { workerDefinition } from "../../offchain/modules";
 import { ModuleRegistry__factory, NodeStaking__factory } from "../../typechain-types";
 import { deployForTest, startRpc, tempDir, type TestRpc } from "../helpers/chain";
 import { until } from "../helpers/process";
@@ -57,7 +57,9 @@ describe("staking watcher (worker base)", () => {
   }
 
   async function start(dataDir: string, extra: Record<string, unknown> = {}) {
-    const handle = await startWorker(stakingWatcher, config(dataDir, extra), { write: quiet });
+    const handle = await startWorker(await workerDefinition("watcher"), config(dataDir, extra), {
+      write: quiet,
+    });
     handles.push(handle);
     return handle;
   }
@@ -192,14 +194,16 @@ describe("staking watcher (worker base)", () => {
   describe("bad configuration", () => {
     it("a missing field is named in a one-line error", async () => {
       const { http: _http, ...incomplete } = config(tempDir("watcher"));
-      await expect(startWorker(stakingWatcher, incomplete, { write: quiet })).to.be.rejectedWith(
-        "config: missing required field 'http'",
-      );
+      await expect(
+        startWorker(await workerDefinition("watcher"), incomplete, { write: quiet }),
+      ).to.be.rejectedWith("config: missing required field 'http'");
     });
 
     it("an unknown field is rejected", async () => {
       await expect(
-        startWorker(stakingWatcher, config(tempDir("watcher"), { colour: "blue" }), { write: quiet }),
+        startWorker(await workerDefinition("watcher"), config(tempDir("watcher"), { colour: "blue" }), {
+          write: quiet,
+        }),
       ).to.be.rejectedWith("config: unknown field 'colour'");
     });
 

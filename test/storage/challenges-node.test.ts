@@ -8,7 +8,7 @@ import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { DurableStore } from "../../offchain/core/store";
 import { startWorker } from "../../offchain/core/worker";
 import { StorageClient } from "../../offchain/storage/client";
-import { storageNode } from "../../offchain/storage/node";
+import { workerDefinition } from "../../offchain/modules";
 import { Market__factory, NodeStaking__factory, StorageChallenges__factory } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, type TestRpc } from "../helpers/chain";
 import { runZg } from "../helpers/process";
@@ -85,7 +85,9 @@ describe("storage challenges with real storage nodes", function () {
     for await (const key of store.keys("file/")) if (key.includes("/segment/")) keys.push(key);
     await store.batch(keys.map((key) => ({ type: "del" as const, key })));
     await store.close();
-    lossy.handle = await startWorker(storageNode, lossy.config, { write: () => undefined });
+    lossy.handle = await startWorker(await workerDefinition("storage"), lossy.config, {
+      write: () => undefined,
+    });
 
     // Three epochs go by, a block at a time, so the responders see every window.
     const { epochBlocks } = await challenges.params();

@@ -11,7 +11,7 @@ import { DurableStore } from "../../offchain/core/store";
 import { startWorker } from "../../offchain/core/worker";
 import { StorageClient } from "../../offchain/storage/client";
 import { computeFileMerkle, verifySegmentWithProof } from "../../offchain/storage/merkle";
-import { storageNode } from "../../offchain/storage/node";
+import { workerDefinition } from "../../offchain/modules";
 import { StorageRpc } from "../../offchain/storage/rpc";
 import type { ShardConfig } from "../../offchain/storage/types";
 import { Market__factory } from "../../typechain-types";
@@ -52,7 +52,7 @@ describe("storage node and client", function () {
   }
 
   async function restartNode(node: TestNode) {
-    node.handle = await startWorker(storageNode, node.config, { write: quiet });
+    node.handle = await startWorker(await workerDefinition("storage"), node.config, { write: quiet });
     running.push(node);
   }
 

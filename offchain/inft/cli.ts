@@ -1,14 +1,14 @@
 import type { Command } from "commander";
-import { action, connect } from "./command";
-import type { GlobalOptions } from "./context";
+import { action, connect } from "../core/cli/command";
+import type { GlobalOptions } from "../core/cli/context";
 
 type InftContext = {
   chain: Awaited<ReturnType<typeof connect>>;
-  inft: Awaited<ReturnType<typeof import("../inft/client").InftClient.connect>>;
+  inft: Awaited<ReturnType<typeof import("./client").InftClient.connect>>;
 };
 
 async function withInft(options: GlobalOptions, body: (ctx: InftContext) => Promise<void>) {
-  const { InftClient } = await import("../inft/client");
+  const { InftClient } = await import("./client");
   const chain = await connect(options, true);
   try {
     await body({ chain, inft: await InftClient.connect(chain) });
@@ -18,7 +18,7 @@ async function withInft(options: GlobalOptions, body: (ctx: InftContext) => Prom
 }
 
 async function parseTokenId(value: string): Promise<bigint> {
-  const { parseIndex } = await import("./inputs");
+  const { parseIndex } = await import("../core/cli/inputs");
   return BigInt(parseIndex(value, "token id"));
 }
 
@@ -26,7 +26,7 @@ async function parseTokenId(value: string): Promise<bigint> {
 async function readEntries(files: string[], descriptions: string[] = []) {
   const { readFileSync } = await import("node:fs");
   const path = await import("node:path");
-  const { requireFile } = await import("./inputs");
+  const { requireFile } = await import("../core/cli/inputs");
   const { ZgError } = await import("../core/errors");
   if (descriptions.length > files.length) {
     throw new ZgError(`${descriptions.length} descriptions for ${files.length} --data files`, "BAD_INPUT");
@@ -40,9 +40,9 @@ async function readEntries(files: string[], descriptions: string[] = []) {
 /** Reads an access bundle a receiver produced with `zg inft accept`, and checks it names this token and receiver. */
 async function readAccess(file: string, tokenId: bigint, to: string) {
   const { readFileSync } = await import("node:fs");
-  const { requireFile, parseAddress } = await import("./inputs");
+  const { requireFile, parseAddress } = await import("../core/cli/inputs");
   const { ZgError } = await import("../core/errors");
-  let bundle: import("../inft/client").AccessBundle;
+  let bundle: import("./client").AccessBundle;
   try {
     bundle = JSON.parse(readFileSync(requireFile(file), "utf8")) as typeof bundle;
   } catch (error) {
@@ -80,7 +80,7 @@ export function registerInftCommands(program: Command): void {
         const opts = options as GlobalOptions & { data: string[]; description?: string[]; oracle?: string };
         const entries = await readEntries(opts.data, opts.description);
         await withInft(options, async (ctx) => {
-          const { printResult } = await import("./output");
+          const { printResult } = await import("../core/cli/output");
           const minted = await ctx.inft.mint(entries, { oracle: opts.oracle });
           printResult(Boolean(options.json), minted, () =>
             [
@@ -105,7 +105,7 @@ export function registerInftCommands(program: Command): void {
           const text = `${JSON.stringify(bundle, null, 2)}\n`;
           if (out) {
             const { writeFileSync } = await import("node:fs");
-            const { requireNewFile } = await import("./inputs");
+            const { requireNewFile } = await import("../core/cli/inputs");
             writeFileSync(requireNewFile(out), text);
             process.stdout.write(
               options.json ? text : `access proofs for token ${tokenId} written to ${out}\n`,
@@ -136,7 +136,7 @@ export function registerInftCommands(program: Command): void {
           const opts = options as GlobalOptions & { access: string; oracle?: string };
           const access = await readAccess(opts.access, tokenId, to);
           await withInft(options, async (ctx) => {
-            const { printResult } = await import("./output");
+            const { printResult } = await import("../core/cli/output");
             const result = await ctx.inft.transfer(access, { clone, oracle: opts.oracle });
             printResult(Boolean(options.json), { tokenId: result.tokenId, tx: result.receipt.hash }, () =>
               clone
@@ -158,10 +158,10 @@ export function registerInftCommands(program: Command): void {
       .action(
         action(async (options, rawTokenId: string, rawUser: string) => {
           const tokenId = await parseTokenId(rawTokenId);
-          const { parseAddress } = await import("./inputs");
+          const { parseAddress } = await import("../core/cli/inputs");
           const user = parseAddress(rawUser, "user");
           await withInft(options, async (ctx) => {
-            const { printResult } = await import("./output");
+            const { printResult } = await import("../core/cli/output");
             await (name === "authorize" ? ctx.inft.authorize(tokenId, user) : ctx.inft.revoke(tokenId, user));
             printResult(Boolean(options.json), { tokenId, user, [name]: true }, () =>
               name === "authorize"
@@ -189,7 +189,7 @@ export function registerInftCommands(program: Command): void {
           replace?: string;
           oracle?: string;
         };
-        const { parseIndex } = await import("./inputs");
+        const { parseIndex } = await import("../core/cli/inputs");
         const { ZgError } = await import("../core/errors");
         if (opts.replace !== undefined && opts.data.length !== 1)
           throw new ZgError("--replace takes exactly one --data", "BAD_INPUT");
@@ -199,7 +199,7 @@ export function registerInftCommands(program: Command): void {
           replace,
         }));
         await withInft(options, async (ctx) => {
-          const { printResult } = await import("./output");
+          const { printResult } = await import("../core/cli/output");
           await ctx.inft.update(tokenId, entries, { oracle: opts.oracle });
           const view = await ctx.inft.show(tokenId);
           printResult(Boolean(options.json), view.datas, () =>
@@ -218,11 +218,11 @@ export function registerInftCommands(program: Command): void {
     .action(
       action(async (options, rawTokenId: string) => {
         const tokenId = await parseTokenId(rawTokenId);
-        const { InftClient } = await import("../inft/client");
+        const { InftClient } = await import("./client");
         const chain = await connect(options, false);
         try {
           const view = await (await InftClient.connect(chain)).show(tokenId);
-          const { printResult } = await import("./output");
+          const { printResult } = await import("../core/cli/output");
           printResult(Boolean(options.json), view, () =>
             [
               `token ${tokenId}, owned by ${view.owner}`,
@@ -250,7 +250,7 @@ export function registerInftCommands(program: Command): void {
         if (existsSync(outDir))
           throw new ZgError(`${outDir} already exists: choose a new directory`, "BAD_INPUT");
         await withInft(options, async (ctx) => {
-          const { printResult } = await import("./output");
+          const { printResult } = await import("../core/cli/output");
           const entries = await ctx.inft.decrypt(tokenId);
           mkdirSync(outDir, { recursive: true });
           const files = entries.map((entry, i) => {
@@ -280,7 +280,7 @@ export function registerInftCommands(program: Command): void {
         const tokenId = await parseTokenId(rawTokenId);
         const opts = options as GlobalOptions & { maxTokens?: string; oracle?: string };
         await withInft(options, async (ctx) => {
-          const { printResult } = await import("./output");
+          const { printResult } = await import("../core/cli/output");
           const { formatEther } = await import("ethers");
           const result = await ctx.inft.infer(
             tokenId,

@@ -1,17 +1,15 @@
-import type { Progress } from "../storage/client";
-
-const LABELS: Record<string, string> = {
-  hash: "hashing",
-  submit: "submitting",
-  upload: "uploading",
-  parity: "uploading parity",
-  finalize: "waiting for the nodes",
-  download: "downloading",
-  repair: "rebuilding from parity",
-};
+/** One step of a long operation: `done` of `total` units of its current phase. */
+export interface ProgressEvent {
+  phase: string;
+  done: number;
+  total: number;
+}
 
 /** A one-line progress bar on stderr when it is a terminal (and not in --json mode); silent otherwise. */
-export function progressBar(json: boolean): { update: Progress; done(): void } {
+export function progressBar(
+  json: boolean,
+  labels: Record<string, string> = {},
+): { update: (event: ProgressEvent) => void; done(): void } {
   const tty = process.stderr.isTTY && !json;
   let drawn = false;
   return {
@@ -22,7 +20,7 @@ export function progressBar(json: boolean): { update: Progress; done(): void } {
       const filled = Math.round(ratio * width);
       const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
       process.stderr.write(
-        `\r${(LABELS[event.phase] ?? event.phase).padEnd(24)} ${bar} ${event.done}/${event.total}`,
+        `\r${(labels[event.phase] ?? event.phase).padEnd(24)} ${bar} ${event.done}/${event.total}`,
       );
       drawn = true;
     },

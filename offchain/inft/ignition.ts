@@ -1,8 +1,9 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { encodeBytes32String } from "ethers";
-import CoreModule from "./Core";
+import CoreModule from "../core/ignition";
+import { inft } from "./module";
 
-export const INFT_VERSION = "1.0.0";
+const { agentNft: AGENT_NFT, oracleVerifier: ORACLE_VERIFIER } = inft.contracts;
 
 /**
  * The agent iNFT (ERC-7857): AgentNFT, which checks its own proofs (not upgradeable, see decision 27), and the
@@ -11,20 +12,25 @@ export const INFT_VERSION = "1.0.0";
  * NodeStaking and the Flow through the registry at call time, so the Staking and Storage modules must be registered
  * before a token holds data.
  *
- * Parameters (module "INFT"):
+ * Parameters (module "inft"):
  * - `mintFee`: wei per mint or clone, as a decimal string; "0" (the default) is the `no-token` profile.
  */
-export default buildModule("INFT", (m) => {
+export default buildModule("inft", (m) => {
   const { registry } = m.useModule(CoreModule);
   const mintFee = m.getParameter<string>("mintFee", "0");
 
   const verifier = m.contract("OracleVerifier", [registry]);
   const agentNft = m.contract("AgentNFT", [registry, mintFee]);
 
-  m.call(registry, "setModule", [encodeBytes32String("OracleVerifier"), verifier, INFT_VERSION], {
-    id: "RegisterOracleVerifier",
-  });
-  m.call(registry, "setModule", [encodeBytes32String("AgentNFT"), agentNft, INFT_VERSION], {
+  m.call(
+    registry,
+    "setModule",
+    [encodeBytes32String(ORACLE_VERIFIER.name), verifier, ORACLE_VERIFIER.version],
+    {
+      id: "RegisterOracleVerifier",
+    },
+  );
+  m.call(registry, "setModule", [encodeBytes32String(AGENT_NFT.name), agentNft, AGENT_NFT.version], {
     id: "RegisterAgentNFT",
   });
   return { registry, verifier, agentNft };

@@ -1,11 +1,10 @@
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { encodeBytes32String, ZeroAddress } from "ethers";
-import CoreModule from "./Core";
-
-export const STAKING_VERSION = "1.0.0";
+import CoreModule from "../core/ignition";
+import { staking } from "./module";
 
 /** NodeStaking behind a UUPS proxy, registered in the registry as "NodeStaking". */
-export default buildModule("Staking", (m) => {
+export default buildModule("staking", (m) => {
   const { registry } = m.useModule(CoreModule);
   const mode = m.getParameter<number>("mode", 0);
   const minStakes = m.getParameter<string[]>("minStakes", ["0", "0", "0", "0", "0"]);
@@ -15,6 +14,7 @@ export default buildModule("Staking", (m) => {
     jailPeriod: 86_400,
     treasury: ZeroAddress,
   });
+  const { name, version } = staking.contracts.staking;
 
   const implementation = m.contract("NodeStaking", [], { id: "NodeStakingImplementation" });
   const initData = m.encodeFunctionCall(implementation, "initialize", [
@@ -25,9 +25,9 @@ export default buildModule("Staking", (m) => {
     slashParams,
   ]);
   const proxy = m.contract("ZgProxy", [implementation, initData], { id: "NodeStakingProxy" });
-  const staking = m.contractAt("NodeStaking", proxy, { id: "NodeStaking" });
-  m.call(registry, "setModule", [encodeBytes32String("NodeStaking"), staking, STAKING_VERSION], {
+  const contract = m.contractAt("NodeStaking", proxy, { id: "NodeStaking" });
+  m.call(registry, "setModule", [encodeBytes32String(name), contract, version], {
     id: "RegisterNodeStaking",
   });
-  return { registry, staking };
+  return { registry, staking: contract };
 });

@@ -5,8 +5,8 @@ import {
   resolveChainConfig,
   validate,
   type ChainConfig,
-} from "../core/config";
-import { ZgChain } from "../core/chain";
+} from "../config";
+import { ZgChain } from "../chain";
 
 /** The options every `zg` command accepts. */
 export interface GlobalOptions {

@@ -1,4 +1,4 @@
-import { ZgError, firstLine } from "../core/errors";
+import { ZgError, firstLine } from "../errors";
 
 /** Prints a command's result: a human summary, or with `--json` one JSON document for scripts. */
 export function printResult(json: boolean, value: unknown, human: () => string): void {

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { getAddress, isAddress, isHexString, parseEther } from "ethers";
-import { ZgError } from "../core/errors";
-import { roleName, roleId, type RoleName } from "../staking/client";
+import { ZgError } from "../errors";
+import { roleName, roleId, type RoleName } from "../roles";
 
 /** A decimal amount of coin (e.g. "10" or "0.5") in wei. */
 export function parseAmount(value: string): bigint {

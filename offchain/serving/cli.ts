@@ -1,10 +1,10 @@
 import type { Command } from "commander";
-import { action, connect } from "./command";
-import type { GlobalOptions } from "./context";
+import { action, connect } from "../core/cli/command";
+import type { GlobalOptions } from "../core/cli/context";
 
 type ServingContext = {
   chain: Awaited<ReturnType<typeof connect>>;
-  serving: Awaited<ReturnType<typeof import("../serving/client").ServingClient.connect>>;
+  serving: Awaited<ReturnType<typeof import("./client").ServingClient.connect>>;
 };
 
 async function withServing(
@@ -12,7 +12,7 @@ async function withServing(
   requireKey: boolean,
   body: (ctx: ServingContext) => Promise<void>,
 ) {
-  const { ServingClient } = await import("../serving/client");
+  const { ServingClient } = await import("./client");
   const chain = await connect(options, requireKey);
   try {
     await body({ chain, serving: await ServingClient.connect(chain) });
@@ -52,10 +52,10 @@ function termsOptions(command: Command, required: boolean): Command {
 async function parseTerms(
   ctx: ServingContext,
   opts: TermsOptions,
-  current?: import("../serving/client").ServiceTerms,
+  current?: import("./client").ServiceTerms,
 ) {
-  const { parseAddress, parseEndpoint, parseHash, parseWei } = await import("./inputs");
-  const { createEngine } = await import("../serving/engines");
+  const { parseAddress, parseEndpoint, parseHash, parseWei } = await import("../core/cli/inputs");
+  const { createEngine } = await import("./engines");
   let model = current?.model;
   let modelHash = current?.modelHash;
   let deterministic = current?.deterministic ?? true;
@@ -87,8 +87,8 @@ async function parseTerms(
   };
 }
 
-async function printService(json: boolean, service: import("../serving/client").ServiceInfo) {
-  const { printResult, table } = await import("./output");
+async function printService(json: boolean, service: import("./client").ServiceInfo) {
+  const { printResult, table } = await import("../core/cli/output");
   printResult(json, service, () =>
     table([
       ["provider", service.provider],
@@ -138,7 +138,7 @@ export function registerServingCommands(program: Command): void {
     .action(
       action(async (options) => {
         await withServing(options, true, async (ctx) => {
-          const { printResult } = await import("./output");
+          const { printResult } = await import("../core/cli/output");
           const receipt = await ctx.serving.remove();
           printResult(
             Boolean(options.json),
@@ -158,7 +158,7 @@ export function registerServingCommands(program: Command): void {
       action(async (options) => {
         const { model, region } = options as GlobalOptions & { model?: string; region?: string };
         await withServing(options, false, async (ctx) => {
-          const { printResult } = await import("./output");
+          const { printResult } = await import("../core/cli/output");
           const services = (await ctx.serving.services()).filter(
             (s) =>
               (model === undefined || s.model === model) && (region === undefined || s.region === region),
@@ -193,7 +193,7 @@ export function registerServingCommands(program: Command): void {
       .action(
         action(async (options, ...args: string[]) => {
           await withServing(options, true, async (ctx) => {
-            const { printResult } = await import("./output");
+            const { printResult } = await import("../core/cli/output");
             const message = await run(ctx, args);
             printResult(Boolean(options.json), { done: name, message }, () => message);
           });
@@ -204,7 +204,7 @@ export function registerServingCommands(program: Command): void {
     "deposit",
     "add coin to your available balance",
     async (ctx, [amount]) => {
-      const { parseAmount } = await import("./inputs");
+      const { parseAmount } = await import("../core/cli/inputs");
       await ctx.serving.deposit(parseAmount(amount));
       return `deposited ${amount}`;
     },
@@ -215,7 +215,7 @@ export function registerServingCommands(program: Command): void {
     "fund",
     "move coin into your sub-account with a provider (cancels pending refunds first)",
     async (ctx, [provider, amount]) => {
-      const { parseAddress, parseAmount } = await import("./inputs");
+      const { parseAddress, parseAmount } = await import("../core/cli/inputs");
       await ctx.serving.fund(parseAddress(provider, "provider"), parseAmount(amount));
       return `funded ${provider} with ${amount}`;
     },
@@ -226,7 +226,7 @@ export function registerServingCommands(program: Command): void {
     "refund",
     "ask for coin back from a sub-account (unlocks after the lock time)",
     async (ctx, [provider, amount]) => {
-      const { parseAddress, parseAmount } = await import("./inputs");
+      const { parseAddress, parseAmount } = await import("../core/cli/inputs");
       await ctx.serving.requestRefund(parseAddress(provider, "provider"), parseAmount(amount));
       const lock = await ctx.serving.lockTime();
       return `refund of ${amount} from ${provider} requested; it unlocks in ${lock} s (then 'zg ledger release ${provider}')`;
@@ -238,7 +238,7 @@ export function registerServingCommands(program: Command): void {
     "release",
     "move unlocked refunds of a sub-account back to your available balance",
     async (ctx, [provider]) => {
-      const { parseAddress } = await import("./inputs");
+      const { parseAddress } = await import("../core/cli/inputs");
       const { formatEther } = await import("ethers");
       const address = parseAddress(provider, "provider");
       const before = await ctx.serving.available(ctx.chain.address as string);
@@ -253,7 +253,7 @@ export function registerServingCommands(program: Command): void {
     "withdraw",
     "send coin from your available balance (or your provider earnings) to your wallet",
     async (ctx, [amount]) => {
-      const { parseAmount } = await import("./inputs");
+      const { parseAmount } = await import("../core/cli/inputs");
       const { formatEther } = await import("ethers");
       if (amount === "earnings") {
         const earnings = await ctx.serving.earnings(ctx.chain.address as string);
@@ -276,14 +276,14 @@ export function registerServingCommands(program: Command): void {
       action(async (options) => {
         const { user } = options as GlobalOptions & { user?: string };
         await withServing(options, false, async (ctx) => {
-          const { parseAddress } = await import("./inputs");
-          const { printResult, table } = await import("./output");
+          const { parseAddress } = await import("../core/cli/inputs");
+          const { printResult, table } = await import("../core/cli/output");
           const { formatEther } = await import("ethers");
           const { ZgError } = await import("../core/errors");
           const who = user ? parseAddress(user, "user") : ctx.chain.address;
           if (!who) throw new ZgError("pass --user <address> or a key", "BAD_INPUT");
           const providers = (await ctx.serving.services()).map((s) => s.provider);
-          const subAccounts: ({ provider: string } & import("../serving/client").SubAccountInfo)[] = [];
+          const subAccounts: ({ provider: string } & import("./client").SubAccountInfo)[] = [];
           for (const provider of providers) {
             const sub = await ctx.serving.subAccount(who, provider);
             if (sub.balance > 0n) subAccounts.push({ provider, ...sub });
@@ -327,10 +327,10 @@ export function registerServingCommands(program: Command): void {
           seed?: string;
         };
         await withServing(options, true, async (ctx) => {
-          const { parseAddress } = await import("./inputs");
-          const { printResult } = await import("./output");
+          const { parseAddress } = await import("../core/cli/inputs");
+          const { printResult } = await import("../core/cli/output");
           const { formatEther } = await import("ethers");
-          const { InferenceSession } = await import("../serving/inference");
+          const { InferenceSession } = await import("./inference");
           const session = await InferenceSession.open(ctx.serving, parseAddress(opts.provider, "provider"));
           const messages = [
             ...(opts.system ? [{ role: "system" as const, content: opts.system }] : []),
@@ -366,8 +366,8 @@ export function registerServingCommands(program: Command): void {
     .option("--offline", "do not check the provider's registered signer on-chain")
     .action(
       action(async (options, file: string) => {
-        const { readReceipt, verifyReceipt } = await import("../serving/receipts");
-        const { printResult, table } = await import("./output");
+        const { readReceipt, verifyReceipt } = await import("./receipts");
+        const { printResult, table } = await import("../core/cli/output");
         const receipt = readReceipt(file);
         const offline = Boolean((options as GlobalOptions & { offline?: boolean }).offline);
         let report: Awaited<ReturnType<typeof verifyReceipt>>;
