@@ -147,6 +147,9 @@ export interface DemoContext {
   newAccount(coin: bigint): Promise<ZgChain>;
 }
 
+/** Thrown by a demo step that cannot show its capability on this deployment: the demo reports it as skipped. */
+export class DemoSkipped extends Error {}
+
 /** One demonstrated capability; it returns what it showed. */
 export interface DemoStep {
   title: string;

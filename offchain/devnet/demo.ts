@@ -1,6 +1,13 @@
 import { Wallet } from "ethers";
 import { ZgError, firstLine } from "../core/errors";
-import type { DemoContext, DemoControls, DemoStep, DevnetState, ModuleManifest } from "../core/module";
+import {
+  DemoSkipped,
+  type DemoContext,
+  type DemoControls,
+  type DemoStep,
+  type DevnetState,
+  type ModuleManifest,
+} from "../core/module";
 import { MODULES } from "../modules";
 import { connectDevnet, devAccount } from "./devnet";
 
@@ -76,6 +83,10 @@ export async function runDemo(
     try {
       say(`  ✓ ${step.title}: ${await step.run(context)}`);
     } catch (error) {
+      if (error instanceof DemoSkipped) {
+        say(`  - ${step.title}: skipped (${error.message})`);
+        continue;
+      }
       ok = false;
       say(`  ✗ ${step.title}: ${firstLine(error)}`);
     }

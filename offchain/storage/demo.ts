@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ZgError } from "../core/errors";
-import type { DemoContext } from "../core/module";
+import { DemoSkipped, type DemoContext } from "../core/module";
 import { DurableStore, type StoreOp } from "../core/store";
 import { StakingClient } from "../staking/client";
 import { ChallengesClient } from "./challenges";
@@ -33,12 +33,25 @@ export async function showParity({ state, controls, connectAs }: DemoContext): P
   }
 }
 
+/** The longest challenge epoch the demo waits out: two such epochs of devnet blocks fit in its two minutes. */
+const MAX_DEMO_EPOCH_BLOCKS = 100n;
+
 /**
  * A node loses its data (stopped, its stored segments deleted, started again): it keeps answering what it can,
  * misses the challenge it cannot answer, and the demo user reports it.
  */
 export async function showChallenges({ state, controls, connectAs }: DemoContext): Promise<string> {
   const victim = "storage-1";
+  const reader = await connectAs("USER");
+  try {
+    const { epochBlocks } = await (await ChallengesClient.connect(reader)).contract.params();
+    if (epochBlocks > MAX_DEMO_EPOCH_BLOCKS)
+      throw new DemoSkipped(
+        `epochs of ${epochBlocks} blocks are too long to wait for a missed challenge; profiles for a devnet use ${MAX_DEMO_EPOCH_BLOCKS} or fewer`,
+      );
+  } finally {
+    reader.destroy();
+  }
   await controls.stopWorker(victim);
   const store = await DurableStore.open(path.join(state.dataDir, victim, "data"));
   const lost: StoreOp[] = [];

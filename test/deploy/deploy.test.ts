@@ -4,7 +4,8 @@ import hre from "hardhat";
 import { deployProfile } from "../../deploy/deploy-profile";
 import { ZgChain } from "../../offchain/core/chain";
 import { validate } from "../../offchain/core/config";
-import { loadProfile, profileNames, profileSchema } from "../../offchain/profiles";
+import { MODULES } from "../../offchain/modules";
+import { loadProfile, profileModules, profileNames, profileSchema } from "../../offchain/profiles";
 import { StakingClient } from "../../offchain/staking/client";
 import {
   AgentNFT__factory,
@@ -222,6 +223,41 @@ describe("deploy profiles", () => {
       validate(profileSchema, { description: "x", modules: { inft: { mintFee: "free" } } }, "profile bad"),
     ).to.throw(/^profile bad: field 'modules.inft.mintFee' must be a decimal amount of coin/);
   });
+
+  it("a profile naming a module without one it requires is refused with one line naming the missing module", () => {
+    const { storage: _storage, ...withoutStorage } = loadProfile("full").modules;
+    expect(() =>
+      validate(profileSchema, { description: "x", modules: withoutStorage }, "profile bad"),
+    ).to.throw(/^profile bad: module 'inft' requires module 'storage', which the profile leaves out$/);
+    expect(() =>
+      validate(profileSchema, { description: "x", modules: { serving: { ledger: false } } }, "profile bad"),
+    ).to.throw(/^profile bad: module 'serving' requires module 'staking', which the profile leaves out$/);
+  });
+
+  for (const name of profileNames()) {
+    it(`profile ${name}: deploys exactly the contracts of the modules it names`, async () => {
+      const profile = loadProfile(name);
+      const record = await deployForTest(name);
+      const named = profileModules(profile);
+      const declared = new Map(
+        MODULES.flatMap((module) =>
+          Object.values(module.contracts).map((c) => [c.name, module.name] as const),
+        ),
+      );
+      for (const contract of Object.keys(record.modules)) {
+        expect(
+          named.map((m) => m.name),
+          `${contract} of ${name}`,
+        ).to.include(declared.get(contract));
+      }
+      for (const module of named) {
+        const first = Object.values(module.contracts)[0].name;
+        expect(record.modules, `${module.name} in ${name}`).to.have.property(first);
+      }
+      const registry = ModuleRegistry__factory.connect(record.registry, hre.ethers.provider);
+      expect((await registry.moduleNames()).length).to.equal(Object.keys(record.modules).length);
+    });
+  }
 
   it("a serving profile with a ledger needs a lock time within [60 s, 30 days]; one without takes none", () => {
     const serving = (value: unknown) =>

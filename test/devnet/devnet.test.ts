@@ -3,6 +3,8 @@ import { createServer, type Server } from "node:net";
 import path from "node:path";
 import { expect } from "chai";
 import { Supervisor } from "../../offchain/devnet/supervisor";
+import { MODULES } from "../../offchain/modules";
+import { loadProfile, profileModules, profileNames } from "../../offchain/profiles";
 import { tempDir } from "../helpers/chain";
 import { freePort, runZg } from "../helpers/process";
 
@@ -59,6 +61,41 @@ describe("zg devnet", function () {
       const workerLog = readFileSync(path.join(dataDir, "watcher", "worker.log"), "utf8");
       expect(workerLog).to.include('"msg":"worker stopped"');
       expect(existsSync(path.join(dataDir, "chain.log"))).to.equal(true);
+    });
+  }
+
+  // Every other profile of deploy/profiles: a new profile is tested without editing this test.
+  for (const profile of profileNames().filter((name) => !["full", "no-token"].includes(name))) {
+    it(`--demo --exit (${profile}): runs only the deployed modules' workers and demo steps, and succeeds`, async () => {
+      const result = await run([
+        "devnet",
+        "--profile",
+        profile,
+        "--port",
+        String(await freePort()),
+        "--data-dir",
+        tempDir("devnet"),
+        "--demo",
+        "--exit",
+      ]);
+      expect(result.code, result.stdout + result.stderr).to.equal(0);
+      expect(result.stdout).to.include("demo succeeded");
+      expect(result.stdout).to.not.include("✗");
+      const deployed = profileModules(loadProfile(profile));
+      for (const module of MODULES) {
+        for (const step of module.demo) {
+          if (deployed.includes(module)) expect(result.stdout, profile).to.include(step.title);
+          else expect(result.stdout, profile).to.not.include(step.title);
+        }
+      }
+      const kinds = new Set(deployed.flatMap((module) => module.workers.map((entry) => entry.worker)));
+      for (const line of result.stdout.split("\n").filter((l) => l.startsWith("  worker "))) {
+        const name = line.trim().split(/\s+/)[1];
+        expect(
+          [...kinds].some((kind) => name === kind || name.startsWith(`${kind}-`)),
+          line,
+        ).to.equal(true);
+      }
     });
   }
 
