@@ -91,6 +91,8 @@ export interface DevnetState {
   deployment: DeploymentRecord;
   operators: DevnetOperator[];
   workers: DevnetWorker[];
+  /** The devnet's own status page: every worker's state (running, restarting, failed, stopped) and health. */
+  statusUrl: string;
 }
 
 /** What a module's devnet part sees while the devnet is planned. */

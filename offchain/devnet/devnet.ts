@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import path from "node:path";
 import { HDNodeWallet } from "ethers";
@@ -63,10 +64,12 @@ export async function runDevnet(
   const failure = new Promise<string>((resolve) => (fatal = resolve));
   const supervisor = new Supervisor(say, (reason) => fatal?.(reason));
   let stopped = false;
+  let closeStatus: (() => Promise<void>) | undefined;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     say("stopping the devnet…");
+    await closeStatus?.();
     await supervisor.stopAll();
   };
 
@@ -117,7 +120,17 @@ export async function runDevnet(
       const key = accounts.find((entry) => entry.worker === plan.name)?.account.privateKey;
       workers.push(await startWorker(supervisor, dataDir, rpcUrl, deployment, plan, key));
     }
-    const state: DevnetState = { rpcUrl, chainId, dataDir, deployment, operators, workers };
+    const status = await serveStatus(supervisor, workers);
+    closeStatus = status.close;
+    const state: DevnetState = {
+      rpcUrl,
+      chainId,
+      dataDir,
+      deployment,
+      operators,
+      workers,
+      statusUrl: status.url,
+    };
     printState(state, options.json);
 
     let demoFailed = false;
@@ -251,6 +264,52 @@ function workerEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
 }
 
+/**
+ * Serves the devnet's status on 127.0.0.1: `GET /health` lists every worker with its supervisor state and whether
+ * its own /health answers; 200 when all are running and healthy, 503 otherwise.
+ */
+async function serveStatus(
+  supervisor: Supervisor,
+  workers: DevnetWorker[],
+): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createHttpServer((request, response) => {
+    if (request.method !== "GET" || (request.url ?? "/").split("?")[0] !== "/health") {
+      response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
+      return;
+    }
+    void (async () => {
+      const states = new Map(supervisor.statuses().map((status) => [status.name, status]));
+      const rows = await Promise.all(
+        workers.map(async (worker) => {
+          const status = states.get(worker.name);
+          const healthy =
+            status?.state === "running" &&
+            (await fetch(worker.health, { signal: AbortSignal.timeout(2000) }).then(
+              (answer) => answer.ok,
+              () => false,
+            ));
+          return { name: worker.name, kind: worker.kind, url: worker.url, ...status, healthy };
+        }),
+      );
+      const chain = states.get("chain");
+      const ok = chain?.state === "running" && rows.every((row) => row.healthy);
+      response
+        .writeHead(ok ? 200 : 503, { "content-type": "application/json" })
+        .end(JSON.stringify({ status: ok ? "ok" : "degraded", chain: chain?.state, workers: rows }));
+    })();
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${port}/health`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
 function printState(state: DevnetState, json: boolean): void {
   if (json) {
     const { operators, ...rest } = state;
@@ -264,6 +323,7 @@ function printState(state: DevnetState, json: boolean): void {
     `zerog-stack devnet is up (profile ${state.deployment.profile})`,
     `  chain       ${state.rpcUrl}  (chain ${state.chainId}; log ${path.join(state.dataDir, "chain.log")})`,
     `  registry    ${state.deployment.registry}`,
+    `  status      ${state.statusUrl}  (every worker's state; 503 while one is down)`,
     ...Object.entries(state.deployment.modules).map(
       ([name, m]) => `  module      ${name.padEnd(14)} ${m.address}  v${m.version}`,
     ),

@@ -14,22 +14,34 @@ export interface ServiceSpec {
   restart: boolean;
 }
 
+/** What a service is doing: running, waiting to be restarted, given up on, or stopped on purpose. */
+export type ServiceState = "running" | "restarting" | "failed" | "stopped";
+
+export interface ServiceStatus {
+  name: string;
+  state: ServiceState;
+  /** Restarts within the last minute. */
+  restarts: number;
+  /** Why it failed, for a failed service. */
+  reason?: string;
+}
+
 interface Service {
   spec: ServiceSpec;
   child?: ChildProcess;
   log: WriteStream;
   restarts: number[];
-  failed: boolean;
-  /** Stopped on purpose: its exit is neither restarted nor fatal. */
-  stopped: boolean;
+  state: ServiceState;
+  reason?: string;
 }
 
 const MAX_RESTARTS_PER_MINUTE = 5;
 const STOP_GRACE_MS = 10_000;
 
 /**
- * Starts services as separate child processes, each logging to its own file; restarts crashed workers
- * with a growing delay, and stops everything in reverse order (SIGTERM, then SIGKILL after a grace period).
+ * Starts services as separate child processes, each logging to its own file; restarts crashed workers with a
+ * growing delay and marks one that keeps crashing failed (the others keep running); stops everything in reverse
+ * order (SIGTERM, then SIGKILL after a grace period).
  */
 export class Supervisor {
   private readonly services: Service[] = [];
@@ -37,7 +49,7 @@ export class Supervisor {
 
   constructor(
     private readonly report: (message: string) => void,
-    /** Called when a service that must not die (the chain) exits, or a worker keeps crashing. */
+    /** Called when a service that must not die (the chain) exits. */
     private readonly onFatal: (reason: string) => void,
     /** The first restart delay; each further restart within a minute doubles it. */
     private readonly restartDelayMs = 500,
@@ -49,8 +61,7 @@ export class Supervisor {
       spec,
       log: createWriteStream(spec.logFile, { flags: "a" }),
       restarts: [],
-      failed: false,
-      stopped: false,
+      state: "running",
     };
     this.services.push(service);
     return this.launch(service);
@@ -66,8 +77,9 @@ export class Supervisor {
     child.stdout?.pipe(service.log, { end: false });
     child.stderr?.pipe(service.log, { end: false });
     service.child = child;
+    service.state = "running";
     child.on("exit", (code, signal) => {
-      if (this.stopping || service.stopped || service.child !== child) return;
+      if (this.stopping || service.state === "stopped" || service.child !== child) return;
       const how = signal ? `signal ${signal}` : `code ${code}`;
       if (!spec.restart) {
         this.onFatal(`${spec.name} exited (${how}); see ${spec.logFile}`);
@@ -76,18 +88,28 @@ export class Supervisor {
       const now = Date.now();
       service.restarts = service.restarts.filter((at) => now - at < 60_000);
       if (service.restarts.length >= MAX_RESTARTS_PER_MINUTE) {
-        service.failed = true;
-        this.onFatal(`${spec.name} keeps crashing (${how}); see ${spec.logFile}`);
+        service.state = "failed";
+        service.reason = `keeps crashing (${how}); see ${spec.logFile}`;
+        this.report(`${spec.name} FAILED: ${service.reason}; the rest keeps running`);
         return;
       }
       service.restarts.push(now);
+      service.state = "restarting";
       const delay = this.restartDelayMs * 2 ** (service.restarts.length - 1);
       this.report(`${spec.name} exited (${how}); restarting in ${delay} ms`);
       setTimeout(() => {
-        if (!this.stopping) this.launch(service);
+        if (!this.stopping && service.state === "restarting") this.launch(service);
       }, delay);
     });
     return child;
+  }
+
+  /** Every service's state, in start order. */
+  statuses(): ServiceStatus[] {
+    return this.services.map(({ spec, state, restarts, reason }) => {
+      const recent = restarts.filter((at) => Date.now() - at < 60_000).length;
+      return { name: spec.name, state, restarts: recent, ...(reason ? { reason } : {}) };
+    });
   }
 
   /** The running child of a service, for tests and health checks. */
@@ -99,7 +121,7 @@ export class Supervisor {
   async stop(name: string): Promise<void> {
     const service = this.services.find((candidate) => candidate.spec.name === name);
     if (!service) throw new Error(`no service named ${name}`);
-    service.stopped = true;
+    service.state = "stopped";
     await stopChild(service.child);
   }
 
@@ -107,7 +129,8 @@ export class Supervisor {
   resume(name: string): ChildProcess {
     const service = this.services.find((candidate) => candidate.spec.name === name);
     if (!service) throw new Error(`no service named ${name}`);
-    service.stopped = false;
+    service.restarts = [];
+    service.reason = undefined;
     return this.launch(service);
   }
 

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import path from "node:path";
 import { expect } from "chai";
@@ -6,7 +7,7 @@ import { Supervisor } from "../../offchain/devnet/supervisor";
 import { MODULES } from "../../offchain/modules";
 import { loadProfile, profileModules, profileNames } from "../../offchain/profiles";
 import { tempDir } from "../helpers/chain";
-import { freePort, runZg } from "../helpers/process";
+import { freePort, runZg, until } from "../helpers/process";
 
 function run(args: string[]) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
@@ -20,6 +21,19 @@ function listenOn(port: number): Promise<Server> {
     server.once("error", reject);
     server.listen(port, "127.0.0.1", () => resolve(server));
   });
+}
+
+/** The pid of a running process whose command line contains `text` (from /proc: no procps needed). */
+function processWith(text: string): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").includes(text)) return Number(entry);
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return undefined;
 }
 
 describe("zg devnet", function () {
@@ -99,6 +113,73 @@ describe("zg devnet", function () {
     });
   }
 
+  it("a worker that keeps crashing is marked failed on the status page while the chain and the other workers keep running", async () => {
+    const dataDir = tempDir("devnet");
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
+    env.ZG_DEPLOYMENTS_DIR = tempDir("deployments");
+    const devnet = spawn(
+      process.execPath,
+      [
+        path.resolve("bin/zg.js"),
+        "devnet",
+        "--profile",
+        "inference-only-free",
+        "--port",
+        String(await freePort()),
+        "--data-dir",
+        dataDir,
+      ],
+      { env, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    devnet.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    try {
+      await until(
+        async () => stdout,
+        (text) => text.includes("the devnet is running"),
+        120_000,
+      );
+      const statusUrl = /status\s+(http:\/\/127\.0\.0\.1:\d+\/health)/.exec(stdout)?.[1] as string;
+      const before = (await (await fetch(statusUrl)).json()) as { status: string };
+      expect(before.status).to.equal("ok");
+      // Kill the watcher each time it comes back, six times: the supervisor gives up on it.
+      const config = path.join(dataDir, "watcher", "config.json");
+      for (let kill = 0; kill < 6; kill++) {
+        const pid = await until(
+          async () => processWith(config),
+          (found) => found !== undefined,
+          30_000,
+        );
+        process.kill(pid as number, "SIGKILL");
+        await until(
+          async () => stdout,
+          (text) => (text.match(/watcher exited \(signal SIGKILL\)|watcher FAILED/g) ?? []).length > kill,
+          30_000,
+        );
+      }
+      expect(stdout).to.match(
+        /watcher FAILED: keeps crashing \(signal SIGKILL\); see .*watcher.*worker\.log; the rest keeps running/,
+      );
+      const response = await fetch(statusUrl);
+      const after = (await response.json()) as {
+        status: string;
+        chain: string;
+        workers: { name: string; state: string; healthy: boolean }[];
+      };
+      expect(response.status).to.equal(503);
+      expect(after.status).to.equal("degraded");
+      expect(after.chain).to.equal("running");
+      expect(after.workers.find((w) => w.name === "watcher")).to.include({ state: "failed", healthy: false });
+      expect(
+        after.workers.filter((w) => w.name !== "watcher").every((w) => w.state === "running" && w.healthy),
+      ).to.equal(true);
+      expect(devnet.exitCode).to.equal(null);
+    } finally {
+      devnet.kill("SIGINT");
+      await new Promise((resolve) => devnet.once("exit", resolve));
+    }
+  });
+
   it("a port in use is refused before anything starts", async () => {
     const port = await freePort();
     const server = await listenOn(port);
@@ -115,7 +196,9 @@ describe("zg devnet", function () {
 
   it("an unknown profile is refused", async () => {
     const result = await run(["devnet", "--profile", "gold", "--exit"]);
-    expect(result.stderr.trim()).to.equal("zg: unknown profile 'gold' (profiles: full, no-token, testnet)");
+    expect(result.stderr.trim()).to.equal(
+      `zg: unknown profile 'gold' (profiles: ${profileNames().join(", ")})`,
+    );
     expect(result.code).to.not.equal(0);
   });
 });
@@ -128,7 +211,7 @@ describe("Supervisor", () => {
     env: process.env,
   });
 
-  it("restarts a crashed worker, and reports one that keeps crashing", async function () {
+  it("restarts a crashed worker, and marks one that keeps crashing failed while the others keep running", async function () {
     this.timeout(60_000);
     const dir = tempDir("supervisor");
     const reports: string[] = [];
@@ -138,6 +221,12 @@ describe("Supervisor", () => {
       (reason) => (fatal = reason),
       20,
     );
+    const steady = supervisor.start({
+      name: "steady",
+      ...node("setInterval(() => {}, 1000)"),
+      logFile: path.join(dir, "steady.log"),
+      restart: true,
+    });
     supervisor.start({
       name: "crasher",
       ...node("console.log('up'); process.exit(3)"),
@@ -145,11 +234,22 @@ describe("Supervisor", () => {
       restart: true,
     });
     const deadline = Date.now() + 50_000;
-    while (!fatal && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const failed = () => supervisor.statuses().find((s) => s.name === "crasher")?.state === "failed";
+    while (!failed() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    const statuses = supervisor.statuses();
+    const steadyAlive = steady.exitCode === null && steady.signalCode === null;
     await supervisor.stopAll();
     expect(reports[0]).to.equal("crasher exited (code 3); restarting in 20 ms");
-    expect(reports).to.have.length(5);
-    expect(fatal).to.match(/^crasher keeps crashing \(code 3\); see .*crasher\.log$/);
+    expect(reports).to.have.length(6);
+    expect(reports[5]).to.match(
+      /^crasher FAILED: keeps crashing \(code 3\); see .*crasher\.log; the rest keeps running$/,
+    );
+    expect(fatal).to.equal("");
+    expect(statuses.map((s) => [s.name, s.state])).to.deep.equal([
+      ["steady", "running"],
+      ["crasher", "failed"],
+    ]);
+    expect(steadyAlive).to.equal(true);
     expect(readFileSync(path.join(dir, "crasher.log"), "utf8").match(/up/g)).to.have.length(6);
   });
 
