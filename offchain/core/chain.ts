@@ -41,7 +41,33 @@ export class ZgChain {
     private readonly sender: Signer | undefined,
   ) {}
 
-  private submissions: Promise<unknown> = Promise.resolve();
+  /** Submissions wait here and go out one at a time, urgent ones (challenge answers) first. */
+  private readonly queue: { urgent: boolean; run: () => Promise<void> }[] = [];
+  private submitting = false;
+
+  /** Runs `work` when every submission ahead of it has gone out; an urgent one overtakes the others waiting. */
+  private enqueue<T>(urgent: boolean, work: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const run = () => work().then(resolve, reject);
+      if (urgent) {
+        const firstPlain = this.queue.findIndex((entry) => !entry.urgent);
+        this.queue.splice(firstPlain < 0 ? this.queue.length : firstPlain, 0, { urgent, run });
+      } else {
+        this.queue.push({ urgent, run });
+      }
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.submitting) return;
+    this.submitting = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) await next.run();
+    } finally {
+      this.submitting = false;
+    }
+  }
 
   /** Connects to the configured RPC endpoint, checks the chain id and finds the registry. */
   static async connect(config: ChainConfig, options: { requireKey?: boolean } = {}): Promise<ZgChain> {
@@ -160,9 +186,7 @@ export class ZgChain {
     try {
       // Submissions go out one at a time, so nonces reach the node in order even when callers send
       // concurrently (an automining node refuses a nonce from the future); receipts are awaited in parallel.
-      const submitted = this.submissions.then(submit);
-      this.submissions = submitted.catch(() => undefined);
-      const response = await submitted;
+      const response = await this.enqueue(false, submit);
       const receipt = await response.wait();
       if (!receipt) throw new ZgError(`${action}: the transaction was dropped`, "ZG_ERROR");
       return receipt;
@@ -185,45 +209,57 @@ export class ZgChain {
     const wallet = this.requireWallet();
     const waitMs = options.waitMs ?? 15_000;
     const bumps = options.bumps ?? 4;
-    const submitted = this.submissions.then(async () => {
-      const request = await populate();
-      const nonce = await this.provider.getTransactionCount(wallet.address, "pending");
-      const fees = await this.provider.getFeeData();
-      let maxFeePerGas = fees.maxFeePerGas ?? fees.gasPrice ?? 1_000_000_000n;
-      let maxPriorityFeePerGas = fees.maxPriorityFeePerGas ?? 1_000_000_000n;
-      const gasLimit = await this.provider.estimateGas({ ...request, from: wallet.address });
-      const sent: TransactionResponse[] = [];
-      for (let attempt = 0; attempt <= bumps; attempt++) {
-        try {
-          sent.push(
-            await wallet.sendTransaction({ ...request, nonce, gasLimit, maxFeePerGas, maxPriorityFeePerGas }),
-          );
-        } catch (error) {
-          // The nonce may have been taken by an earlier send mined in the meantime: that one is the answer.
-          const mined = attempt > 0 ? await firstMined(this.provider, sent, waitMs) : null;
-          if (mined) return mined;
-          throw error;
-        }
-        const receipt = await firstMined(this.provider, sent, waitMs);
-        if (receipt) return receipt;
-        maxFeePerGas = (maxFeePerGas * 5n) / 4n;
-        maxPriorityFeePerGas = (maxPriorityFeePerGas * 5n) / 4n;
+    const submitted = this.enqueue(true, async () => {
+      try {
+        return await this.answerWithBumps(action, populate, wallet, waitMs, bumps);
+      } finally {
+        // The NonceManager did not see this nonce: let it ask the chain again before the next plain send.
+        (this.sender as NonceManager | undefined)?.reset();
       }
-      const receipt = await firstMined(this.provider, sent, waitMs * 4);
-      if (!receipt) throw new ZgError(`${action}: not mined after ${bumps} fee increases`, "NETWORK");
-      return receipt;
     });
-    this.submissions = submitted.catch(() => undefined);
     try {
       const receipt = await submitted;
       if (receipt.status !== 1) throw new ZgError(`${action}: the transaction reverted`, "REVERTED");
       return receipt;
     } catch (error) {
       throw toZgError(error, action);
-    } finally {
-      // The NonceManager did not see this nonce: let it ask the chain again.
-      (this.sender as NonceManager | undefined)?.reset();
     }
+  }
+
+  /** Sends `populate`'s transaction at the pending nonce, re-sending it with higher fees until one is mined. */
+  private async answerWithBumps(
+    action: string,
+    populate: () => Promise<ContractTransaction>,
+    wallet: Wallet,
+    waitMs: number,
+    bumps: number,
+  ): Promise<TransactionReceipt> {
+    const request = await populate();
+    const nonce = await this.provider.getTransactionCount(wallet.address, "pending");
+    const fees = await this.provider.getFeeData();
+    let maxFeePerGas = fees.maxFeePerGas ?? fees.gasPrice ?? 1_000_000_000n;
+    let maxPriorityFeePerGas = fees.maxPriorityFeePerGas ?? 1_000_000_000n;
+    const gasLimit = await this.provider.estimateGas({ ...request, from: wallet.address });
+    const sent: TransactionResponse[] = [];
+    for (let attempt = 0; attempt <= bumps; attempt++) {
+      try {
+        sent.push(
+          await wallet.sendTransaction({ ...request, nonce, gasLimit, maxFeePerGas, maxPriorityFeePerGas }),
+        );
+      } catch (error) {
+        // The nonce may have been taken by an earlier send mined in the meantime: that one is the answer.
+        const mined = attempt > 0 ? await firstMined(this.provider, sent, waitMs) : null;
+        if (mined) return mined;
+        throw error;
+      }
+      const receipt = await firstMined(this.provider, sent, waitMs);
+      if (receipt) return receipt;
+      maxFeePerGas = (maxFeePerGas * 5n) / 4n;
+      maxPriorityFeePerGas = (maxPriorityFeePerGas * 5n) / 4n;
+    }
+    const receipt = await firstMined(this.provider, sent, waitMs * 4);
+    if (!receipt) throw new ZgError(`${action}: not mined after ${bumps} fee increases`, "NETWORK");
+    return receipt;
   }
 
   /** Closes the provider's polling. */

@@ -58,13 +58,16 @@ export class ChallengeResponder {
     if ((await this.store.get(declaredKey(root))) === undefined) await this.store.put(pendingKey(root), true);
   }
 
-  /** Declares pending files, then answers the challenges of the epochs whose window is open. */
+  /**
+   * Answers the challenges of the epochs whose window is open, then declares pending files: an answer has a
+   * deadline, a declaration does not, so answers never wait behind declarations.
+   */
   async tick(): Promise<void> {
-    await this.declarePending();
     const current = Number(await this.contract.currentEpoch());
     for (const epoch of [current - 1, current]) {
       if (epoch >= 0) await this.answerEpoch(epoch);
     }
+    await this.declarePending();
   }
 
   private async declarePending(): Promise<void> {

@@ -55,4 +55,52 @@ describe("ZgChain.sendUrgent", () => {
       chain.destroy();
     }
   });
+
+  it("an urgent send overtakes the plain sends waiting behind a slow one, and nonces stay in order", async () => {
+    const owner = devAccount(41);
+    const [funder] = await hre.ethers.getSigners();
+    await (await funder.sendTransaction({ to: owner.address, value: 10n ** 18n })).wait();
+    const registry = await new ModuleRegistry__factory(funder).deploy(owner.address);
+    const chain = await ZgChain.connect({
+      network: "localhost",
+      rpcUrl: rpc.url,
+      expectedChainId: 31337,
+      registry: await registry.getAddress(),
+      key: { kind: "privateKey", privateKey: owner.privateKey },
+    });
+    try {
+      // The registry takes one name per address: each label registers an address of its own.
+      const targets = Object.fromEntries(
+        ["slow", "waiting", "urgent"].map((label) => [label, hre.ethers.Wallet.createRandom().address]),
+      );
+      const order: string[] = [];
+      let open: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      const plain = (label: string, wait?: Promise<void>) =>
+        chain.send(label, async () => {
+          await wait;
+          order.push(label);
+          return chain.registry.setModule(encodeBytes32String(label), targets[label], "1");
+        });
+      const slow = plain("slow", gate);
+      const waiting = plain("waiting");
+      const urgent = chain.sendUrgent("urgent", async () => {
+        order.push("urgent");
+        return chain.registry.setModule.populateTransaction(
+          encodeBytes32String("urgent"),
+          targets.urgent,
+          "1",
+        );
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(order).to.deep.equal([]);
+      open();
+      await Promise.all([slow, waiting, urgent]);
+      expect(order).to.deep.equal(["slow", "urgent", "waiting"]);
+      for (const label of ["slow", "waiting", "urgent"])
+        expect(await registry.tryGetModule(encodeBytes32String(label))).to.equal(targets[label]);
+    } finally {
+      chain.destroy();
+    }
+  });
 });

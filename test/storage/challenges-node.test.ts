@@ -11,7 +11,7 @@ import { StorageClient } from "../../offchain/storage/client";
 import { workerDefinition } from "../../offchain/modules";
 import { Market__factory, NodeStaking__factory, StorageChallenges__factory } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, type TestRpc } from "../helpers/chain";
-import { runZg } from "../helpers/process";
+import { runZg, until } from "../helpers/process";
 import { startStakedStorageNode, type TestStorageNode } from "../helpers/storage";
 
 type RunningNode = TestStorageNode & { name: string };
@@ -183,5 +183,80 @@ describe("storage challenges with real storage nodes", function () {
 
     await honest.handle.stop();
     await lossy.handle.stop();
+  });
+
+  it("under a full-speed upload, every challenge of an honest node is answered within its window", async () => {
+    const [governance] = await hre.ethers.getSigners();
+    const challenges = StorageChallenges__factory.connect(
+      record.modules.StorageChallenges.address,
+      governance,
+    );
+    const nodes = [];
+    for (let n = 0; n < 3; n++)
+      nodes.push(await startStakedStorageNode(record, rpc.url, 320 + n, { region: "loaded" }));
+    const user = devAccount(330);
+    await (await governance.sendTransaction({ to: user.address, value: parseEther("100") })).wait();
+    const chain = await ZgChain.connect({
+      network: "localhost",
+      rpcUrl: rpc.url,
+      expectedChainId: 31337,
+      registry: record.registry,
+      key: { kind: "privateKey", privateKey: user.privateKey },
+    });
+    // Blocks keep coming besides the uploads' own, as on the devnet.
+    let mining = true;
+    const miner = (async () => {
+      while (mining) {
+        await hre.network.provider.send("evm_mine", []);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    try {
+      const client = await StorageClient.connect(chain);
+      await client.upload(randomBytes(2 * 262_144), { region: "loaded", replicas: 3 });
+      // Every node declares the first file, so every node is challenged from the next epoch on.
+      await until(
+        async () => Promise.all(nodes.map((node) => challenges.declaredRoots(node.address))),
+        (declared) => declared.every((roots) => roots.length > 0),
+        60_000,
+      );
+      const { epochBlocks } = await challenges.params();
+      const firstEpoch = Number(await challenges.currentEpoch()) + 1;
+      // Upload at full speed for four epochs.
+      let uploads = 0;
+      while (Number(await challenges.currentEpoch()) < firstEpoch + 4) {
+        await client.upload(randomBytes(4 * 262_144 + uploads), { region: "loaded", replicas: 3 });
+        uploads += 1;
+      }
+      const lastEpoch = firstEpoch + 3;
+      // The last window closes.
+      await until(
+        async () => Number(await challenges.currentEpoch()),
+        (epoch) => epoch >= lastEpoch + 2,
+        120_000,
+      );
+      const missed: string[] = [];
+      let challenged = 0;
+      for (const node of nodes) {
+        for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
+          const challenge = await challenges.challengeOf(node.address, epoch).catch(() => undefined);
+          if (!challenge?.active) continue;
+          challenged += 1;
+          if (!(await challenges.answered(node.address, epoch)))
+            missed.push(`${node.address} epoch ${epoch}`);
+        }
+      }
+      expect(uploads, "uploads during the run").to.be.greaterThan(1);
+      expect(
+        challenged,
+        `challenges in ${lastEpoch - firstEpoch + 1} epochs of ${epochBlocks} blocks`,
+      ).to.be.greaterThanOrEqual(nodes.length * 3);
+      expect(missed, "honest answers that missed their window").to.deep.equal([]);
+    } finally {
+      mining = false;
+      await miner;
+      chain.destroy();
+      for (const node of nodes) await node.handle.stop();
+    }
   });
 });
