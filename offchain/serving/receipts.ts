@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { getAddress } from "ethers";
 import { z } from "zod";
 import { validate } from "../core/config";
@@ -87,6 +87,8 @@ export interface ReceiptVerification {
 /** Reads a receipt file; a missing or malformed file is a one-line BAD_INPUT error. */
 export function readReceipt(file: string): Receipt {
   if (!existsSync(file)) throw new ZgError(`receipt file ${file} does not exist`, "BAD_INPUT");
+  if (statSync(file).isDirectory())
+    throw new ZgError(`${file} is a directory: give one receipt file (a JSON receipt)`, "BAD_INPUT");
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));

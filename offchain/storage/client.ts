@@ -197,31 +197,40 @@ export class StorageClient {
       entry = await this.submit(merkle, tags, onProgress);
       submitted = true;
     }
-    const info = await waitForNodes(rpcs, merkle.root, (node) => node !== null, "see the submission of");
-    const logEntry: Pick<LogEntry, "startEntryIndex"> = { startEntryIndex: info.tx.startEntryIndex };
-    const total = segmentCount(source.size);
-    let done = 0;
-    await Promise.all(
-      nodes.map(async (node, n) => {
-        const rpc = rpcs[n];
-        const current = await rpc.fileInfo(merkle.root);
-        if (current?.finalized) return;
-        const indexes = [...Array(total).keys()].filter((i) =>
-          inShard(node.shard, globalSegmentIndex(logEntry, i)),
-        );
-        for (let b = 0; b < indexes.length; b += UPLOAD_BATCH) {
-          const batch = await Promise.all(
-            indexes.slice(b, b + UPLOAD_BATCH).map((i) => this.segmentWithProof(source, merkle, i)),
+    try {
+      const info = await waitForNodes(rpcs, merkle.root, (node) => node !== null, "see the submission of");
+      const logEntry: Pick<LogEntry, "startEntryIndex"> = { startEntryIndex: info.tx.startEntryIndex };
+      const total = segmentCount(source.size);
+      let done = 0;
+      await Promise.all(
+        nodes.map(async (node, n) => {
+          const rpc = rpcs[n];
+          const current = await rpc.fileInfo(merkle.root);
+          if (current?.finalized) return;
+          const indexes = [...Array(total).keys()].filter((i) =>
+            inShard(node.shard, globalSegmentIndex(logEntry, i)),
           );
-          await withRetries(`upload to ${node.url}`, () => rpc.uploadSegmentsByTxSeq(batch, info.tx.seq));
-          done += batch.length;
-          onProgress?.({ phase, done: Math.min(done, total), total });
-        }
-      }),
-    );
-    onProgress?.({ phase: "finalize", done: 0, total: nodes.length });
-    await waitForNodes(rpcs, merkle.root, (node) => node?.finalized === true, "finalize");
-    return { txSeq: info.tx.seq, submitted };
+          for (let b = 0; b < indexes.length; b += UPLOAD_BATCH) {
+            const batch = await Promise.all(
+              indexes.slice(b, b + UPLOAD_BATCH).map((i) => this.segmentWithProof(source, merkle, i)),
+            );
+            await withRetries(`upload to ${node.url}`, () => rpc.uploadSegmentsByTxSeq(batch, info.tx.seq));
+            done += batch.length;
+            onProgress?.({ phase, done: Math.min(done, total), total });
+          }
+        }),
+      );
+      onProgress?.({ phase: "finalize", done: 0, total: nodes.length });
+      await waitForNodes(rpcs, merkle.root, (node) => node?.finalized === true, "finalize");
+      return { txSeq: info.tx.seq, submitted };
+    } catch (error) {
+      // The file is on the log (paid for): say so, and how to finish without paying again.
+      throw new ZgError(
+        `${firstLine(error)}; the file ${merkle.root} is already paid for: run the same command again to resume without paying twice`,
+        error instanceof ZgError ? error.code : "NETWORK",
+        { cause: error },
+      );
+    }
   }
 
   private async segmentWithProof(

@@ -30,9 +30,8 @@ export class StorageRpc {
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (error) {
-      throw new ZgError(`storage node ${this.url} is unreachable (${(error as Error).name})`, "NETWORK", {
-        cause: error,
-      });
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      throw new ZgError(`storage node ${this.url} is unreachable (${cause})`, "NETWORK", { cause: error });
     }
     const body = (await response.json().catch(() => undefined)) as
       { result?: T; error?: { code: number; message: string; data?: unknown } } | undefined;

@@ -139,6 +139,7 @@ describe("module manifests: a module added to the list is picked up everywhere",
         deployment: record,
         operators: [],
         workers: [{ name: "echo-0", kind: "echo", url: handle.url, health: "", metrics: "", log: "" }],
+        statusUrl: "",
       };
       const controls = { stopWorker: async () => undefined, resumeWorker: async () => undefined };
       expect(await runDemo(state, (line) => lines.push(line), controls, WITH_ECHO)).to.equal(true);

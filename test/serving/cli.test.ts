@@ -134,6 +134,10 @@ describe("zg serve, ledger, infer, receipts", function () {
     expect(
       expectFailure(await zg(["receipts", "verify", path.join(tempDir("none"), "missing.json")])),
     ).to.match(/does not exist/);
+    const folder = tempDir("receipts");
+    expect(expectFailure(await zg(["receipts", "verify", "--offline", folder]))).to.equal(
+      `zg: ${folder} is a directory: give one receipt file (a JSON receipt)`,
+    );
 
     expect(expectFailure(await zg(["infer", "--provider", Wallet.createRandom().address, "hi"]))).to.match(
       /has no service registered/,

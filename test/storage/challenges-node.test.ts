@@ -191,7 +191,7 @@ describe("storage challenges with real storage nodes", function () {
       record.modules.StorageChallenges.address,
       governance,
     );
-    const nodes = [];
+    const nodes: TestStorageNode[] = [];
     for (let n = 0; n < 3; n++)
       nodes.push(await startStakedStorageNode(record, rpc.url, 320 + n, { region: "loaded" }));
     const user = devAccount(330);

@@ -129,9 +129,17 @@ describe("storage node and client", function () {
       const onProgress = (event: { phase: string; done: number }) => {
         if (event.phase === "upload" && event.done > 0) killed ??= stopNode(second);
       };
-      await expect(storage.upload(file, { region: "resume", onProgress })).to.be.rejectedWith(
-        /unreachable|did not finalize/,
+      const failure = await storage.upload(file, { region: "resume", onProgress }).then(
+        () => "",
+        (error: Error) => error.message,
       );
+      // One line that names the node and says how to finish without paying twice.
+      expect(failure).to.match(/unreachable \(ECONNREFUSED\)|did not finalize/);
+      expect(failure).to.include(second.url);
+      expect(failure).to.match(
+        /; the file 0x[0-9a-f]{64} is already paid for: run the same command again to resume without paying twice$/,
+      );
+      expect(failure).to.not.include("\n");
       await killed;
       const market = Market__factory.connect(record.modules.Market.address, hre.ethers.provider);
       const poolAfterFirst = await hre.ethers.provider.getBalance(await market.getAddress());
