@@ -1,6 +1,6 @@
 import type { ModuleManifest } from "./core/module";
-import { composeWorker, type WorkerDefinition } from "./core/worker";
-import { ZgError } from "./core/errors";
+import type { ZodTypeAny } from "zod";
+import type { WorkerDefinition } from "./core/worker";
 import { inft } from "./inft/module";
 import { serving } from "./serving/module";
 import { staking } from "./staking/module";
@@ -25,8 +25,11 @@ export function workerKinds(modules: readonly ModuleManifest[] = MODULES): Map<s
 export async function workerDefinition(
   kind: string,
   modules: readonly ModuleManifest[] = MODULES,
-): Promise<WorkerDefinition<ReturnType<typeof composeWorker>["schema"]>> {
+): Promise<WorkerDefinition<ZodTypeAny>> {
   const entries = modules.flatMap((module) => module.workers.filter((entry) => entry.worker === kind));
+  // Loaded here, not at start-up: the CLI reads this list for `zg --help`.
+  const { composeWorker } = await import("./core/worker");
+  const { ZgError } = await import("./core/errors");
   if (entries.length === 0)
     throw new ZgError(
       `unknown worker kind '${kind}' (kinds: ${[...workerKinds(modules).keys()].join(", ")})`,

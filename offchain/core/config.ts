@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { isAddress, isHexString } from "ethers";
+import { isHexString } from "ethers";
 import { z, type ZodError, type ZodTypeAny } from "zod";
 import { ZgError } from "./errors";
+import { addressSchema } from "./schemas";
 import { isKeyName } from "./keys";
 
 /** Networks known by name. Any other EVM chain is reached with `--rpc <url>` (or `ZG_RPC_URL`). */
@@ -12,14 +13,6 @@ export const NETWORKS = {
 } as const;
 export type NetworkName = keyof typeof NETWORKS;
 
-/** A decimal amount of the chain's coin, as profiles and the CLI write it ("10", "0.5"). */
-export const coinAmountSchema = z
-  .string()
-  .regex(/^\d+(\.\d{1,18})?$/, 'must be a decimal amount of coin, e.g. "10" or "0.5"');
-
-export const addressSchema = z
-  .string()
-  .refine((value) => isAddress(value), { message: "is not an EVM address" });
 export const privateKeySchema = z
   .string()
   .transform((value) => (value.startsWith("0x") ? value : `0x${value}`))

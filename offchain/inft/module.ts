@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { coinAmountSchema } from "../core/config";
+import { coinAmountSchema } from "../core/schemas";
 import type { ModuleManifest } from "../core/module";
 import { registerInftCommands } from "./cli";
 

@@ -56,7 +56,8 @@ export function registerStakingCommands(program: Command): void {
     .option("--amount <coin>", "amount of coin to bond, e.g. 10 or 0.5")
     .action(
       action(async (options) => {
-        const { parseAmount, parseRole } = await import("../core/cli/inputs");
+        const { parseAmount } = await import("../core/cli/inputs");
+        const { parseRole } = await import("./client");
         const { role, amount } = options as GlobalOptions & { role: string; amount?: string };
         const roleName = parseRole(role);
         const wei = amount === undefined ? 0n : parseAmount(amount);
@@ -79,7 +80,8 @@ export function registerStakingCommands(program: Command): void {
     .option("--all", "unbond everything and leave the role")
     .action(
       action(async (options) => {
-        const { parseAmount, parseRole } = await import("../core/cli/inputs");
+        const { parseAmount } = await import("../core/cli/inputs");
+        const { parseRole } = await import("./client");
         const { ZgError } = await import("../core/errors");
         const { role, amount, all } = options as GlobalOptions & {
           role: string;
@@ -104,7 +106,7 @@ export function registerStakingCommands(program: Command): void {
     .addOption(roleOption())
     .action(
       action(async (options) => {
-        const { parseRole } = await import("../core/cli/inputs");
+        const { parseRole } = await import("./client");
         const roleName = parseRole((options as GlobalOptions & { role: string }).role);
         await withStaking(options, true, async (ctx) => {
           await ctx.staking.withdraw(roleName);
@@ -121,7 +123,8 @@ export function registerStakingCommands(program: Command): void {
     .option("--region <code>", "region code, e.g. eu (data-residency rules)")
     .action(
       action(async (options) => {
-        const { parseRole, parseEndpoint } = await import("../core/cli/inputs");
+        const { parseEndpoint } = await import("../core/cli/inputs");
+        const { parseRole } = await import("./client");
         const { role, endpoint, region } = options as GlobalOptions & {
           role: string;
           endpoint: string;
@@ -143,7 +146,8 @@ export function registerStakingCommands(program: Command): void {
     .option("--operator <address>", "operator address (default: the configured key's)")
     .action(
       action(async (options) => {
-        const { parseAddress, parseRole } = await import("../core/cli/inputs");
+        const { parseAddress } = await import("../core/cli/inputs");
+        const { parseRole } = await import("./client");
         const { ZgError } = await import("../core/errors");
         const { role, operator } = options as GlobalOptions & { role: string; operator?: string };
         const roleName = parseRole(role);

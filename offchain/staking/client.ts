@@ -1,11 +1,30 @@
-import { formatEther } from "ethers";
+import { formatEther, type BigNumberish } from "ethers";
 import { NodeStaking__factory, type NodeStaking } from "../../typechain-types";
 import type { ZgChain } from "../core/chain";
 import { ZgError } from "../core/errors";
-import { roleId, type RoleName } from "../core/roles";
+import { ROLES, type RoleName } from "../core/roles";
 import { staking } from "./module";
 
-export { ROLES, roleId, roleName, type RoleName } from "../core/roles";
+export { ROLES, type RoleName } from "../core/roles";
+
+/** The enum id of a role given by name (any case, `-` or `_`); a one-line error lists the roles. */
+export function roleId(role: string): number {
+  const index = ROLES.indexOf(role.toUpperCase().replace("-", "_") as RoleName);
+  if (index < 0) throw new ZgError(`unknown role '${role}' (roles: ${ROLES.join(", ")})`, "BAD_INPUT");
+  return index;
+}
+
+/** A role as a user typed it (any case, `-` or `_`), as its canonical name. */
+export function parseRole(value: string): RoleName {
+  return roleName(roleId(value));
+}
+
+/** The name of a role given by its enum id. */
+export function roleName(id: BigNumberish): RoleName {
+  const name = ROLES[Number(id)];
+  if (!name) throw new ZgError(`unknown role id ${String(id)}`, "BAD_INPUT");
+  return name;
+}
 
 export type StakingMode = "native" | "permissioned";
 

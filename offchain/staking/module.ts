@@ -1,6 +1,5 @@
-import { parseEther, ZeroAddress } from "ethers";
 import { z } from "zod";
-import { addressSchema, coinAmountSchema } from "../core/config";
+import { addressSchema, coinAmountSchema } from "../core/schemas";
 import type { DevnetOperator, ModuleManifest } from "../core/module";
 import { ROLES } from "../core/roles";
 import { registerStakingCommands } from "./cli";
@@ -32,6 +31,7 @@ export const staking = {
   requires: [],
   profile,
   async deploy(section: z.output<typeof profile>) {
+    const { parseEther, ZeroAddress } = await import("ethers");
     const { default: module } = await import("./ignition");
     return [
       {

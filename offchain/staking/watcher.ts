@@ -4,7 +4,8 @@ import { NodeStaking__factory } from "../../typechain-types";
 import { ChainReader } from "../core/chain-reader";
 import type { StoreOp } from "../core/store";
 import type { RunningWorker, WorkerConfig, WorkerRuntime, WorkerService } from "../core/worker";
-import { ROLES, roleName, type RoleName } from "../core/roles";
+import { ROLES, type RoleName } from "../core/roles";
+import { roleName } from "./client";
 import { staking as manifest } from "./module";
 
 /** What the watcher knows of one operator in one role, rebuilt from events alone. */

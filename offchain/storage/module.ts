@@ -1,6 +1,5 @@
-import { parseEther } from "ethers";
 import { z } from "zod";
-import { coinAmountSchema } from "../core/config";
+import { coinAmountSchema } from "../core/schemas";
 import type { IgnitionPart, ModuleManifest } from "../core/module";
 import { registerStorageCommands } from "./cli";
 
@@ -48,6 +47,7 @@ export const storage = {
   requires: ["staking"],
   profile,
   async deploy(section: z.output<typeof profile>) {
+    const { parseEther } = await import("ethers");
     const { StorageLogModule, StorageChallengesModule } = await import("./ignition");
     const parts: IgnitionPart[] = [
       { module: StorageLogModule, parameters: { pricePerSector: section.pricePerSector } },

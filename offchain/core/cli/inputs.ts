@@ -1,7 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { getAddress, isAddress, isHexString, parseEther } from "ethers";
 import { ZgError } from "../errors";
-import { roleName, roleId, type RoleName } from "../roles";
 
 /** A decimal amount of coin (e.g. "10" or "0.5") in wei. */
 export function parseAmount(value: string): bigint {
@@ -21,10 +20,6 @@ export function parseWei(value: string, what: string): bigint {
 export function parseAddress(value: string, what = "address"): string {
   if (!isAddress(value)) throw new ZgError(`${what} '${value}' is not an EVM address`, "BAD_INPUT");
   return getAddress(value);
-}
-
-export function parseRole(value: string): RoleName {
-  return roleName(roleId(value));
 }
 
 /** A node's public endpoint: an http(s) URL of at most 256 bytes (the contract's bound). */
