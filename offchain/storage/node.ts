@@ -14,7 +14,7 @@ import {
   type WorkerDefinition,
   type WorkerRuntime,
 } from "../core/worker";
-import { StakingClient, regionBytes } from "../staking/client";
+import { StakingClient } from "../staking/client";
 import {
   encodeShardMetadata,
   fileInfo,
@@ -526,14 +526,9 @@ async function announce(
     });
     return;
   }
-  const current = await staking.contract.nodeInfoOf(chain.address, 0);
+  const current = await staking.nodeInfo(chain.address, "STORAGE");
   const metadata = encodeShardMetadata(shard);
-  if (
-    current.endpoint === publicUrl &&
-    current.region === regionBytes(region) &&
-    current.metadata === metadata
-  )
-    return;
+  if (current.endpoint === publicUrl && current.region === region && current.metadata === metadata) return;
   await staking.announce("STORAGE", { endpoint: publicUrl, region, metadata });
   log.info("announced in NodeStaking", { endpoint: publicUrl, region, shard });
 }
