@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { packageRoot } from "../core/paths";
+import type { RoleName } from "../core/roles";
 import { action, connect } from "./command";
 import type { GlobalOptions } from "./context";
 import { registerInftCommands } from "./inft";
@@ -141,10 +142,10 @@ type StakingContext = {
   staking: Awaited<ReturnType<typeof import("../staking/client").StakingClient.connect>>;
 };
 
-async function printStatus(options: GlobalOptions, ctx: StakingContext, operator: string, role: string) {
+async function printStatus(options: GlobalOptions, ctx: StakingContext, operator: string, role: RoleName) {
   const { formatEther } = await import("ethers");
   const { printResult, table } = await import("./output");
-  const status = await ctx.staking.status(operator, role as never);
+  const status = await ctx.staking.status(operator, role);
   const when = (seconds: number) => (seconds === 0 ? "-" : new Date(seconds * 1000).toISOString());
   printResult(Boolean(options.json), { mode: ctx.staking.mode, ...status }, () =>
     table([

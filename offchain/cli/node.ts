@@ -1,11 +1,16 @@
 import { readConfigFile } from "../core/config";
 import { ZgError } from "../core/errors";
-import { runWorkerProcess } from "../core/worker";
-import { inferenceOracle } from "../serving/oracle";
+import { composeWorker, runWorkerProcess } from "../core/worker";
+import { inftOracleService } from "../inft/oracle";
+import { inferenceService } from "../serving/oracle";
 import { stakingWatcher } from "../staking/watcher";
 import { storageNode } from "../storage/node";
 
-const WORKERS = { storage: storageNode, oracle: inferenceOracle, watcher: stakingWatcher } as const;
+const WORKERS = {
+  storage: storageNode,
+  oracle: composeWorker("oracle", [inferenceService, inftOracleService]),
+  watcher: stakingWatcher,
+} as const;
 
 /** `zg node <kind> --config <file>`: runs a worker in the foreground until SIGINT or SIGTERM. */
 export async function runNode(kind: string, configFile: string | undefined): Promise<void> {

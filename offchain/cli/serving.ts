@@ -55,7 +55,7 @@ async function parseTerms(
   current?: import("../serving/client").ServiceTerms,
 ) {
   const { parseAddress, parseEndpoint, parseHash, parseWei } = await import("./inputs");
-  const { createEngine } = await import("../serving/engines");
+  const { createEngine } = await import("../engine/engines");
   let model = current?.model;
   let modelHash = current?.modelHash;
   let deterministic = current?.deterministic ?? true;

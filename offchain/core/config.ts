@@ -79,7 +79,8 @@ export function validate<S extends ZodTypeAny>(
   throw new ZgError(`${source}: ${describeIssue(result.error)}`, code);
 }
 
-function describeIssue(error: ZodError): string {
+/** The first issue of a failed validation, as one line naming the field (`missing required field 'x'`). */
+export function describeIssue(error: ZodError): string {
   const issue = error.issues[0];
   const where = issue.path.join(".") || "(root)";
   if (issue.code === "unrecognized_keys")
