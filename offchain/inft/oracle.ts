@@ -363,9 +363,10 @@ export const inftOracleService: WorkerService<typeof inftConfig> = {
       metrics,
     );
     await announceOracle(chain, endpoint, log);
-    log.info("iNFT oracle serving", { endpoint: endpoint.url, sealedExecutor: paidChat ? "paid" : "signed" });
+    const status = { endpoint: endpoint.url, sealedExecutor: paidChat ? "paid" : "signed" };
+    log.info("iNFT oracle serving", status);
     return {
-      health: () => ({ inft: { endpoint: endpoint.url, sealedExecutor: paidChat ? "paid" : "signed" } }),
+      health: () => ({ inft: status }),
       http: (request, response, route) => oracle.route(request, response, route),
       stop: () => Promise.resolve(),
     };

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { getAddress, isAddress } from "ethers";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { z } from "zod";
-import type { ZgChain } from "../core/chain";
+import { MODULES, type ZgChain } from "../core/chain";
 import { firstLine, ZgError } from "../core/errors";
 import { header, HttpError, readJson, replyJson } from "../core/http";
 import type { Logger } from "../core/log";
@@ -406,7 +406,7 @@ export class InferenceOracle implements PaidChat {
 export const inferenceService: WorkerService<typeof inferenceConfig> = {
   config: inferenceConfig,
   requireKey: true,
-  needs: "InferenceServing",
+  needs: MODULES.serving,
   async start({ config, chain, store, log, metrics }, capabilities): Promise<RunningWorker> {
     const engine = engineFromConfig(config);
     const client = await ServingClient.connect(chain);
