@@ -100,7 +100,7 @@ async function register(registry: ModuleRegistry, name: string, address: string)
 }
 
 /** A staked storage stack with the iNFT module on top. */
-export interface InftStack extends StakedStorageStack {
+export interface InftModules extends StakedStorageStack {
   verifier: OracleVerifier;
   verifierAddress: string;
   nft: AgentNFT;
@@ -115,7 +115,7 @@ export async function deployInftModules(
   governance: HardhatEthersSigner,
   treasury: HardhatEthersSigner,
   mintFee: bigint,
-): Promise<InftStack> {
+): Promise<InftModules> {
   const stack = await deployStakedStorage(governance, treasury, 0n);
   const verifier = await new OracleVerifier__factory(governance).deploy(stack.registryAddress);
   const verifierAddress = await verifier.getAddress();
