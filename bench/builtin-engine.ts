@@ -13,9 +13,9 @@ import {
   corpusTexts,
   serializeModel,
   trainModel,
-  type ChatMessage,
   type GenerateParams,
-} from "../offchain/serving/builtin";
+} from "../offchain/engine/builtin";
+import type { ChatMessage } from "../offchain/engine/chat";
 import type { Figure } from "./figure";
 
 const PROMPTS = [

@@ -10,23 +10,12 @@
  * the receiver with `zg inft accept <tokenId> --out access.json`. The oracle re-encrypts every entry for them.
  */
 import { readFileSync } from "node:fs";
-import { getAddress, isAddress } from "ethers";
 import hre from "hardhat";
-import { z } from "zod";
 import { requireFile } from "../offchain/core/cli/inputs";
-import { validate } from "../offchain/core/config";
 import { ZgError } from "../offchain/core/errors";
-import { InftClient, type AccessBundle } from "../offchain/inft/client";
+import { parseAccessBundle } from "../offchain/inft/access";
+import { InftClient } from "../offchain/inft/client";
 import { address, connect, optional, print, privateKey, requiredAddress, run, tokenId } from "./inft-env";
-
-const accessSchema = z.object({
-  tokenId: z.string().regex(/^\d{1,78}$/),
-  to: z.string().refine(isAddress, "must be an address"),
-  targetPubkey: z.string().regex(/^0x[0-9a-fA-F]{128}$/, "must be a 64-byte public key"),
-  accessProofs: z
-    .array(z.object({ nonce: z.string(), deadline: z.string(), signature: z.string() }).strict())
-    .min(1),
-});
 
 run("transfer-inft", async () => {
   const id = tokenId("INFT_TOKEN_ID");
@@ -39,24 +28,18 @@ run("transfer-inft", async () => {
   const oracle = address("INFT_ORACLE");
   const ownerKey = privateKey("ZG_PRIVATE_KEY", "the owner's private key");
 
-  let access: AccessBundle;
-  if (accessFile) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(requireFile(accessFile), "utf8"));
-    } catch (error) {
-      if (error instanceof ZgError) throw error;
-      throw new ZgError(`${accessFile} is not JSON`, "BAD_INPUT");
-    }
-    access = validate(accessSchema, raw, accessFile, "BAD_INPUT");
-  } else {
-    const receiver = await connect(hre, privateKey("INFT_RECEIVER_KEY", "the receiver's private key"));
-    access = await (await InftClient.connect(receiver)).accept(id);
-  }
-  if (BigInt(access.tokenId) !== id)
-    throw new ZgError(`the access proofs are for token ${access.tokenId}, not ${id}`, "BAD_INPUT");
-  if (getAddress(access.to) !== to)
-    throw new ZgError(`the access proofs are signed for ${access.to}, not INFT_TO ${to}`, "BAD_INPUT");
+  const bundle = accessFile
+    ? readFileSync(requireFile(accessFile), "utf8")
+    : await (
+        await InftClient.connect(
+          await connect(hre, privateKey("INFT_RECEIVER_KEY", "the receiver's private key")),
+        )
+      ).accept(id);
+  const access = parseAccessBundle(bundle, {
+    source: accessFile ?? "the access proofs of INFT_RECEIVER_KEY",
+    tokenId: id,
+    to,
+  });
 
   const owner = await InftClient.connect(await connect(hre, ownerKey));
   const result = await owner.transfer(access, { clone, oracle });

@@ -77,7 +77,8 @@ export function validate<S extends ZodTypeAny>(
   throw new ZgError(`${source}: ${describeIssue(result.error)}`, code);
 }
 
-function describeIssue(error: ZodError): string {
+/** The first issue of a failed validation, as one line naming the field (`missing required field 'x'`). */
+export function describeIssue(error: ZodError): string {
   const issue = error.issues[0];
   // A rule over the whole input (a refinement with no path) speaks for itself.
   if (issue.code === "custom" && issue.path.length === 0) return issue.message;

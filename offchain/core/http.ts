@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ZgError } from "./errors";
+import { firstLine, ZgError, type ZgErrorCode } from "./errors";
+import type { Logger } from "./log";
 
 /** Thrown by `readBody` when a request body is larger than allowed. */
 export class BodyTooLargeError extends ZgError {
@@ -66,6 +67,45 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+const STATUS_OF: Partial<Record<ZgErrorCode, number>> = { BAD_INPUT: 400, NOT_FOUND: 404, NETWORK: 502 };
+
+/**
+ * Answers a request with what `work` returns, or with the OpenAI-style JSON error it throws: an HttpError with
+ * its status, a body over the limit with 413, a ZgError BAD_INPUT, NOT_FOUND or NETWORK with 400, 404 or 502,
+ * anything else with 500 (logged, as an internal error). `failed` sees the status of every error answered.
+ * Always true: the request is handled.
+ */
+export function replyJson(
+  response: ServerResponse,
+  work: () => Promise<unknown>,
+  options: { log: Logger; failed?: (status: number) => void },
+): boolean {
+  work().then(
+    (body) => sendJson(response, 200, body),
+    (error: unknown) => {
+      let status = 500;
+      let type = "server_error";
+      let message = firstLine(error);
+      if (error instanceof HttpError) {
+        status = error.status;
+        type = error.type;
+      } else if (error instanceof BodyTooLargeError) {
+        status = 413;
+        type = "invalid_request_error";
+      } else if (error instanceof ZgError && STATUS_OF[error.code]) {
+        status = STATUS_OF[error.code] as number;
+        type = status < 500 ? "invalid_request_error" : "server_error";
+      } else {
+        options.log.error("request failed", { error: message });
+        message = `internal error: ${message}`;
+      }
+      options.failed?.(status);
+      sendJson(response, status, { error: { message, type, code: status } });
+    },
+  );
+  return true;
 }
 
 /** Reads a JSON request body of at most 1 MiB; malformed JSON is a one-line BAD_INPUT error. */

@@ -212,6 +212,8 @@ export async function startWorker<S extends ZodTypeAny>(
       if (worker.http?.(request, response, route)) return;
       if (request.method === "POST" && route === "/" && worker.rpc) {
         serveJsonRpc(worker.rpc, request, response, { maxBodyBytes: worker.maxRequestBytes ?? 1 << 20, log });
+      } else if (route !== "/health" && route !== "/metrics") {
+        response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
       } else if (request.method !== "GET") {
         response.writeHead(405, { "content-type": "application/json" }).end('{"error":"method not allowed"}');
       } else if (route === "/health") {
@@ -224,13 +226,11 @@ export async function startWorker<S extends ZodTypeAny>(
           ...worker.health(),
         };
         sendJson(response, 200, body);
-      } else if (route === "/metrics") {
+      } else {
         metrics.metrics().then(
           (text) => response.writeHead(200, { "content-type": metrics.contentType }).end(text),
           (error: unknown) => response.writeHead(500).end(firstLine(error)),
         );
-      } else {
-        response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
       }
     });
     await listen(server, config.http.host, config.http.port);

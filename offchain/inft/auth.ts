@@ -3,6 +3,12 @@ import type { ZgChain } from "../core/chain";
 import { ZgError } from "../core/errors";
 import { recoverSigner } from "../core/signatures";
 
+/** The sealed executor's route for agent `tokenId` (OpenAI chat completions). */
+export const agentChatRoute = (tokenId: bigint) => `/v1/inft/${tokenId}/chat/completions`;
+
+/** The model id of agent `tokenId`: its own model, which the sealed executor runs. */
+export const agentModelId = (tokenId: bigint) => `zg-agent-${tokenId}`;
+
 /** The header carrying a caller's signature over a request to the iNFT oracle. */
 export const AUTH_HEADER = "x-zg-auth";
 const MAX_AGE_SECONDS = 600;

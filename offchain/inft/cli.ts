@@ -41,24 +41,13 @@ async function readEntries(files: string[], descriptions: string[] = []) {
 async function readAccess(file: string, tokenId: bigint, to: string) {
   const { readFileSync } = await import("node:fs");
   const { requireFile, parseAddress } = await import("../core/cli/inputs");
-  const { ZgError } = await import("../core/errors");
-  let bundle: import("./client").AccessBundle;
-  try {
-    bundle = JSON.parse(readFileSync(requireFile(file), "utf8")) as typeof bundle;
-  } catch (error) {
-    if (error instanceof ZgError) throw error;
-    throw new ZgError(`access file ${file} is not valid JSON`, "BAD_INPUT");
-  }
-  if (
-    bundle.tokenId !== tokenId.toString() ||
-    bundle.to?.toLowerCase() !== parseAddress(to, "receiver").toLowerCase()
-  ) {
-    throw new ZgError(
-      `access file ${file} is for token ${bundle.tokenId} and ${bundle.to}, not token ${tokenId} and ${to}`,
-      "BAD_INPUT",
-    );
-  }
-  return bundle;
+  const { parseAccessBundle } = await import("./access");
+  const receiver = parseAddress(to, "receiver");
+  return parseAccessBundle(readFileSync(requireFile(file), "utf8"), {
+    source: `access file ${file}`,
+    tokenId,
+    to: receiver,
+  });
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -288,12 +277,21 @@ export function registerInftCommands(program: Command): void {
             opts.maxTokens === undefined ? {} : { max_tokens: Number(opts.maxTokens) },
             { oracle: opts.oracle },
           );
-          printResult(
-            Boolean(options.json),
-            { content: result.content, fee: result.fee, receiptFile: result.receiptFile },
-            () =>
-              `${result.content}\n\n— agent ${tokenId}, fee ${formatEther(result.fee)}, signature verified; receipt ${result.receiptFile}`,
-          );
+          if (result.paid) {
+            printResult(
+              Boolean(options.json),
+              { content: result.content, fee: result.fee, receiptFile: result.receiptFile },
+              () =>
+                `${result.content}\n\n— agent ${tokenId}, fee ${formatEther(result.fee)}, signature verified; receipt ${result.receiptFile}`,
+            );
+          } else {
+            printResult(
+              Boolean(options.json),
+              { content: result.content, oracle: result.oracle },
+              () =>
+                `${result.content}\n\n— agent ${tokenId}, run by oracle ${result.oracle} (no inference fees here)`,
+            );
+          }
         });
       }),
     );

@@ -1,14 +1,17 @@
-import { getAddress, hexlify, type TransactionReceipt, ZeroAddress } from "ethers";
+import { encodeBytes32String, getAddress, hexlify, type TransactionReceipt, ZeroAddress } from "ethers";
 import { IAgentNFT__factory, type IAgentNFT } from "../../typechain-types";
 import type { ZgChain } from "../core/chain";
+import { serving } from "../serving/module";
 import { inft as manifest } from "./module";
 import { ZgError } from "../core/errors";
 import { requestJson } from "../core/http";
+import { canonicalRequest } from "../engine/engines";
 import { ServingClient } from "../serving/client";
 import { InferenceSession, type InferenceParams, type InferenceResult } from "../serving/inference";
 import { StakingClient } from "../staking/client";
 import { StorageClient } from "../storage/client";
-import { authHeader } from "./auth";
+import type { AccessBundle } from "./access";
+import { agentChatRoute, agentModelId, AUTH_HEADER, authHeader } from "./auth";
 import { decryptData, encryptData, newDataKey, openKey, sealKey } from "./crypto";
 import {
   NEW_ENTRY,
@@ -34,13 +37,12 @@ export interface OracleEndpoint {
   publicKey: string;
 }
 
-/** What a receiver signs to accept a token: one access proof per entry, over its current hash and their key. */
-export interface AccessBundle {
-  tokenId: string;
-  to: string;
-  targetPubkey: string;
-  accessProofs: { nonce: string; deadline: string; signature: string }[];
-}
+/**
+ * An agent's answer: paid like any inference (verified receipt, fee, receipt file) where InferenceServing is
+ * deployed, else unpaid, to a request signed by the user.
+ */
+export type AgentAnswer =
+  ({ paid: true } & InferenceResult) | { paid: false; content: string; oracle: string };
 
 export interface AgentView {
   tokenId: bigint;
@@ -169,7 +171,7 @@ export class InftClient {
     const oracle = await this.oracle(options.oracle);
     const body = JSON.stringify(access);
     const { proofs } = (await this.call(oracle.url, "/v1/inft/reencrypt", body, {
-      "x-zg-auth": authHeader(this.chain, "/v1/inft/reencrypt", body),
+      [AUTH_HEADER]: authHeader(this.chain, "/v1/inft/reencrypt", body),
     })) as { proofs: TransferValidityProof[] };
     const decoded = proofs.map(toContractTransfer);
     if (options.clone) {
@@ -240,7 +242,10 @@ export class InftClient {
       dataHash: d.dataHash,
     }));
     const authorizedUsers = [...(await this.agentNft.authorizedUsersOf(tokenId))];
-    const events = await this.agentNft.queryFilter("*" as never, 0);
+    const events = await this.chain.provider.getLogs({
+      address: await this.agentNft.getAddress(),
+      fromBlock: 0,
+    });
     const provenance: AgentView["provenance"] = [];
     for (const log of events) {
       const parsed = this.agentNft.interface.parseLog(log);
@@ -291,19 +296,35 @@ export class InftClient {
     return out;
   }
 
-  /** Runs the agent's own model through the oracle (the sealed executor), paid and verified like any inference. */
+  /**
+   * Runs the agent's own model through the oracle (the sealed executor) as its owner or an authorized user: paid
+   * and verified like any inference where InferenceServing is deployed, else asked with a signed request.
+   */
   async infer(
     tokenId: bigint,
     prompt: string,
     params: InferenceParams = {},
     options: { oracle?: string } = {},
-  ): Promise<InferenceResult> {
+  ): Promise<AgentAnswer> {
     const oracle = await this.oracle(options.oracle);
-    const session = await InferenceSession.open(await ServingClient.connect(this.chain), oracle.address);
-    return session.chat([{ role: "user", content: prompt }], params, {
-      route: `/v1/inft/${tokenId}/chat/completions`,
-      model: `zg-agent-${tokenId}`,
-    });
+    const route = agentChatRoute(tokenId);
+    const model = agentModelId(tokenId);
+    const messages = [{ role: "user" as const, content: prompt }];
+    if (
+      (await this.chain.registry.tryGetModule(encodeBytes32String(serving.contracts.serving.name))) !==
+      ZeroAddress
+    ) {
+      const session = await InferenceSession.open(await ServingClient.connect(this.chain), oracle.address);
+      return { paid: true, ...(await session.chat(messages, params, { route, model })) };
+    }
+    const body = JSON.stringify(canonicalRequest({ model, messages, ...params }, model));
+    const answer = (await this.call(oracle.url, route, body, {
+      [AUTH_HEADER]: authHeader(this.chain, route, body),
+    })) as { choices?: { message?: { content?: unknown } }[] };
+    const content = answer.choices?.[0]?.message?.content;
+    if (typeof content !== "string")
+      throw new ZgError(`the oracle at ${oracle.url} answered without the agent's message`, "NETWORK");
+    return { paid: false, content, oracle: oracle.address };
   }
 
   /** Encrypts each entry under a fresh key and stores the ciphertext; the key is sealed to the oracle. */

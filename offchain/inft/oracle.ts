@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getAddress, hexlify, isAddress, isHexString, ZeroAddress } from "ethers";
 import { Counter, type Registry } from "prom-client";
@@ -7,15 +8,17 @@ import type { ZgChain } from "../core/chain";
 import { inft as manifest } from "./module";
 import { validate } from "../core/config";
 import { ZgError } from "../core/errors";
-import { header, HttpError, readJson } from "../core/http";
+import { header, HttpError, readJson, replyJson } from "../core/http";
 import type { Logger } from "../core/log";
 import type { DurableStore } from "../core/store";
-import { baseModel, trainModel } from "../serving/builtin";
-import { BuiltinEngine } from "../serving/engines";
-import type { InferenceOracle } from "../serving/oracle";
-import { USER_HEADER } from "../serving/protocol";
+import type { RunningWorker, WorkerService } from "../core/worker";
+import { baseModel, trainModel } from "../engine/builtin";
+import { BuiltinEngine, canonicalRequest, chatCompletionBody } from "../engine/engines";
+import { PAID_CHAT, type PaidChat } from "../engine/paid-chat";
+import { StakingClient } from "../staking/client";
 import { StorageClient } from "../storage/client";
-import { AUTH_HEADER, requestSigner } from "./auth";
+import { MAX_AGENT_ENTRIES, parseAccessBundle, publicKeySchema } from "./access";
+import { agentChatRoute, agentModelId, AUTH_HEADER, requestSigner } from "./auth";
 import { decryptData, encryptData, newDataKey, openKey, publicKeyOf, sealKey } from "./crypto";
 import {
   ORACLE_TYPE_TEE,
@@ -26,17 +29,13 @@ import {
 } from "./proofs";
 
 const keyKey = (root: string) => `inft/key/${root.toLowerCase()}`;
-const MAX_ENTRIES = 32;
 const MAX_CACHED_AGENTS = 32;
 
 const hash32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be a 32-byte 0x-hex hash");
-const pubkey = z
-  .string()
-  .regex(/^0x[0-9a-fA-F]{128}$/, "must be a 64-byte uncompressed public key (0x + 128 hex)");
 const sealSchema = z
   .object({
     owner: z.string().refine(isAddress, "must be an address"),
-    ownerPubkey: pubkey,
+    ownerPubkey: publicKeySchema,
     /** The proofs' deadline; they spend the owner's nonces (the owner receives the keys). */
     deadline: z.string().regex(/^\d{1,20}$/),
     entries: z
@@ -51,46 +50,40 @@ const sealSchema = z
           .strict(),
       )
       .min(1)
-      .max(MAX_ENTRIES),
-  })
-  .strict();
-const reencryptSchema = z
-  .object({
-    tokenId: z.string().regex(/^\d{1,78}$/),
-    to: z.string().refine(isAddress, "must be an address"),
-    targetPubkey: pubkey,
-    accessProofs: z
-      .array(
-        z
-          .object({
-            nonce: z.string().regex(/^\d{1,78}$/),
-            deadline: z.string().regex(/^\d{1,20}$/),
-            signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
-          })
-          .strict(),
-      )
-      .min(1)
-      .max(MAX_ENTRIES),
+      .max(MAX_AGENT_ENTRIES),
   })
   .strict();
 
+/** The config fields of the iNFT oracle service (on top of the worker's). */
+const inftConfig = {
+  /**
+   * The endpoint announced in NodeStaking's ORACLE role, where agent owners find this oracle. Without it, the
+   * endpoint of the worker's paid chat (the provider's on-chain service) is announced.
+   */
+  inft: z
+    .object({ publicUrl: z.string().url(), region: z.string().max(32).default("") })
+    .strict()
+    .optional(),
+};
+
 /**
- * The ERC-7857 oracle inside the inference oracle: it attests that it holds the keys of agents' data (mint and
- * update), re-encrypts an agent for its new owner on transfer or clone (fresh key, new ciphertext in storage,
- * keys sealed to the receiver and to itself), and runs an agent's model for its owner and authorized users
- * without revealing the data (the sealed executor). Keys rest in its store sealed to its own key.
+ * The ERC-7857 oracle: it attests that it holds the keys of agents' data (mint and update), re-encrypts an agent
+ * for its new owner on transfer or clone (fresh key, new ciphertext in storage, keys sealed to the receiver and to
+ * itself), and runs an agent's model for its owner and authorized users without revealing the data (the sealed
+ * executor): paid like any inference where the worker offers paid chat, else answered to a signed request. Keys
+ * rest in its store sealed to its own key.
  */
-export class InftService {
+class InftOracle {
   private readonly agents = new Map<string, BuiltinEngine>();
   private readonly operations: Counter;
 
-  private constructor(
+  constructor(
     private readonly chain: ZgChain,
     private readonly store: DurableStore,
     private readonly storage: StorageClient,
     private readonly agentNft: IAgentNFT,
     private readonly domain: ProofDomain,
-    private readonly oracle: InferenceOracle,
+    private readonly paidChat: PaidChat | undefined,
     private readonly log: Logger,
     metrics: Registry,
   ) {
@@ -102,43 +95,21 @@ export class InftService {
     });
   }
 
-  static async start(
-    chain: ZgChain,
-    store: DurableStore,
-    oracle: InferenceOracle,
-    log: Logger,
-    metrics: Registry,
-  ): Promise<InftService> {
-    const agentNft = IAgentNFT__factory.connect(
-      await chain.moduleAddress(manifest.contracts.agentNft.name),
-      chain.runner,
-    );
-    return new InftService(
-      chain,
-      store,
-      await StorageClient.connect(chain),
-      agentNft,
-      new ProofDomain(chain.chainId, getAddress(await agentNft.getAddress())),
-      oracle,
-      log,
-      metrics,
-    );
-  }
-
   route(request: IncomingMessage, response: ServerResponse, route: string): boolean {
     const method = request.method ?? "GET";
+    const reply = (work: () => Promise<unknown>) => replyJson(response, work, { log: this.log });
     if (method === "GET" && route === "/v1/inft/identity") {
-      return this.oracle.reply(response, async () => ({
+      return reply(async () => ({
         address: this.chain.address,
         publicKey: this.chain.publicKey,
         domain: this.domain.separator,
       }));
     }
     if (method === "POST" && route === "/v1/inft/seal") {
-      return this.oracle.reply(response, async () => this.seal(await readJson(request)));
+      return reply(async () => this.seal(await readJson(request)));
     }
     if (method === "POST" && route === "/v1/inft/reencrypt") {
-      return this.oracle.reply(response, async () => {
+      return reply(async () => {
         const raw = await readJson(request);
         const signer = requestSigner(header(request, AUTH_HEADER), route, JSON.stringify(raw));
         return this.reencrypt(raw, signer);
@@ -146,19 +117,43 @@ export class InftService {
     }
     const chat = /^\/v1\/inft\/(\d{1,78})\/chat\/completions$/.exec(route);
     if (method === "POST" && chat) {
-      return this.oracle.reply(response, async () => {
-        const tokenId = BigInt(chat[1]);
-        // A first check on the claimed user before decrypting anything; the voucher then proves who it is.
-        const claimed = header(request, USER_HEADER);
-        if (!claimed || !isAddress(claimed))
-          throw new HttpError(400, `header ${USER_HEADER} must be the user's address`);
-        await this.requireUser(tokenId, getAddress(claimed));
-        const engine = await this.agentEngine(tokenId);
-        this.operations.inc({ kind: "infer" });
-        return this.oracle.chat(request, response, engine, (user) => this.requireUser(tokenId, user));
-      });
+      const tokenId = BigInt(chat[1]);
+      return reply(() =>
+        this.paidChat
+          ? this.paidChat.chat(request, response, {
+              model: agentModelId(tokenId),
+              engineFor: (user) => this.agentEngineFor(tokenId, user),
+            })
+          : this.signedChat(request, tokenId),
+      );
     }
     return false;
+  }
+
+  /**
+   * The sealed executor where no paid chat runs: the request is signed by the user (AUTH_HEADER over the route and
+   * body), who must be the owner or an authorized user; the answer carries no receipt, as nothing is paid.
+   */
+  private async signedChat(request: IncomingMessage, tokenId: bigint) {
+    const raw = await readJson(request);
+    const user = requestSigner(header(request, AUTH_HEADER), agentChatRoute(tokenId), JSON.stringify(raw));
+    const canonical = canonicalRequest(raw, agentModelId(tokenId));
+    const engine = await this.agentEngineFor(tokenId, user);
+    const completion = await engine.complete(canonical);
+    return chatCompletionBody(
+      `chatcmpl-${randomBytes(8).toString("hex")}`,
+      Date.now(),
+      engine.model,
+      completion,
+    );
+  }
+
+  /** The agent's model for `user`, who must be its owner or an authorized user: checked before any work. */
+  private async agentEngineFor(tokenId: bigint, user: string): Promise<BuiltinEngine> {
+    await this.requireUser(tokenId, user);
+    const engine = await this.agentEngine(tokenId);
+    this.operations.inc({ kind: "infer" });
+    return engine;
   }
 
   /**
@@ -206,9 +201,9 @@ export class InftService {
    * and stored anew, and the new key is sealed to the receiver and to this oracle.
    */
   private async reencrypt(raw: unknown, caller: string): Promise<{ proofs: TransferValidityProof[] }> {
-    const body = validate(reencryptSchema, raw, "request", "BAD_INPUT");
+    const body = parseAccessBundle(raw, { source: "request" });
     const tokenId = BigInt(body.tokenId);
-    const to = getAddress(body.to);
+    const to = body.to;
     const owner = await this.ownerOf(tokenId);
     if (caller !== owner)
       throw new HttpError(403, `only the owner of token ${tokenId} (${owner}) may ask, not ${caller}`);
@@ -280,7 +275,7 @@ export class InftService {
       const plaintext = decryptData(await this.keyOf(data.dataHash), await this.ciphertext(data.dataHash));
       texts.push(new TextDecoder("utf-8", { fatal: false }).decode(plaintext));
     }
-    const engine = new BuiltinEngine(trainModel(texts, baseModel()), `zg-agent-${tokenId}`);
+    const engine = new BuiltinEngine(trainModel(texts, baseModel()), agentModelId(tokenId));
     if (this.agents.size >= MAX_CACHED_AGENTS) this.agents.delete(this.agents.keys().next().value as string);
     this.agents.set(cacheKey, engine);
     return engine;
@@ -336,4 +331,60 @@ export class InftService {
       throw new HttpError(404, `token ${tokenId} does not exist`);
     }
   }
+}
+
+/**
+ * The iNFT oracle service of the oracle worker (`zg node oracle`), where AgentNFT is deployed. Its sealed executor
+ * is paid through the worker's paid chat when the inference service offers it (started first), and answers
+ * signed requests unpaid otherwise. It announces its endpoint in NodeStaking's ORACLE role.
+ */
+export const inftOracleService: WorkerService<typeof inftConfig> = {
+  config: inftConfig,
+  requireKey: true,
+  needs: manifest.contracts.agentNft.name,
+  async start({ config, chain, store, log, metrics }, capabilities): Promise<RunningWorker> {
+    const paidChat = capabilities.find(PAID_CHAT);
+    const endpoint = config.inft
+      ? { url: config.inft.publicUrl, region: config.inft.region }
+      : paidChat?.endpoint;
+    if (!endpoint)
+      throw new ZgError(
+        "the iNFT oracle needs the endpoint to announce as ORACLE: set inft.publicUrl in the config",
+        "BAD_CONFIG",
+      );
+    const agentNft = IAgentNFT__factory.connect(
+      await chain.moduleAddress(manifest.contracts.agentNft.name),
+      chain.runner,
+    );
+    const oracle = new InftOracle(
+      chain,
+      store,
+      await StorageClient.connect(chain),
+      agentNft,
+      new ProofDomain(chain.chainId, getAddress(await agentNft.getAddress())),
+      paidChat,
+      log,
+      metrics,
+    );
+    await announceOracle(chain, endpoint, log);
+    const status = { endpoint: endpoint.url, sealedExecutor: paidChat ? "paid" : "signed" };
+    log.info("iNFT oracle serving", status);
+    return {
+      health: () => ({ inft: status }),
+      http: (request, response, route) => oracle.route(request, response, route),
+      stop: () => Promise.resolve(),
+    };
+  },
+};
+
+/** Announces the oracle's endpoint in NodeStaking's ORACLE role, where agent owners discover it. */
+async function announceOracle(chain: ZgChain, endpoint: { url: string; region: string }, log: Logger) {
+  const staking = await StakingClient.connect(chain);
+  const status = await staking.status(chain.address as string, "ORACLE");
+  if (!status.active) {
+    log.warn("not an active ORACLE: ownership proofs of this oracle will be refused on-chain");
+    return;
+  }
+  if (status.endpoint !== endpoint.url || status.region !== endpoint.region)
+    await staking.announce("ORACLE", { endpoint: endpoint.url, region: endpoint.region });
 }

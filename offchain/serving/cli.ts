@@ -55,7 +55,7 @@ async function parseTerms(
   current?: import("./client").ServiceTerms,
 ) {
   const { parseAddress, parseEndpoint, parseHash, parseWei } = await import("../core/cli/inputs");
-  const { createEngine } = await import("./engines");
+  const { createEngine } = await import("../engine/engines");
   let model = current?.model;
   let modelHash = current?.modelHash;
   let deterministic = current?.deterministic ?? true;

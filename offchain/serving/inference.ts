@@ -5,14 +5,14 @@ import { ZgError } from "../core/errors";
 import { requestJson } from "../core/http";
 import { zgHome } from "../core/paths";
 import type { ServiceInfo, ServingClient } from "./client";
-import { canonicalRequest } from "./engines";
+import type { ChatMessage } from "../engine/chat";
+import { canonicalRequest } from "../engine/engines";
 import {
   encodeVoucherHeader,
   receiptProblems,
   requestHash,
   USER_HEADER,
   VOUCHER_HEADER,
-  type ChatMessage,
   type Receipt,
   type SignedVoucher,
 } from "./protocol";

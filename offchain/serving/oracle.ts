@@ -1,17 +1,23 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { encodeBytes32String, getAddress, isAddress, ZeroAddress } from "ethers";
+import { getAddress, isAddress } from "ethers";
 import { Counter, Histogram, type Registry } from "prom-client";
 import { z } from "zod";
 import type { ZgChain } from "../core/chain";
-import { firstLine, ZgError, type ZgErrorCode } from "../core/errors";
-import { BodyTooLargeError, header, HttpError, readJson, sendJson } from "../core/http";
-import { InftService } from "../inft/oracle";
-import { StakingClient } from "../staking/client";
+import { firstLine, ZgError } from "../core/errors";
+import { header, HttpError, readJson, replyJson } from "../core/http";
 import type { Logger } from "../core/log";
+import { CoinCounter } from "../core/metrics";
 import type { DurableStore } from "../core/store";
 import type { RunningWorker, WorkerConfig, WorkerService } from "../core/worker";
+import {
+  canonicalRequest,
+  chatCompletionBody,
+  engineConfigShape,
+  engineFromConfig,
+  type Engine,
+} from "../engine/engines";
+import { PAID_CHAT, type ChatTarget, type PaidChat } from "../engine/paid-chat";
 import { ServingClient, type ServiceInfo } from "./client";
-import { canonicalRequest, createEngine, type Engine } from "./engines";
 import {
   feeOf,
   parseVoucherHeaders,
@@ -27,18 +33,9 @@ import {
 import { serving as manifest } from "./module";
 import { Settler, type SettlementConfig } from "./settlement";
 
-const oracleConfig = {
-  /** "builtin" (ships with the project, deterministic) or "openai:<url>" (any OpenAI-compatible server). */
-  engine: z.string().min(1).default("builtin"),
-  /** The model id served; required for openai engines, fixed for builtin. */
-  model: z.string().min(1).max(64).optional(),
-  /** The model's weights hash for openai engines (0x + 64 hex), when the operator can name one. */
-  modelHash: z
-    .string()
-    .regex(/^0x[0-9a-fA-F]{64}$/)
-    .optional(),
-  /** The environment variable holding the OpenAI-compatible server's API key, if it needs one. */
-  apiKeyEnv: z.string().min(1).optional(),
+/** The config fields of the inference service (on top of the worker's). */
+const inferenceConfig = {
+  ...engineConfigShape,
   /** Registers (or updates) the provider's on-chain service at start-up with these terms. */
   service: z
     .object({
@@ -60,7 +57,7 @@ const oracleConfig = {
   /** How long a user's sub-account balance read from the chain is reused (milliseconds). */
   balanceCacheMs: z.number().int().min(0).max(60_000).default(1_000),
 };
-export type OracleConfig = WorkerConfig & z.output<z.ZodObject<typeof oracleConfig>>;
+export type OracleConfig = WorkerConfig & z.output<z.ZodObject<typeof inferenceConfig>>;
 
 /** What the oracle keeps per user. */
 export interface UserAccount {
@@ -82,20 +79,20 @@ const receiptKey = (user: string, seq: number) =>
   `serving/receipt/${user.toLowerCase()}/${seq.toString().padStart(12, "0")}`;
 const MAX_PENDING_LISTED = 100;
 
-const STATUS_OF: Partial<Record<ZgErrorCode, number>> = { BAD_INPUT: 400, NOT_FOUND: 404, NETWORK: 502 };
-
 /**
  * The inference oracle: an OpenAI-compatible API in front of an engine. Every request names its user and
  * carries the voucher covering what the user owes so far; the oracle checks it and the user's sub-account
  * before any work, runs the engine, signs a statement over the hashes of request and response with the token
  * counts and fee, stores the receipt durably before answering, and settles vouchers on-chain in batches.
  */
-export class InferenceOracle {
+export class InferenceOracle implements PaidChat {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly balances = new Map<string, { at: number; unreserved: bigint }>();
   private readonly requests: Counter;
-  private readonly fees: Counter;
+  private readonly fees: CoinCounter;
   private readonly overhead: Histogram;
+  /** The oracle's own model, for every user. */
+  private readonly own: ChatTarget;
 
   constructor(
     private readonly chain: ZgChain,
@@ -115,21 +112,22 @@ export class InferenceOracle {
       labelNames: ["outcome"],
       registers: [metrics],
     });
-    this.fees = new Counter({
-      name: "zg_oracle_fees_wei_total",
-      help: "Fees stated in signed responses (wei)",
-      registers: [metrics],
-    });
+    this.fees = new CoinCounter(metrics, "zg_oracle_fees_wei_total", "Fees stated in signed responses (wei)");
     this.overhead = new Histogram({
       name: "zg_oracle_overhead_seconds",
       help: "Time per request outside the engine",
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
       registers: [metrics],
     });
+    this.own = { model: engine.model, engineFor: () => Promise.resolve(engine) };
   }
 
   get provider(): string {
     return this.service.provider;
+  }
+
+  get endpoint(): { url: string; region: string } {
+    return { url: this.service.url, region: this.service.region };
   }
 
   /** Replaces the service terms (the settler refreshes them from the chain). */
@@ -137,22 +135,19 @@ export class InferenceOracle {
     this.service = service;
   }
 
-  /** Answers a request with what `work` returns, or with the JSON error it throws; always true (handled). */
-  reply(response: ServerResponse, work: () => Promise<unknown>): boolean {
-    work().then(
-      (body) => sendJson(response, 200, body),
-      (error: unknown) => this.fail(response, error),
-    );
-    return true;
-  }
-
   /** Routes the oracle's HTTP API; false for routes it does not serve. */
   route(request: IncomingMessage, response: ServerResponse, route: string): boolean {
     const method = request.method ?? "GET";
-    const reply = (work: () => Promise<unknown>) => this.reply(response, work);
+    const reply = (work: () => Promise<unknown>) =>
+      replyJson(response, work, {
+        log: this.log,
+        failed: (status) => {
+          if (status >= 400 && status < 500) this.requests.inc({ outcome: `http_${status}` });
+        },
+      });
     if (method === "GET" && route === "/v1/models") return reply(async () => this.models());
     if (method === "POST" && route === "/v1/chat/completions") {
-      return reply(() => this.chat(request, response));
+      return reply(() => this.chat(request, response, this.own));
     }
     if (method === "POST" && route === "/v1/vouchers") return reply(() => this.acknowledge(request));
     const account = /^\/v1\/account\/([^/]+)$/.exec(route);
@@ -180,22 +175,20 @@ export class InferenceOracle {
   }
 
   /**
-   * Serves one chat request with `engine` (the oracle's own, or an agent's for the sealed executor); `authorize`
-   * runs once the user is known from a checked voucher, before any work.
+   * Serves one chat request with the target's engine (the oracle's own, or an agent's for the sealed executor),
+   * which is asked for once the user is known from a checked voucher, before any other work.
    */
-  async chat(
-    request: IncomingMessage,
-    response: ServerResponse,
-    engine: Engine = this.engine,
-    authorize?: (user: string) => Promise<void>,
-  ) {
+  async chat(request: IncomingMessage, response: ServerResponse, target: ChatTarget) {
     const started = process.hrtime.bigint();
     const voucher = parseVoucherHeaders(header(request, USER_HEADER), header(request, VOUCHER_HEADER));
-    const canonical = canonicalRequest(await readJson(request), engine.model);
+    const canonical = canonicalRequest(await readJson(request), target.model);
     return this.withUser(voucher.user, async () => {
       const account = await this.accountOf(voucher.user);
       this.checkVoucher(account, voucher, "request");
-      await authorize?.(voucher.user);
+      // Preparing the engine (an agent's model) counts as engine time, not as the oracle's overhead.
+      const prepared = process.hrtime.bigint();
+      const engine = await target.engineFor(voucher.user);
+      const preparation = process.hrtime.bigint() - prepared;
       const { inputPrice, outputPrice } = this.service;
       const maxFee = feeOf(engine.inputTokenBound(canonical), canonical.max_tokens, inputPrice, outputPrice);
       if (maxFee > 0n) await this.checkFunds(voucher.user, account, maxFee);
@@ -208,7 +201,7 @@ export class InferenceOracle {
         this.requests.inc({ outcome: "engine_error" });
         throw new HttpError(502, `the engine failed: ${firstLine(error)}`, "server_error");
       }
-      const engineTime = process.hrtime.bigint() - engineStarted;
+      const engineTime = process.hrtime.bigint() - engineStarted + preparation;
 
       const fee = feeOf(completion.inputTokens, completion.outputTokens, inputPrice, outputPrice);
       const seq = account.seq + 1;
@@ -243,7 +236,7 @@ export class InferenceOracle {
         { type: "put", key: userKey(voucher.user), value: next },
       ]);
       this.requests.inc({ outcome: "ok" });
-      this.fees.inc(Number(fee));
+      this.fees.add(fee);
       const overhead = Number(process.hrtime.bigint() - started - engineTime);
       this.overhead.observe(overhead / 1e9);
       // Standard Server-Timing, so that clients and benchmarks see the oracle's own cost apart from the engine's.
@@ -251,25 +244,8 @@ export class InferenceOracle {
         "server-timing",
         `engine;dur=${(Number(engineTime) / 1e6).toFixed(3)}, overhead;dur=${(overhead / 1e6).toFixed(3)}`,
       );
-      return {
-        id: `chatcmpl-${receipt.requestHash.slice(2, 18)}-${seq}`,
-        object: "chat.completion",
-        created: Math.floor(receipt.createdAt / 1000),
-        model: engine.model,
-        choices: [
-          {
-            index: 0,
-            message: { role: "assistant", content: completion.content },
-            finish_reason: completion.finishReason,
-          },
-        ],
-        usage: {
-          prompt_tokens: completion.inputTokens,
-          completion_tokens: completion.outputTokens,
-          total_tokens: completion.inputTokens + completion.outputTokens,
-        },
-        zg_receipt: receipt,
-      };
+      const id = `chatcmpl-${receipt.requestHash.slice(2, 18)}-${seq}`;
+      return { ...chatCompletionBody(id, receipt.createdAt, engine.model, completion), zg_receipt: receipt };
     });
   }
 
@@ -421,40 +397,19 @@ export class InferenceOracle {
   forgetBalance(user: string): void {
     this.balances.delete(user);
   }
-
-  private fail(response: ServerResponse, error: unknown) {
-    let status = 500;
-    let type = "server_error";
-    let message = firstLine(error);
-    if (error instanceof HttpError) {
-      status = error.status;
-      type = error.type;
-    } else if (error instanceof BodyTooLargeError) {
-      status = 413;
-      type = "invalid_request_error";
-    } else if (error instanceof ZgError && STATUS_OF[error.code]) {
-      status = STATUS_OF[error.code] as number;
-      type = status < 500 ? "invalid_request_error" : "server_error";
-    } else {
-      this.log.error("request failed", { error: message });
-      message = `internal error: ${message}`;
-    }
-    if (status >= 400 && status < 500) this.requests.inc({ outcome: `http_${status}` });
-    sendJson(response, status, { error: { message, type, code: status } });
-  }
 }
 
-/** `zg node oracle`: the inference oracle worker. */
-export const inferenceService: WorkerService<typeof oracleConfig> = {
-  config: oracleConfig,
+/**
+ * The inference service of the oracle worker (`zg node oracle`), where InferenceServing is deployed: it checks the
+ * provider's on-chain service (registering it from `service` first), serves the OpenAI-compatible API, settles
+ * vouchers, and offers paid chat to the services started after it.
+ */
+export const inferenceService: WorkerService<typeof inferenceConfig> = {
+  config: inferenceConfig,
   requireKey: true,
   needs: manifest.contracts.serving.name,
-  async start({ config, chain, store, log, metrics }): Promise<RunningWorker> {
-    const engine = createEngine(config.engine, {
-      model: config.model,
-      modelHash: config.modelHash,
-      apiKey: config.apiKeyEnv ? process.env[config.apiKeyEnv] : undefined,
-    });
+  async start({ config, chain, store, log, metrics }, capabilities): Promise<RunningWorker> {
+    const engine = engineFromConfig(config);
     const client = await ServingClient.connect(chain);
     const provider = chain.address as string;
     if (config.service) {
@@ -498,12 +453,7 @@ export const inferenceService: WorkerService<typeof oracleConfig> = {
       metrics,
     );
     await settler?.start(oracle);
-    // The ERC-7857 oracle and sealed executor, where an AgentNFT is deployed.
-    const inft =
-      (await chain.registry.tryGetModule(encodeBytes32String("AgentNFT"))) === ZeroAddress
-        ? undefined
-        : await InftService.start(chain, store, oracle, log, metrics);
-    if (inft) await announceOracle(chain, service.url, service.region, log);
+    capabilities.offer(PAID_CHAT, oracle);
     log.info("oracle serving", {
       model: engine.model,
       modelHash: engine.modelHash,
@@ -512,23 +462,10 @@ export const inferenceService: WorkerService<typeof oracleConfig> = {
     });
     return {
       health: () => ({ model: engine.model, modelHash: engine.modelHash, provider }),
-      http: (request, response, route) =>
-        (inft?.route(request, response, route) ?? false) || oracle.route(request, response, route),
+      http: (request, response, route) => oracle.route(request, response, route),
       stop: async () => {
         await settler?.stop();
       },
     };
   },
 };
-
-/** Announces the oracle's endpoint in NodeStaking's ORACLE role, where agent owners discover it. */
-async function announceOracle(chain: ZgChain, url: string, region: string, log: Logger): Promise<void> {
-  const staking = await StakingClient.connect(chain);
-  const status = await staking.status(chain.address as string, "ORACLE");
-  if (!status.active) {
-    log.warn("not an active ORACLE: ownership proofs of this oracle will be refused on-chain");
-    return;
-  }
-  if (status.endpoint !== url || status.region !== region)
-    await staking.announce("ORACLE", { endpoint: url, region });
-}

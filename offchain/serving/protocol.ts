@@ -1,6 +1,7 @@
 import { getAddress, isAddress, keccak256, toUtf8Bytes } from "ethers";
 import { ZgError } from "../core/errors";
 import { domainSeparator, recoverSigner, typedDigest, typeHash, type Eip712Domain } from "../core/signatures";
+import type { CanonicalRequest } from "../engine/chat";
 
 // The wire protocol between users and an inference oracle: the EIP-712 voucher a user signs (the contract
 // settles it), the EIP-712 response statement the provider signs, and the receipt that carries both sides.
@@ -113,21 +114,6 @@ export interface ResponseStatement {
   seq: bigint;
   /** Σ fee over responses 1..seq: the amount of the voucher that pays for everything up to this one. */
   cumulative: bigint;
-}
-
-/** One chat message. */
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
-}
-
-/** A chat request with every parameter explicit: what the request hash covers and what re-execution replays. */
-export interface CanonicalRequest {
-  model: string;
-  messages: ChatMessage[];
-  max_tokens: number;
-  temperature: number;
-  seed: number;
 }
 
 /** A receipt: the request, the response and the provider's signed statement, enough to verify and re-execute. */

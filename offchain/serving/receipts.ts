@@ -4,7 +4,7 @@ import { z } from "zod";
 import { validate } from "../core/config";
 import { ZgError } from "../core/errors";
 import type { ServingClient } from "./client";
-import { BuiltinEngine, type Engine } from "./engines";
+import { BuiltinEngine, type Engine } from "../engine/engines";
 import { receiptProblems, type Receipt } from "./protocol";
 
 /** The outcome of re-running a receipt's request. */

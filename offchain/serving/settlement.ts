@@ -2,6 +2,7 @@ import { getAddress } from "ethers";
 import { Counter, type Registry } from "prom-client";
 import { firstLine } from "../core/errors";
 import type { Logger } from "../core/log";
+import { CoinCounter } from "../core/metrics";
 import type { DurableStore } from "../core/store";
 import type { ServingClient } from "./client";
 import type { InferenceOracle, OracleConfig, UserAccount } from "./oracle";
@@ -24,7 +25,7 @@ export class Settler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private oracle: InferenceOracle | undefined;
-  private readonly paid: Counter;
+  private readonly paid: CoinCounter;
   private readonly batches: Counter;
 
   constructor(
@@ -34,11 +35,11 @@ export class Settler {
     private readonly log: Logger,
     metrics: Registry,
   ) {
-    this.paid = new Counter({
-      name: "zg_oracle_settled_wei_total",
-      help: "Coin paid to the provider by settlements (wei)",
-      registers: [metrics],
-    });
+    this.paid = new CoinCounter(
+      metrics,
+      "zg_oracle_settled_wei_total",
+      "Coin paid to the provider by settlements (wei)",
+    );
     this.batches = new Counter({
       name: "zg_oracle_settlements_total",
       help: "Settlement transactions by outcome",
@@ -132,7 +133,7 @@ export class Settler {
       throw error;
     }
     const paid = outcome.reduce((sum, result) => sum + result.paid, 0n);
-    this.paid.inc(Number(paid));
+    this.paid.add(paid);
     for (const result of outcome) {
       if (result.rejection !== "None") {
         this.log.warn("voucher rejected on-chain", { user: result.user, reason: result.rejection });

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { Option } from "commander";
 import { action, connect } from "../core/cli/command";
 import type { GlobalOptions } from "../core/cli/context";
+import type { RoleName } from "../core/roles";
 
 /** `zg stake`: an operator's bond in NodeStaking, per role. */
 export function registerStakingCommands(program: Command): void {
@@ -27,10 +28,10 @@ export function registerStakingCommands(program: Command): void {
     staking: Awaited<ReturnType<typeof import("./client").StakingClient.connect>>;
   };
 
-  async function printStatus(options: GlobalOptions, ctx: StakingContext, operator: string, role: string) {
+  async function printStatus(options: GlobalOptions, ctx: StakingContext, operator: string, role: RoleName) {
     const { formatEther } = await import("ethers");
     const { printResult, table } = await import("../core/cli/output");
-    const status = await ctx.staking.status(operator, role as never);
+    const status = await ctx.staking.status(operator, role);
     const when = (seconds: number) => (seconds === 0 ? "-" : new Date(seconds * 1000).toISOString());
     printResult(Boolean(options.json), { mode: ctx.staking.mode, ...status }, () =>
       table([

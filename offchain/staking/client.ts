@@ -43,6 +43,14 @@ export interface PositionStatus {
   region: string;
 }
 
+/** What an operator announced for one role (`announce`). */
+export interface NodeInfo {
+  endpoint: string;
+  region: string;
+  /** Role-specific ABI-encoded details ("0x" when none). */
+  metadata: string;
+}
+
 /** Node details announced with `announce`. */
 export interface NodeAnnouncement {
   endpoint: string;
@@ -129,13 +137,19 @@ export class StakingClient {
     return this.chain.send("claim", () => this.contract.claim());
   }
 
+  /** What the operator announced for a role: endpoint, region and role-specific metadata. */
+  async nodeInfo(operator: string, role: RoleName): Promise<NodeInfo> {
+    const info = await this.contract.nodeInfoOf(operator, roleId(role));
+    return { endpoint: info.endpoint, region: regionString(info.region), metadata: info.metadata };
+  }
+
   /** The operator's status in one role. */
   async status(operator: string, role: RoleName): Promise<PositionStatus> {
     const id = roleId(role);
     const [position, active, info] = await Promise.all([
       this.contract.positionOf(operator, id),
       this.contract.isActive(operator, id),
-      this.contract.nodeInfoOf(operator, id),
+      this.nodeInfo(operator, role),
     ]);
     return {
       operator,
@@ -148,7 +162,7 @@ export class StakingClient {
       unbondingReleaseAt: Number(position.unbondingReleaseAt),
       jailedUntil: Number(position.jailedUntil),
       endpoint: info.endpoint,
-      region: regionString(info.region),
+      region: info.region,
     };
   }
 

@@ -74,6 +74,8 @@ async function startWatcher(runtime: WorkerRuntime<WorkerConfig>): Promise<Runni
   const headGauge = new Gauge({ name: "zg_chain_head_block", help: "Chain head seen", registers: [metrics] });
   const publish = () => {
     for (const role of ROLES) {
+      // The totals are exact bigints of wei; each becomes a float (Prometheus' only number) here, once per
+      // publication, so no rounding accumulates (see CoinCounter).
       bondedGauge.set({ role }, Number(totals[role].bonded));
       membersGauge.set({ role }, totals[role].members);
     }

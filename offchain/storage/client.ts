@@ -97,7 +97,7 @@ export class StorageClient {
     const active = await this.staking.activeNodes("STORAGE");
     const nodes: StorageNodeInfo[] = [];
     for (const node of active) {
-      const info = await this.staking.contract.nodeInfoOf(node.operator, 0);
+      const info = await this.staking.nodeInfo(node.operator, "STORAGE");
       const shard = decodeShardMetadata(info.metadata);
       if (!node.endpoint || !shard) continue;
       if (region !== undefined && node.region !== region) continue;

@@ -8,7 +8,7 @@ import { JsonRpcError, type JsonRpcMethods } from "../core/jsonrpc";
 import type { Logger } from "../core/log";
 import type { DurableStore, StoreOp } from "../core/store";
 import type { RunningWorker, WorkerConfig, WorkerRuntime, WorkerService } from "../core/worker";
-import { StakingClient, regionBytes } from "../staking/client";
+import { StakingClient } from "../staking/client";
 import { storage as manifest } from "./module";
 import {
   encodeShardMetadata,
@@ -519,14 +519,9 @@ async function announce(
     });
     return;
   }
-  const current = await staking.contract.nodeInfoOf(chain.address, 0);
+  const current = await staking.nodeInfo(chain.address, "STORAGE");
   const metadata = encodeShardMetadata(shard);
-  if (
-    current.endpoint === publicUrl &&
-    current.region === regionBytes(region) &&
-    current.metadata === metadata
-  )
-    return;
+  if (current.endpoint === publicUrl && current.region === region && current.metadata === metadata) return;
   await staking.announce("STORAGE", { endpoint: publicUrl, region, metadata });
   log.info("announced in NodeStaking", { endpoint: publicUrl, region, shard });
 }

@@ -5,7 +5,7 @@ import { connectDevnet } from "../../offchain/devnet/devnet";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { InftClient } from "../../offchain/inft/client";
-import { inferenceOracle } from "../../offchain/serving/oracle";
+import { oracleWorker } from "./oracle";
 import { NodeStaking__factory } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "./chain";
 import { freePort } from "./process";
@@ -44,7 +44,7 @@ export async function startInftStack(oracleIndex: number, storageIndex: number):
   const port = await freePort();
   const oracleUrl = `http://127.0.0.1:${port}`;
   const oracle = await startWorker(
-    inferenceOracle,
+    await oracleWorker(),
     {
       rpcUrl: rpc.url,
       registry: record.registry,

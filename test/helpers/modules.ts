@@ -1,15 +1,22 @@
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { ethers } from "hardhat";
+import type { DeploymentRecord } from "../../offchain/core/deployments";
 import {
+  AgentNFT__factory,
   Flow__factory,
+  InferenceServing__factory,
   Market__factory,
   ModuleRegistry__factory,
   NodeStaking__factory,
+  OracleVerifier__factory,
   ZgProxy__factory,
+  type AgentNFT,
   type Flow,
+  type InferenceServing,
   type Market,
   type ModuleRegistry,
   type NodeStaking,
+  type OracleVerifier,
 } from "../../typechain-types";
 import { JAIL_PERIOD, MIN_STAKES, REPORTER_SHARE_BPS, UNBONDING_DELAY } from "./staking-fixture";
 
@@ -36,8 +43,8 @@ export async function deployStakedStorage(
 ): Promise<StakedStorageStack> {
   const registry = await new ModuleRegistry__factory(governance).deploy(governance.address);
   const registryAddress = await registry.getAddress();
-  const proxy = async (implementation: { getAddress(): Promise<string> }, init: string) =>
-    (await new ZgProxy__factory(governance).deploy(await implementation.getAddress(), init)).getAddress();
+  const proxy = (implementation: { getAddress(): Promise<string> }, init: string) =>
+    deployProxy(governance, implementation, init);
 
   const stakingImplementation = await new NodeStaking__factory(governance).deploy();
   const stakingAddress = await proxy(
@@ -65,7 +72,7 @@ export async function deployStakedStorage(
     ["Market", marketAddress],
     ["Flow", flowAddress],
   ]) {
-    await (await registry.setModule(ethers.encodeBytes32String(name), address, "1.0.0")).wait();
+    await register(registry, name, address);
   }
   return {
     registry,
@@ -75,5 +82,88 @@ export async function deployStakedStorage(
     marketAddress,
     flow: Flow__factory.connect(flowAddress, governance),
     flowAddress,
+  };
+}
+
+async function deployProxy(
+  governance: HardhatEthersSigner,
+  implementation: { getAddress(): Promise<string> },
+  init: string,
+): Promise<string> {
+  return (
+    await new ZgProxy__factory(governance).deploy(await implementation.getAddress(), init)
+  ).getAddress();
+}
+
+async function register(registry: ModuleRegistry, name: string, address: string): Promise<void> {
+  await (await registry.setModule(ethers.encodeBytes32String(name), address, "1.0.0")).wait();
+}
+
+/** A staked storage stack with the iNFT module on top. */
+export interface InftModules extends StakedStorageStack {
+  verifier: OracleVerifier;
+  verifierAddress: string;
+  nft: AgentNFT;
+  nftAddress: string;
+}
+
+/**
+ * `deployStakedStorage` (free storage) plus the iNFT module: the OracleVerifier and an AgentNFT minting at
+ * `mintFee`, registered under their names. No inference serving: the deployment of an iNFT-only operator.
+ */
+export async function deployInftModules(
+  governance: HardhatEthersSigner,
+  treasury: HardhatEthersSigner,
+  mintFee: bigint,
+): Promise<InftModules> {
+  const stack = await deployStakedStorage(governance, treasury, 0n);
+  const verifier = await new OracleVerifier__factory(governance).deploy(stack.registryAddress);
+  const verifierAddress = await verifier.getAddress();
+  const nft = await new AgentNFT__factory(governance).deploy(stack.registryAddress, mintFee);
+  const nftAddress = await nft.getAddress();
+  await register(stack.registry, "OracleVerifier", verifierAddress);
+  await register(stack.registry, "AgentNFT", nftAddress);
+  return { ...stack, verifier, verifierAddress, nft, nftAddress };
+}
+
+/**
+ * `deployStakedStorage` (free storage) plus InferenceServing behind a ZgProxy, registered, without a ServingLedger
+ * (services are free) and without the iNFT module: the deployment of an inference-only operator.
+ */
+export async function deployServingModules(
+  governance: HardhatEthersSigner,
+  treasury: HardhatEthersSigner,
+): Promise<StakedStorageStack & { serving: InferenceServing }> {
+  const stack = await deployStakedStorage(governance, treasury, 0n);
+  const implementation = await new InferenceServing__factory(governance).deploy();
+  const servingAddress = await deployProxy(
+    governance,
+    implementation,
+    implementation.interface.encodeFunctionData("initialize", [stack.registryAddress]),
+  );
+  await register(stack.registry, "InferenceServing", servingAddress);
+  return { ...stack, serving: InferenceServing__factory.connect(servingAddress, governance) };
+}
+
+/** The deployment record of what `registry` holds, as the SDK and workers read it (`profile` names the fixture). */
+export async function deploymentRecordOf(
+  registry: ModuleRegistry,
+  profile: string,
+  startBlock: number,
+): Promise<DeploymentRecord> {
+  const modules: DeploymentRecord["modules"] = {};
+  for (const raw of await registry.moduleNames()) {
+    modules[ethers.decodeBytes32String(raw)] = {
+      address: await registry.getModule(raw),
+      version: await registry.moduleVersion(raw),
+    };
+  }
+  return {
+    chainId: Number((await ethers.provider.getNetwork()).chainId),
+    network: "hardhat",
+    profile,
+    registry: await registry.getAddress(),
+    startBlock,
+    modules,
   };
 }

@@ -17,8 +17,6 @@ import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { Signature, Wallet, type TypedDataDomain } from "ethers";
 import {
-  AgentNFT__factory,
-  OracleVerifier__factory,
   TestSlasher__factory,
   type AgentNFT,
   type Flow,
@@ -30,7 +28,7 @@ import {
 import type { IERC7857DataVerifier } from "../../typechain-types/contracts/inft/AgentNFT";
 import { devAccount } from "../../offchain/devnet/devnet";
 import { MIN_STAKES, Role } from "../helpers/staking-fixture";
-import { deployStakedStorage } from "../helpers/modules";
+import { deployInftModules } from "../helpers/modules";
 import { submissionOf } from "../storage/flow-fixture";
 
 export type AccessProofStruct = IERC7857DataVerifier.AccessProofStruct;
@@ -245,19 +243,15 @@ export class ProofBuilder {
 async function deployInft(mintFee: bigint): Promise<InftFixture> {
   const signers = await ethers.getSigners();
   const [governance, treasury] = signers;
-  const { registry, registryAddress, staking, flow } = await deployStakedStorage(governance, treasury, 0n);
+  const { registry, staking, flow, verifier, verifierAddress, nft, nftAddress } = await deployInftModules(
+    governance,
+    treasury,
+    mintFee,
+  );
 
   const slasher = await new TestSlasher__factory(governance).deploy();
-  const verifier = await new OracleVerifier__factory(governance).deploy(registryAddress);
-  const verifierAddress = await verifier.getAddress();
-
-  const nft = await new AgentNFT__factory(governance).deploy(registryAddress, mintFee);
-  const nftAddress = await nft.getAddress();
-
   await (await registry.setModule(NAMES.TestSlasher, await slasher.getAddress(), VERSION)).wait();
   await (await registry.setSlasher(NAMES.TestSlasher, true)).wait();
-  await (await registry.setModule(NAMES.OracleVerifier, verifierAddress, VERSION)).wait();
-  await (await registry.setModule(NAMES.AgentNFT, nftAddress, VERSION)).wait();
 
   const oracle = party(signers[2], 2);
   await (await staking.connect(oracle.signer).stake(Role.ORACLE, { value: MIN_STAKES[Role.ORACLE] })).wait();

@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { Wallet } from "ethers";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
-import { inferenceOracle } from "../../offchain/serving/oracle";
+import { oracleWorker } from "../helpers/oracle";
 import type { Receipt } from "../../offchain/serving/protocol";
 import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
 import { expectFailure, expectSuccess, freePort, runZg } from "../helpers/process";
@@ -90,7 +90,7 @@ describe("zg serve, ledger, infer, receipts", function () {
 
   it("ledger deposit / fund / status, infer, receipts verify", async () => {
     oracle = await startWorker(
-      inferenceOracle,
+      await oracleWorker(),
       {
         rpcUrl: rpc.url,
         registry: record.registry,

@@ -11,9 +11,9 @@ import { connectDevnet } from "../../offchain/devnet/devnet";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { ServingClient } from "../../offchain/serving/client";
-import { BuiltinEngine } from "../../offchain/serving/engines";
+import { BuiltinEngine } from "../../offchain/engine/engines";
 import { InferenceSession } from "../../offchain/serving/inference";
-import { inferenceOracle } from "../../offchain/serving/oracle";
+import { oracleWorker } from "../helpers/oracle";
 import {
   encodeVoucherHeader,
   receiptProblems,
@@ -104,7 +104,7 @@ describe("inference oracle", function () {
 
   async function startOracle(index: number, extra: Record<string, unknown> = {}) {
     const setup = await oracleConfig(index, extra);
-    handles.push(await startWorker(inferenceOracle, setup.config, { write: quiet }));
+    handles.push(await startWorker(await oracleWorker(), setup.config, { write: quiet }));
     return setup;
   }
 
@@ -332,7 +332,7 @@ describe("inference oracle", function () {
 
   it("a client whose provider lost its records (a new chain, or a wiped data directory) starts over", async () => {
     const setup = await oracleConfig(48, { settleIntervalMs: 3_600_000 });
-    const first = await startWorker(inferenceOracle, setup.config, { write: quiet });
+    const first = await startWorker(await oracleWorker(), setup.config, { write: quiet });
     const { client } = await user(67);
     await client.fund(setup.operator.address, parseEther("1"));
     const session = await InferenceSession.open(client, setup.operator.address);
@@ -341,7 +341,7 @@ describe("inference oracle", function () {
     // The same provider, an empty data directory: it knows nothing of the two acknowledged responses.
     handles.push(
       await startWorker(
-        inferenceOracle,
+        await oracleWorker(),
         { ...setup.config, dataDir: tempDir("oracle-wiped") },
         { write: quiet },
       ),

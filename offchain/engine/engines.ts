@@ -12,7 +12,7 @@ import {
   validateParams,
   type BuiltinModel,
 } from "./builtin";
-import type { CanonicalRequest, ChatMessage } from "./protocol";
+import type { CanonicalRequest, ChatMessage } from "./chat";
 
 /** What an engine returns for one request. */
 export interface EngineCompletion {
@@ -81,6 +81,33 @@ export function canonicalRequest(body: unknown, model: string): CanonicalRequest
     max_tokens: params.maxTokens,
     temperature: params.temperature,
     seed: params.seed,
+  };
+}
+
+/** The OpenAI `chat.completion` body that answers with `completion` (created at `createdAt`, unix ms). */
+export function chatCompletionBody(
+  id: string,
+  createdAt: number,
+  model: string,
+  completion: EngineCompletion,
+) {
+  return {
+    id,
+    object: "chat.completion",
+    created: Math.floor(createdAt / 1000),
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: completion.content },
+        finish_reason: completion.finishReason,
+      },
+    ],
+    usage: {
+      prompt_tokens: completion.inputTokens,
+      completion_tokens: completion.outputTokens,
+      total_tokens: completion.inputTokens + completion.outputTokens,
+    },
   };
 }
 
@@ -182,6 +209,34 @@ export class OpenAiEngine implements Engine {
       outputTokens: parsed.data.usage.completion_tokens,
     };
   }
+}
+
+/**
+ * The config fields of a worker that runs an engine. One schema object: services of one worker that read them
+ * share these very schemas (a worker refuses two different definitions of one field).
+ */
+export const engineConfigShape = {
+  /** "builtin" (ships with the project, deterministic) or "openai:<url>" (any OpenAI-compatible server). */
+  engine: z.string().min(1).default("builtin"),
+  /** The model id served; required for openai engines, fixed for builtin. */
+  model: z.string().min(1).max(64).optional(),
+  /** The model's weights hash for openai engines (0x + 64 hex), when the operator can name one. */
+  modelHash: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/)
+    .optional(),
+  /** The environment variable holding the OpenAI-compatible server's API key, if it needs one. */
+  apiKeyEnv: z.string().min(1).optional(),
+};
+export type EngineConfig = z.output<z.ZodObject<typeof engineConfigShape>>;
+
+/** The engine a worker's config names, with the API key read from the environment variable it names. */
+export function engineFromConfig(config: EngineConfig): Engine {
+  return createEngine(config.engine, {
+    model: config.model,
+    modelHash: config.modelHash,
+    apiKey: config.apiKeyEnv ? process.env[config.apiKeyEnv] : undefined,
+  });
 }
 
 /** The engine an operator's config names: "builtin" or "openai:<url>" (with the served model id). */

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { ZgError } from "../../core/errors";
 import { packageRoot } from "../../core/paths";
+import type { ChatMessage } from "../chat";
 import { generate, MAX_TEMPERATURE, MAX_TOKENS_LIMIT, type GenerateParams } from "./generate";
 import { BuiltinModel, compareStrings, train } from "./model";
 import { countTokens, detokenize, tokenize } from "./tokenizer";
@@ -20,11 +21,6 @@ export {
 } from "./model";
 export { MAX_TEMPERATURE, MAX_TOKENS_LIMIT, type GenerateParams } from "./generate";
 export { countTokens, detokenize, tokenize } from "./tokenizer";
-
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
-}
 
 export interface Completion {
   text: string;
@@ -45,7 +41,7 @@ export const DEFAULT_SEED = 0;
  * the same files serve ts-node and the built CLI.
  */
 export function corpusTexts(): string[] {
-  const dir = path.join(packageRoot(), "offchain", "serving", "builtin", "corpus");
+  const dir = path.join(packageRoot(), "offchain", "engine", "builtin", "corpus");
   return readdirSync(dir)
     .filter((name) => name.endsWith(".txt"))
     .sort(compareStrings)

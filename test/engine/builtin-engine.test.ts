@@ -22,11 +22,11 @@ import {
   trainModel,
   validateParams,
   type BuiltinModel,
-  type ChatMessage,
   type Completion,
   type GenerateParams,
-} from "../../offchain/serving/builtin";
-import { exp2Fixed, log2Fixed } from "../../offchain/serving/builtin/generate";
+} from "../../offchain/engine/builtin";
+import type { ChatMessage } from "../../offchain/engine/chat";
+import { exp2Fixed, log2Fixed } from "../../offchain/engine/builtin/generate";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -410,7 +410,7 @@ describe("builtin inference engine", () => {
         writeFileSync(
           script,
           [
-            `import * as engine from ${JSON.stringify(path.join(ROOT, "offchain", "serving", "builtin"))};`,
+            `import * as engine from ${JSON.stringify(path.join(ROOT, "offchain", "engine", "builtin"))};`,
             "const requests = JSON.parse(process.argv[2]);",
             "const model = engine.baseModel();",
             "const completions = requests.map((r) => engine.complete(model, r.messages, r.params));",
