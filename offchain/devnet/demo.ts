@@ -46,6 +46,7 @@ export async function runDemo(
   modules: readonly ModuleManifest[] = MODULES,
 ): Promise<boolean> {
   const connect = (privateKey: string) => connectDevnet(state.rpcUrl, state.deployment.registry, privateKey);
+  let funding: Promise<unknown> = Promise.resolve();
   const context: DemoContext = {
     state,
     controls,
@@ -55,15 +56,20 @@ export async function runDemo(
       if (role !== "USER" && !operator) throw new ZgError(`no devnet operator serves ${role}`);
       return connect(operator?.privateKey ?? devAccount(DEMO_USER).privateKey);
     },
-    newAccount: async (coin) => {
-      const wallet = Wallet.createRandom();
-      const governance = await connect(devAccount(0).privateKey);
-      try {
-        await (await governance.signer.sendTransaction({ to: wallet.address, value: coin })).wait();
-      } finally {
-        governance.destroy();
-      }
-      return connect(wallet.privateKey);
+    // Funding transfers go out one at a time: steps may ask for several accounts at once.
+    newAccount: (coin) => {
+      const funded = funding.then(async () => {
+        const wallet = Wallet.createRandom();
+        const governance = await connect(devAccount(0).privateKey);
+        try {
+          await (await governance.signer.sendTransaction({ to: wallet.address, value: coin })).wait();
+        } finally {
+          governance.destroy();
+        }
+        return wallet.privateKey;
+      });
+      funding = funded.catch(() => undefined);
+      return funded.then(connect);
     },
   };
   say("demo:");
