@@ -17,7 +17,8 @@ import hre from "hardhat";
 import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 import { deployProfile } from "../deploy/deploy-profile";
 import { ZgChain } from "../offchain/core/chain";
-import { devAccount, freePort, waitForHttp } from "../offchain/devnet/devnet";
+import { devAccount } from "../offchain/devnet/accounts";
+import { freePort, waitForHttp } from "../offchain/devnet/devnet";
 import { ServingClient } from "../offchain/serving/client";
 import {
   encodeVoucherHeader,

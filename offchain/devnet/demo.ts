@@ -9,7 +9,7 @@ import {
   type ModuleManifest,
 } from "../core/module";
 import { MODULES } from "../modules";
-import { connectDevnet, devAccount } from "./devnet";
+import { connectDevnet, devAccount } from "./accounts";
 
 /** The devnet account the demo's user signs with (not an operator). */
 const DEMO_USER = 19;

@@ -2,9 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import path from "node:path";
-import { HDNodeWallet } from "ethers";
-import { probeChainId, ZgChain } from "../core/chain";
-import { NETWORKS } from "../core/config";
+import { probeChainId } from "../core/chain";
 import type { DeploymentRecord } from "../core/deployments";
 import { ZgError, firstLine } from "../core/errors";
 import type {
@@ -18,12 +16,10 @@ import type {
 import { packageRoot } from "../core/paths";
 import { MODULES } from "../modules";
 import { loadProfile, profileModules } from "../profiles";
+import { connectDevnet, devAccount } from "./accounts";
 import { runDemo } from "./demo";
 import { deployWithHardhat, hardhatArgs } from "./hardhat";
 import { Supervisor } from "./supervisor";
-
-/** Hardhat's well-known development mnemonic: the devnet's accounts are funded with it. Never use it elsewhere. */
-const DEV_MNEMONIC = "test test test test test test test test test test test junk";
 
 export interface DevnetOptions {
   profile: string;
@@ -32,11 +28,6 @@ export interface DevnetOptions {
   demo: boolean;
   exitAfterDemo: boolean;
   json: boolean;
-}
-
-/** A devnet account: index 0 is governance and deployer, the next ones are operators. */
-export function devAccount(index: number): HDNodeWallet {
-  return HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`);
 }
 
 /**
@@ -199,17 +190,6 @@ export function planWorkers(
     };
   }
   return plans;
-}
-
-/** A connection to the devnet's chain and deployment, signing with `privateKey`. */
-export function connectDevnet(rpcUrl: string, registry: string, privateKey: string): Promise<ZgChain> {
-  return ZgChain.connect({
-    network: "localhost",
-    rpcUrl,
-    expectedChainId: NETWORKS.localhost.chainId,
-    registry,
-    key: { kind: "privateKey", privateKey },
-  });
 }
 
 /** Starts one planned worker as a supervised child process and waits until it answers /health. */

@@ -41,7 +41,7 @@ export async function accounts() {
 }
 
 /** The private keys of Hardhat's development accounts, from the devnet's own derivation. */
-export { devAccount } from "../../offchain/devnet/devnet";
+export { devAccount } from "../../offchain/devnet/accounts";
 
 /** An impersonated account funded with 100 coin, whose code a test can later set to reject coin (`setCode`). */
 export async function impersonatedAccount(): Promise<HardhatEthersSigner> {

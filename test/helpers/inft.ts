@@ -1,7 +1,7 @@
 import { parseEther, type HDNodeWallet } from "ethers";
 import hre from "hardhat";
 import type { ZgChain } from "../../offchain/core/chain";
-import { connectDevnet } from "../../offchain/devnet/devnet";
+import { connectDevnet } from "../../offchain/devnet/accounts";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { InftClient } from "../../offchain/inft/client";

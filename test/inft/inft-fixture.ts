@@ -26,7 +26,7 @@ import {
   type TestSlasher,
 } from "../../typechain-types";
 import type { IERC7857DataVerifier } from "../../typechain-types/contracts/inft/AgentNFT";
-import { devAccount } from "../../offchain/devnet/devnet";
+import { devAccount } from "../../offchain/devnet/accounts";
 import { MIN_STAKES, Role } from "../helpers/staking-fixture";
 import { deployInftModules } from "../helpers/modules";
 import { submissionOf } from "../storage/flow-fixture";

@@ -6,7 +6,7 @@ import hre from "hardhat";
 import type { ZgChain } from "../../offchain/core/chain";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
-import { connectDevnet } from "../../offchain/devnet/devnet";
+import { connectDevnet } from "../../offchain/devnet/accounts";
 import { agentChatRoute, authHeader } from "../../offchain/inft/auth";
 import { InftClient } from "../../offchain/inft/client";
 import { NodeStaking__factory } from "../../typechain-types";

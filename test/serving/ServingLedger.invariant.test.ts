@@ -27,7 +27,7 @@ import {
   type ServingLedger,
   type TestMulticall,
 } from "../../typechain-types";
-import { devAccount } from "../../offchain/devnet/devnet";
+import { devAccount } from "../../offchain/devnet/accounts";
 import { VERSION } from "../helpers/staking-fixture";
 import {
   LOCK_TIME,

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
 import hre from "hardhat";
 import type { ZgChain } from "../../offchain/core/chain";
-import { connectDevnet } from "../../offchain/devnet/devnet";
+import { connectDevnet } from "../../offchain/devnet/accounts";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { ServingClient } from "../../offchain/serving/client";
