@@ -5,6 +5,7 @@ import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {RegistryGoverned} from "../core/RegistryGoverned.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
 import {IAgentNFT} from "./interfaces/IAgentNFT.sol";
 import {IERC7857} from "./interfaces/IERC7857.sol";
@@ -39,7 +40,7 @@ import {OracleProofs} from "./libraries/OracleProofs.sol";
  * - `address(this).balance` is the fees collected and not withdrawn (there is no `receive`);
  * - token ids are `1 … lastTokenId`, each minted once (there is no burn).
  */
-contract AgentNFT is ERC721, EIP712, IAgentNFT {
+contract AgentNFT is ERC721, EIP712, IAgentNFT, RegistryGoverned {
     using OracleProofs for OracleProofs.Nonces;
 
     /// @inheritdoc IAgentNFT
@@ -74,11 +75,6 @@ contract AgentNFT is ERC721, EIP712, IAgentNFT {
     mapping(address user => address assistant) private _delegates;
     mapping(uint256 tokenId => mapping(uint256 generation => Authorized)) private _authorized;
     OracleProofs.Nonces private _nonces;
-
-    modifier onlyGovernance() {
-        if (msg.sender != _REGISTRY.owner()) revert AgentNFTNotGovernance(msg.sender);
-        _;
-    }
 
     /**
      * @param registry_ The module registry: governance, and the "NodeStaking" and "Flow" lookups.
@@ -307,11 +303,6 @@ contract AgentNFT is ERC721, EIP712, IAgentNFT {
     }
 
     /// @inheritdoc IAgentNFT
-    function registry() external view returns (address) {
-        return address(_REGISTRY);
-    }
-
-    /// @inheritdoc IAgentNFT
     function mintFee() external view returns (uint256) {
         return _mintFee;
     }
@@ -358,6 +349,16 @@ contract AgentNFT is ERC721, EIP712, IAgentNFT {
                 ++token.generation;
             }
         }
+    }
+
+    /// @dev The registry is an immutable: this contract is not upgradeable.
+    function _registry() internal view override returns (IModuleRegistry) {
+        return _REGISTRY;
+    }
+
+    /// @dev Reverts with `AgentNFTNotGovernance(caller)`.
+    function _revertNotGovernance(address caller) internal pure override {
+        revert AgentNFTNotGovernance(caller);
     }
 
     /**

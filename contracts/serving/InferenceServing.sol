@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
-import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {RegistryGovernedUpgradeable} from "../core/RegistryGovernedUpgradeable.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
 import {TypedDataHash} from "../libraries/TypedDataHash.sol";
 import {INodeStaking} from "../staking/interfaces/INodeStaking.sol";
@@ -31,7 +30,7 @@ import {IServingLedger} from "./interfaces/IServingLedger.sol";
  *   updated it, and a service has non-zero prices only if a ledger was registered then; a provider is in
  *   `providers` iff it has a service (`services[provider].provider == provider`).
  */
-contract InferenceServing is IInferenceServing, IERC5267, Initializable, UUPSUpgradeable {
+contract InferenceServing is IInferenceServing, IERC5267, RegistryGovernedUpgradeable {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     bytes32 private constant _STAKING = "NodeStaking";
@@ -69,16 +68,6 @@ contract InferenceServing is IInferenceServing, IERC5267, Initializable, UUPSUpg
     // keccak256(abi.encode(uint256(keccak256("zerog.storage.InferenceServing")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant _STORAGE_SLOT =
         0xb84f09daf9ed3cd18026668ab9167cdc21b6e2e19cf6d4f395dd7c374106f600;
-
-    modifier onlyGovernance() {
-        if (msg.sender != _s().registry.owner()) revert ServingNotGovernance(msg.sender);
-        _;
-    }
-
-    /// @custom:oz-upgrades-unsafe-allow constructor
-    constructor() {
-        _disableInitializers();
-    }
 
     /**
      * @notice Sets up the proxy's state. Called once, by the proxy's constructor.
@@ -141,11 +130,6 @@ contract InferenceServing is IInferenceServing, IERC5267, Initializable, UUPSUpg
     // ─── Views ────────────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IInferenceServing
-    function registry() external view returns (address) {
-        return address(_s().registry);
-    }
-
-    /// @inheritdoc IInferenceServing
     function isRegistered(address provider) external view returns (bool) {
         return _s().providers.contains(provider);
     }
@@ -204,7 +188,15 @@ contract InferenceServing is IInferenceServing, IERC5267, Initializable, UUPSUpg
 
     // ─── Internal ─────────────────────────────────────────────────────────────────────────────────
 
-    function _authorizeUpgrade(address) internal view override onlyGovernance {}
+    /// @dev The registry is a field of this module's namespace.
+    function _registry() internal view override returns (IModuleRegistry) {
+        return _s().registry;
+    }
+
+    /// @dev Reverts with `ServingNotGovernance(caller)`.
+    function _revertNotGovernance(address caller) internal pure override {
+        revert ServingNotGovernance(caller);
+    }
 
     function _requireActiveProvider(ServingStorage storage $) private view {
         address staking = $.registry.tryGetModule(_STAKING);

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
-import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {RegistryGovernedUpgradeable} from "../core/RegistryGovernedUpgradeable.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
 import {IServingLedger} from "./interfaces/IServingLedger.sol";
 
@@ -28,7 +27,7 @@ import {IServingLedger} from "./interfaces/IServingLedger.sol";
  *   which is `lockTime` after its request: a provider that settles within `lockTime` of a refund request can
  *   still be paid from it.
  */
-contract ServingLedger is IServingLedger, Initializable, UUPSUpgradeable, ReentrancyGuardTransient {
+contract ServingLedger is IServingLedger, RegistryGovernedUpgradeable, ReentrancyGuardTransient {
     bytes32 private constant _SERVING = "InferenceServing";
     uint256 private constant _MASK_128 = type(uint128).max;
 
@@ -55,16 +54,6 @@ contract ServingLedger is IServingLedger, Initializable, UUPSUpgradeable, Reentr
     // keccak256(abi.encode(uint256(keccak256("zerog.storage.ServingLedger")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant _STORAGE_SLOT =
         0x6f4a4d6e6e30a44f0895b45637433e7b86bb730792d8e88b304bc1c6feacb800;
-
-    modifier onlyGovernance() {
-        if (msg.sender != _s().registry.owner()) revert LedgerNotGovernance(msg.sender);
-        _;
-    }
-
-    /// @custom:oz-upgrades-unsafe-allow constructor
-    constructor() {
-        _disableInitializers();
-    }
 
     /**
      * @notice Sets up the proxy's state. Called once, by the proxy's constructor.
@@ -230,11 +219,6 @@ contract ServingLedger is IServingLedger, Initializable, UUPSUpgradeable, Reentr
     // ─── Views ────────────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IServingLedger
-    function registry() external view returns (address) {
-        return address(_s().registry);
-    }
-
-    /// @inheritdoc IServingLedger
     function lockTime() external view returns (uint256) {
         return _s().lockTime;
     }
@@ -258,7 +242,15 @@ contract ServingLedger is IServingLedger, Initializable, UUPSUpgradeable, Reentr
 
     // ─── Internal ─────────────────────────────────────────────────────────────────────────────────
 
-    function _authorizeUpgrade(address) internal view override onlyGovernance {}
+    /// @dev The registry is a field of this module's namespace, in the slot it shares with the lock time.
+    function _registry() internal view override returns (IModuleRegistry) {
+        return _s().registry;
+    }
+
+    /// @dev Reverts with `LedgerNotGovernance(caller)`.
+    function _revertNotGovernance(address caller) internal pure override {
+        revert LedgerNotGovernance(caller);
+    }
 
     function _deposit(address user) private {
         if (msg.value == 0) revert LedgerZeroAmount();

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
-import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {RegistryGovernedUpgradeable} from "../core/RegistryGovernedUpgradeable.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
 import {INodeStaking} from "./interfaces/INodeStaking.sol";
 
@@ -20,7 +19,7 @@ import {INodeStaking} from "./interfaces/INodeStaking.sol";
  *   mode, which `isActive` relies on);
  * - an operator is in `members[role]` iff `positions[operator][role].member`.
  */
-contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, ReentrancyGuardTransient {
+contract NodeStaking is INodeStaking, RegistryGovernedUpgradeable, ReentrancyGuardTransient {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     uint256 private constant _ROLE_COUNT = 5;
@@ -58,16 +57,6 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
     // keccak256(abi.encode(uint256(keccak256("zerog.storage.NodeStaking")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant _STORAGE_SLOT =
         0x418adc051d8db6849547cc192f16dfc207d5a5513aadbd86745735827d956300;
-
-    modifier onlyGovernance() {
-        if (msg.sender != _s().registry.owner()) revert StakingNotGovernance(msg.sender);
-        _;
-    }
-
-    /// @custom:oz-upgrades-unsafe-allow constructor
-    constructor() {
-        _disableInitializers();
-    }
 
     /**
      * @notice Sets up the proxy's state. Called once, by the proxy's constructor.
@@ -248,11 +237,6 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
     }
 
     /// @inheritdoc INodeStaking
-    function registry() external view returns (address) {
-        return address(_s().registry);
-    }
-
-    /// @inheritdoc INodeStaking
     function minStake(Role role) external view returns (uint256) {
         return _s().minStake[uint256(role)];
     }
@@ -322,7 +306,15 @@ contract NodeStaking is INodeStaking, Initializable, UUPSUpgradeable, Reentrancy
 
     // ─── Internal ─────────────────────────────────────────────────────────────────────────────────
 
-    function _authorizeUpgrade(address) internal view override onlyGovernance {}
+    /// @dev The registry is a field of this module's namespace.
+    function _registry() internal view override returns (IModuleRegistry) {
+        return _s().registry;
+    }
+
+    /// @dev Reverts with `StakingNotGovernance(caller)`.
+    function _revertNotGovernance(address caller) internal pure override {
+        revert StakingNotGovernance(caller);
+    }
 
     function _startUnbonding(
         NodeStakingStorage storage $,

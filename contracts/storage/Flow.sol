@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
-import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {RegistryGovernedUpgradeable} from "../core/RegistryGovernedUpgradeable.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
 import {IFlow} from "./interfaces/IFlow.sol";
 import {IMarket} from "./interfaces/IMarket.sol";
@@ -30,7 +29,7 @@ import {FLOW_TREE_LEVELS, FlowTree} from "./libraries/FlowTree.sol";
  *   counts the submissions that carried `r`, and a submission is marked duplicate iff it is not the first;
  * - this contract holds no coin after any call: fees are forwarded to the Market, the excess returned.
  */
-contract Flow is IFlow, Initializable, UUPSUpgradeable {
+contract Flow is IFlow, RegistryGovernedUpgradeable {
     using FlowTree for FlowTree.Append;
 
     /// @dev 0G's unit: a segment is 1024 sectors (256 KiB); a submission does not straddle one needlessly.
@@ -80,11 +79,6 @@ contract Flow is IFlow, Initializable, UUPSUpgradeable {
     /// @custom:oz-upgrades-unsafe-allow state-variable-immutable
     IMarket private immutable _MARKET;
 
-    modifier onlyGovernance() {
-        if (msg.sender != _s().registry.owner()) revert FlowNotGovernance(msg.sender);
-        _;
-    }
-
     modifier whenNotPaused() {
         if (_s().paused) revert FlowPaused();
         _;
@@ -97,7 +91,6 @@ contract Flow is IFlow, Initializable, UUPSUpgradeable {
     constructor(address market_) {
         if (market_ == address(0)) revert FlowZeroAddress();
         _MARKET = IMarket(market_);
-        _disableInitializers();
     }
 
     /**
@@ -226,11 +219,6 @@ contract Flow is IFlow, Initializable, UUPSUpgradeable {
     }
 
     /// @inheritdoc IFlow
-    function registry() external view returns (address) {
-        return address(_s().registry);
-    }
-
-    /// @inheritdoc IFlow
     function paused() external view returns (bool) {
         return _s().paused;
     }
@@ -301,7 +289,15 @@ contract Flow is IFlow, Initializable, UUPSUpgradeable {
 
     // ─── Internal ─────────────────────────────────────────────────────────────────────────────────
 
-    function _authorizeUpgrade(address) internal view override onlyGovernance {}
+    /// @dev The registry is a field of this module's namespace.
+    function _registry() internal view override returns (IModuleRegistry) {
+        return _s().registry;
+    }
+
+    /// @dev Reverts with `FlowNotGovernance(caller)`.
+    function _revertNotGovernance(address caller) internal pure override {
+        revert FlowNotGovernance(caller);
+    }
 
     /**
      * @dev 0G's validity rules; returns the sectors the submission occupies (`Σ 2^height`). The padding bound

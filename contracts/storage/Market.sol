@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
-import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
+import {RegistryGovernedUpgradeable} from "../core/RegistryGovernedUpgradeable.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
 import {IFlow} from "./interfaces/IFlow.sol";
 import {IMarket} from "./interfaces/IMarket.sol";
@@ -21,7 +20,7 @@ import {IMarket} from "./interfaces/IMarket.sol";
  * - `pricePerSector() < 2^96` (the Flow keeps a copy in 96 bits), so a fee (`sectors < 2^64` × price) never
  *   overflows.
  */
-contract Market is IMarket, Initializable, UUPSUpgradeable {
+contract Market is IMarket, RegistryGovernedUpgradeable {
     bytes32 private constant _FLOW = "Flow";
     bytes32 private constant _STORAGE_CHALLENGES = "StorageChallenges";
 
@@ -36,16 +35,6 @@ contract Market is IMarket, Initializable, UUPSUpgradeable {
     // keccak256(abi.encode(uint256(keccak256("zerog.storage.Market")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant _STORAGE_SLOT =
         0x7159100f044b3e83c9462b07e64670af3eac296f9c5103d17e29df1ffb259b00;
-
-    modifier onlyGovernance() {
-        if (msg.sender != _s().registry.owner()) revert MarketNotGovernance(msg.sender);
-        _;
-    }
-
-    /// @custom:oz-upgrades-unsafe-allow constructor
-    constructor() {
-        _disableInitializers();
-    }
 
     /**
      * @notice Sets up the proxy's state. Called once, by the proxy's constructor.
@@ -110,14 +99,17 @@ contract Market is IMarket, Initializable, UUPSUpgradeable {
         return _s().rewardPool;
     }
 
-    /// @inheritdoc IMarket
-    function registry() external view returns (address) {
-        return address(_s().registry);
-    }
-
     // ─── Internal ─────────────────────────────────────────────────────────────────────────────────
 
-    function _authorizeUpgrade(address) internal view override onlyGovernance {}
+    /// @dev The registry is a field of this module's namespace, in the slot it shares with the price.
+    function _registry() internal view override returns (IModuleRegistry) {
+        return _s().registry;
+    }
+
+    /// @dev Reverts with `MarketNotGovernance(caller)`.
+    function _revertNotGovernance(address caller) internal pure override {
+        revert MarketNotGovernance(caller);
+    }
 
     function _setPricePerSector(uint256 price) private {
         if (price > type(uint96).max) revert MarketPriceTooHigh(price);

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
-import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {RegistryGovernedUpgradeable} from "../core/RegistryGovernedUpgradeable.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
 import {INodeStaking} from "../staking/interfaces/INodeStaking.sol";
 import {IFlow} from "./interfaces/IFlow.sol";
@@ -48,7 +47,7 @@ import {ShardLayout} from "./libraries/ShardLayout.sol";
  *   `deadline <= startBlock + 255`, so during the answer window the seed equals `_seedAt(startBlock, epoch)`;
  * - the answered bits of the head's window are only in the head, those of every other window only in the bitmap.
  */
-contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable, ReentrancyGuardTransient {
+contract StorageChallenges is IStorageChallenges, RegistryGovernedUpgradeable, ReentrancyGuardTransient {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     bytes32 private constant _FLOW = "Flow";
@@ -179,16 +178,6 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
     // keccak256(abi.encode(uint256(keccak256("zerog.storage.StorageChallenges")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant _STORAGE_SLOT =
         0x2a84af6fba0f7bb25400da7e60df7ea0399769653211f65e8065ff609a617d00;
-
-    modifier onlyGovernance() {
-        if (msg.sender != _s().registry.owner()) revert ChallengesNotGovernance(msg.sender);
-        _;
-    }
-
-    /// @custom:oz-upgrades-unsafe-allow constructor
-    constructor() {
-        _disableInitializers();
-    }
 
     /**
      * @notice Sets up the proxy's state; epoch 0 starts at this block. Called once, by the proxy's constructor.
@@ -344,11 +333,6 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
     }
 
     /// @inheritdoc IStorageChallenges
-    function registry() external view returns (address) {
-        return address(_s().registry);
-    }
-
-    /// @inheritdoc IStorageChallenges
     function currentEpoch() external view returns (uint256) {
         return _currentEpoch(_s());
     }
@@ -460,7 +444,15 @@ contract StorageChallenges is IStorageChallenges, Initializable, UUPSUpgradeable
 
     // ─── Internal: epochs and seeds ───────────────────────────────────────────────────────────────
 
-    function _authorizeUpgrade(address) internal view override onlyGovernance {}
+    /// @dev The registry is a field of this module's namespace.
+    function _registry() internal view override returns (IModuleRegistry) {
+        return _s().registry;
+    }
+
+    /// @dev Reverts with `ChallengesNotGovernance(caller)`.
+    function _revertNotGovernance(address caller) internal pure override {
+        revert ChallengesNotGovernance(caller);
+    }
 
     function _currentEpoch(ChallengesStorage storage $) private view returns (uint256) {
         return $.anchorEpoch + (block.number - $.anchorBlock) / $.params.epochBlocks;

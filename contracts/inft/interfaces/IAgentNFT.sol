@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IRegistryGoverned} from "../../core/interfaces/IRegistryGoverned.sol";
 import {IERC7857} from "./IERC7857.sol";
 import {IERC7857DataVerifier} from "./IERC7857DataVerifier.sol";
 import {IOracleProofs} from "./IOracleProofs.sol";
@@ -18,7 +19,7 @@ import {IOracleProofs} from "./IOracleProofs.sol";
  * key, so each proof's `newDataHash` differs from the entry's current hash, and the previous owner's key opens
  * nothing the new owner receives. Plain ERC-721 transfers revert while a token holds data.
  */
-interface IAgentNFT is IERC7857, IOracleProofs {
+interface IAgentNFT is IERC7857, IOracleProofs, IRegistryGoverned {
     /// @notice Thrown when the caller is not governance (the registry owner).
     error AgentNFTNotGovernance(address caller);
     /// @notice Thrown when a zero address is given where an account or contract is needed.
@@ -101,9 +102,6 @@ interface IAgentNFT is IERC7857, IOracleProofs {
 
     /// @notice Governance: sends every collected fee to `to`.
     function withdrawFees(address to) external;
-
-    /// @notice The module registry; its owner is governance.
-    function registry() external view returns (address);
 
     /// @notice The fee of `mint` and `iCloneFrom`, in wei.
     function mintFee() external view returns (uint256);

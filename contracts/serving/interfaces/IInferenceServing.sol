@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IRegistryGoverned} from "../../core/interfaces/IRegistryGoverned.sol";
+
 /**
  * @title IInferenceServing
  * @notice The registry of inference services and the settlement of what users owe them. A provider staked in
@@ -13,7 +15,7 @@ pragma solidity 0.8.28;
  * prices needs the "ServingLedger" module; without it (the `no-token` profile) services are free and nothing is
  * settled (`settle` reverts with `ServingNoLedger`).
  */
-interface IInferenceServing {
+interface IInferenceServing is IRegistryGoverned {
     /// @notice What a provider registers.
     /// @param model The model id clients ask for (e.g. "zg-builtin-1").
     /// @param modelHash A hash that identifies the model's weights (keccak256 of the serialized model).
@@ -150,9 +152,6 @@ interface IInferenceServing {
     function settle(
         SignedVoucher[] calldata vouchers
     ) external returns (uint256[] memory paid, Rejection[] memory rejections);
-
-    /// @notice The module registry.
-    function registry() external view returns (address);
 
     /// @notice Whether `provider` has a service.
     function isRegistered(address provider) external view returns (bool);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IRegistryGoverned} from "../../core/interfaces/IRegistryGoverned.sol";
+
 /**
  * @title IServingLedger
  * @notice Users' prepaid balances for AI services. A user deposits coin into an available balance, funds a
@@ -12,7 +14,7 @@ pragma solidity 0.8.28;
  * (a pending refund is still part of its sub-account's balance until it is released). A sub-account's balance
  * and its pending refunds each fit in 128 bits, and `pendingRefund <= balance`.
  */
-interface IServingLedger {
+interface IServingLedger is IRegistryGoverned {
     /// @notice A refund waiting for its unlock time.
     /// @param amount Coin that returns to the user's available balance at `unlockAt`.
     /// @param unlockAt Unix seconds.
@@ -135,9 +137,6 @@ interface IServingLedger {
     /// @notice Sets how long a refund stays locked, for refunds requested from now on. Only governance.
     /// @param lockTime Seconds, within [`MIN_LOCK_TIME`, `MAX_LOCK_TIME`].
     function setLockTime(uint256 lockTime) external;
-
-    /// @notice The module registry; its owner is governance.
-    function registry() external view returns (address);
 
     /// @notice How long a refund stays locked (seconds).
     function lockTime() external view returns (uint256);

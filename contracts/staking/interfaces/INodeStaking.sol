@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IRegistryGoverned} from "../../core/interfaces/IRegistryGoverned.sol";
+
 /**
  * @title INodeStaking
  * @notice Operator collateral per role. In `NATIVE` mode operators bond the chain's coin, wait an unbonding
  * delay to get it back, and can be slashed by authorized modules. In `PERMISSIONED` mode (the `no-token`
  * profile) governance admits operators, no coin moves, and misbehaviour jails instead of slashing.
  */
-interface INodeStaking {
+interface INodeStaking is IRegistryGoverned {
     /// @notice The roles an operator can stake for.
     enum Role {
         STORAGE,
@@ -190,9 +192,6 @@ interface INodeStaking {
 
     /// @notice The staking mode fixed at deployment.
     function mode() external view returns (Mode);
-
-    /// @notice The registry this contract takes governance and slashing authority from.
-    function registry() external view returns (address);
 
     /// @notice A role's minimum bond.
     function minStake(Role role) external view returns (uint256);

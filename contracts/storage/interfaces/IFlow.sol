@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IRegistryGoverned} from "../../core/interfaces/IRegistryGoverned.sol";
+
 /**
  * @title IFlow
  * @notice The storage log: an append-only sequence of 256-byte sectors into which users submit the Merkle
@@ -27,7 +29,7 @@ pragma solidity 0.8.28;
  * `isDuplicate` is true repeat an earlier file and are covered by its first submission. (The storage challenges
  * need neither: they keep the data roots nodes declare and prove sectors up to them.)
  */
-interface IFlow {
+interface IFlow is IRegistryGoverned {
     /// @notice One subtree of a submitted file.
     /// @param root Merkle root of the subtree's `2^height` sectors.
     /// @param height Height of the subtree (0 = one sector).
@@ -204,9 +206,6 @@ interface IFlow {
 
     /// @notice The price per sector the Flow charges: its copy of `Market.pricePerSector()` (see `syncPrice`).
     function pricePerSector() external view returns (uint256);
-
-    /// @notice The module registry; its owner is governance.
-    function registry() external view returns (address);
 
     /// @notice Whether submissions are paused.
     function paused() external view returns (bool);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IRegistryGoverned} from "../../core/interfaces/IRegistryGoverned.sol";
+
 /**
  * @title IMarket
  * @notice The storage market: the price of a sector, and the reward pool that storage fees fill and that the
@@ -8,7 +10,7 @@ pragma solidity 0.8.28;
  * the fee it sends with `Flow.submit` (fee = Σ 2^height over the nodes × price). A price of zero is the
  * `no-token` profile: submissions carry no coin and the pool stays empty.
  */
-interface IMarket {
+interface IMarket is IRegistryGoverned {
     /// @notice Thrown when the caller is not governance (the registry owner).
     error MarketNotGovernance(address caller);
     /// @notice Thrown when `chargeFee` is not called by the module registered as "Flow".
@@ -80,7 +82,4 @@ interface IMarket {
 
     /// @notice The coin available for rewards; equal to this contract's balance (see the Market's invariants).
     function rewardPool() external view returns (uint256);
-
-    /// @notice The module registry; its owner is governance.
-    function registry() external view returns (address);
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IRegistryGoverned} from "../../core/interfaces/IRegistryGoverned.sol";
+
 /**
  * @title IStorageChallenges
  * @notice Proof of storage by challenge and response. Staked storage nodes declare on-chain the data roots they
@@ -17,7 +19,7 @@ pragma solidity 0.8.28;
  * 3. after the deadline: `slashMissed(node, e)` for each node that did not answer, `settle(e)` fixes the budget,
  *    and answered nodes `claim` their share.
  */
-interface IStorageChallenges {
+interface IStorageChallenges is IRegistryGoverned {
     /// @notice Governance parameters.
     /// @param epochBlocks Blocks per epoch (a change starts a new epoch at once, see `setParams`).
     /// @param responseWindow Blocks after an epoch's start block until which answers are accepted (≤ 255).
@@ -214,9 +216,6 @@ interface IStorageChallenges {
 
     /// @notice The parameters.
     function params() external view returns (Params memory);
-
-    /// @notice The module registry; its owner is governance.
-    function registry() external view returns (address);
 
     /// @notice The epoch of the current block.
     function currentEpoch() external view returns (uint256);
