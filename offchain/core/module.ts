@@ -138,6 +138,13 @@ export interface DemoControls {
   stopWorker(name: string): Promise<void>;
   /** Starts a stopped worker again and waits until it answers /health. */
   resumeWorker(name: string): Promise<void>;
+  /**
+   * Starts a worker for one demo step only (not listed, not in the status page), signing with `privateKey`; the
+   * step removes it with `removeWorker` when done, so destructive demonstrations leave the listed workers intact.
+   */
+  startExtraWorker(plan: DevnetWorkerPlan, privateKey?: string): Promise<DevnetWorker>;
+  /** Stops an extra worker for good and forgets it. */
+  removeWorker(name: string): Promise<void>;
 }
 
 export interface DemoContext {

@@ -125,6 +125,7 @@ export async function runDevnet(
     printState(state, options.json);
 
     let demoFailed = false;
+    const extras: DevnetWorker[] = [];
     if (options.demo) {
       // The demo's users are devnet accounts: their client state (vouchers, receipts) lives with the devnet.
       process.env.ZG_HOME = path.join(dataDir, "home");
@@ -135,12 +136,35 @@ export async function runDevnet(
           stopWorker: (name) => supervisor.stop(name),
           resumeWorker: async (name) => {
             supervisor.resume(name);
-            const worker = state.workers.find((w) => w.name === name);
+            const worker = [...state.workers, ...extras].find((w) => w.name === name);
             if (worker) await waitForHttp(worker.health, worker.log);
+          },
+          startExtraWorker: async (plan, privateKey) => {
+            const worker = await startWorker(supervisor, dataDir, rpcUrl, deployment, plan, privateKey);
+            extras.push(worker);
+            return worker;
+          },
+          removeWorker: async (name) => {
+            await supervisor.remove(name);
+            extras.splice(
+              extras.findIndex((w) => w.name === name),
+              1,
+            );
           },
         },
         manifests,
       ));
+      // The demo must leave what it lists healthy: every worker up and answering, nothing honest stopped.
+      const health = await fetch(state.statusUrl).then(async (answer) => ({
+        ok: answer.ok,
+        body: (await answer.json()) as { workers: { name: string; healthy: boolean }[] },
+      }));
+      const down = health.body.workers.filter((w) => !w.healthy).map((w) => w.name);
+      if (health.ok) say(`every listed worker is healthy after the demo (${state.statusUrl})`);
+      else {
+        demoFailed = true;
+        say(`after the demo, not healthy: ${down.join(", ") || "the chain"} (${state.statusUrl})`);
+      }
     }
     if (options.exitAfterDemo) {
       await stop();

@@ -125,6 +125,14 @@ export class Supervisor {
     await stopChild(service.child);
   }
 
+  /** Stops a service for good and forgets it (a worker started for one demo step). */
+  async remove(name: string): Promise<void> {
+    await this.stop(name);
+    const index = this.services.findIndex((candidate) => candidate.spec.name === name);
+    const [service] = this.services.splice(index, 1);
+    await new Promise<void>((resolve) => service.log.end(resolve));
+  }
+
   /** Starts a service stopped with `stop` again, with the same command line. */
   resume(name: string): ChildProcess {
     const service = this.services.find((candidate) => candidate.spec.name === name);

@@ -1,4 +1,4 @@
-import { formatEther } from "ethers";
+import { formatEther, parseEther } from "ethers";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,14 +11,17 @@ import { ChallengesClient } from "./challenges";
 import { StorageClient } from "./client";
 import { SEGMENT_SIZE } from "./merkle";
 
-/** A file with 4+2 parity is uploaded, two storage nodes are stopped, and the file still downloads intact. */
+/**
+ * A file with 4+2 parity is uploaded, two storage nodes are stopped, the file still downloads intact, and the two
+ * nodes are started again (the devnet is left as it was).
+ */
 export async function showParity({ state, controls, connectAs }: DemoContext): Promise<string> {
   const chain = await connectAs("USER");
+  const victims = ["storage-0", "storage-2"];
   try {
     const storage = await StorageClient.connect(chain);
     const bytes = randomBytes(6 * SEGMENT_SIZE + 12_345);
     const uploaded = await storage.upload(bytes, { ec: { k: 4, m: 2 } });
-    const victims = ["storage-0", "storage-2"];
     for (const name of victims) await controls.stopWorker(name);
     const dir = await mkdtemp(path.join(tmpdir(), "zg-demo-"));
     const out = path.join(dir, "downloaded");
@@ -27,8 +30,9 @@ export async function showParity({ state, controls, connectAs }: DemoContext): P
     await rm(dir, { recursive: true, force: true });
     if (!intact) throw new ZgError("the downloaded bytes differ from the uploaded ones");
     const nodes = state.workers.filter((w) => w.kind === "storage").length;
-    return `root ${uploaded.root.slice(0, 10)}… (${bytes.length} bytes) on ${nodes} nodes; stopped ${victims.join(" and ")}; downloaded intact, ${result.repaired} segment(s) rebuilt from parity`;
+    return `root ${uploaded.root.slice(0, 10)}… (${bytes.length} bytes) on ${nodes} nodes; stopped ${victims.join(" and ")}; downloaded intact, ${result.repaired} segment(s) rebuilt from parity; both nodes back up`;
   } finally {
+    for (const name of victims) await controls.resumeWorker(name);
     chain.destroy();
   }
 }
@@ -37,51 +41,80 @@ export async function showParity({ state, controls, connectAs }: DemoContext): P
 const MAX_DEMO_EPOCH_BLOCKS = 100n;
 
 /**
- * A node loses its data (stopped, its stored segments deleted, started again): it keeps answering what it can,
- * misses the challenge it cannot answer, and the demo user reports it.
+ * A storage node started for this step alone stores a file, loses its data (stopped, its segments deleted,
+ * started again), misses the challenge it cannot answer, and is reported by the demo user; the devnet's own
+ * storage nodes keep answering theirs.
  */
-export async function showChallenges({ state, controls, connectAs }: DemoContext): Promise<string> {
-  const victim = "storage-1";
+export async function showChallenges({
+  state,
+  controls,
+  connectAs,
+  newAccount,
+}: DemoContext): Promise<string> {
   const reader = await connectAs("USER");
+  const operator = await newAccount(parseEther("20"));
+  const governance = await connectAs("GOVERNANCE");
+  const victim = "storage-lossy";
+  let started = false;
   try {
     const { epochBlocks } = await (await ChallengesClient.connect(reader)).contract.params();
     if (epochBlocks > MAX_DEMO_EPOCH_BLOCKS)
       throw new DemoSkipped(
         `epochs of ${epochBlocks} blocks are too long to wait for a missed challenge; profiles for a devnet use ${MAX_DEMO_EPOCH_BLOCKS} or fewer`,
       );
-  } finally {
-    reader.destroy();
-  }
-  await controls.stopWorker(victim);
-  const store = await DurableStore.open(path.join(state.dataDir, victim, "data"));
-  const lost: StoreOp[] = [];
-  for await (const key of store.keys("file/")) if (key.includes("/segment/")) lost.push({ type: "del", key });
-  await store.batch(lost);
-  await store.close();
-  await controls.resumeWorker(victim);
-  const storageOperators = state.operators.filter((o) => o.role === "STORAGE");
-  const victimAddress = storageOperators.find((o) => o.worker === victim)?.address;
-  if (!victimAddress) throw new ZgError(`no STORAGE operator runs ${victim}`);
-  const chain = await connectAs("USER");
-  try {
-    const challenges = await ChallengesClient.connect(chain);
-    const staking = await StakingClient.connect(chain);
-    const before = (await staking.status(victimAddress, "STORAGE")).bonded;
-    // Wait for an epoch in which the node was challenged and the window closed without an answer.
-    const deadline = Date.now() + 120_000;
-    let missed: number | undefined;
-    while (missed === undefined && Date.now() < deadline) {
-      const status = await challenges.status(victimAddress, 3);
-      missed = status.epochs.find((e) => e.state === "missed")?.epoch;
-      if (missed === undefined) await new Promise((resolve) => setTimeout(resolve, 1000));
+    // A new, staked operator with a region of its own, so the demo's file lands on it alone.
+    const address = operator.address as string;
+    const staking = await StakingClient.connect(operator);
+    if (staking.mode === "permissioned") {
+      await (await StakingClient.connect(governance)).setAdmitted(address, "STORAGE", true);
+      await staking.deposit("STORAGE", 0n);
+    } else {
+      await staking.deposit("STORAGE", await staking.minStake("STORAGE"));
     }
-    if (missed === undefined) throw new ZgError(`${victim} was not challenged within two minutes`);
-    await challenges.slashMissed(victimAddress, missed);
-    const after = (await staking.status(victimAddress, "STORAGE")).bonded;
+    const region = "demo-lossy";
+    await controls.startExtraWorker(
+      {
+        name: victim,
+        kind: "storage",
+        roles: ["STORAGE"],
+        config: (port) => ({ region, publicUrl: `http://127.0.0.1:${port}` }),
+      },
+      operator.privateKey,
+    );
+    started = true;
+    const challenges = await ChallengesClient.connect(reader);
+    const uploaded = await (
+      await StorageClient.connect(reader)
+    ).upload(randomBytes(2 * SEGMENT_SIZE), { region });
+    await waitFor(
+      async () => (await challenges.contract.declaredRoots(address)).includes(uploaded.root),
+      60_000,
+    );
+
+    await controls.stopWorker(victim);
+    const store = await DurableStore.open(path.join(state.dataDir, victim, "data"));
+    const lost: StoreOp[] = [];
+    for await (const key of store.keys("file/"))
+      if (key.includes("/segment/")) lost.push({ type: "del", key });
+    await store.batch(lost);
+    await store.close();
+    await controls.resumeWorker(victim);
+
+    const before = (await staking.status(address, "STORAGE")).bonded;
+    // Wait for an epoch in which the node was challenged and the window closed without an answer.
+    let missed: number | undefined;
+    await waitFor(async () => {
+      missed = (await challenges.status(address, 3)).epochs.find((e) => e.state === "missed")?.epoch;
+      return missed !== undefined;
+    }, 120_000).catch(() => {
+      throw new ZgError(`${victim} was not challenged within two minutes`);
+    });
+    await challenges.slashMissed(address, missed as number);
+    const after = (await staking.status(address, "STORAGE")).bonded;
     const answering: string[] = [];
-    for (const operator of storageOperators) {
-      const status = await challenges.status(operator.address, 4);
-      if (status.epochs.some((e) => e.state === "answered")) answering.push(operator.worker);
+    for (const node of state.operators.filter((o) => o.role === "STORAGE")) {
+      const status = await challenges.status(node.address, 4);
+      if (status.epochs.some((e) => e.state === "answered")) answering.push(node.worker);
     }
     if (answering.length === 0) throw new ZgError("no storage node answered a challenge");
     const penalty =
@@ -90,6 +123,16 @@ export async function showChallenges({ state, controls, connectAs }: DemoContext
         : `slashed ${formatEther(before - after)} and jailed`;
     return `${victim} missed epoch ${missed} and was ${penalty}, reported by the demo user; answered and earning: ${answering.join(", ")}`;
   } finally {
-    chain.destroy();
+    if (started) await controls.removeWorker(victim);
+    for (const chain of [reader, operator, governance]) chain.destroy();
+  }
+}
+
+/** Polls `done` every second until it holds, or fails after `timeoutMs`. */
+async function waitFor(done: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new ZgError(`not reached within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }

@@ -1,3 +1,5 @@
+import { workerKinds } from "../../offchain/modules";
+import { profileNames } from "../../offchain/profiles";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
@@ -234,7 +236,7 @@ describe("zg CLI", function () {
 
     it("a profile that does not exist", async () => {
       expect(expectFailure(await zg(["deploy", "--profile", "everything"]))).to.equal(
-        "zg: unknown profile 'everything' (profiles: full, no-token, testnet)",
+        `zg: unknown profile 'everything' (profiles: ${profileNames().join(", ")})`,
       );
     });
 
@@ -293,7 +295,7 @@ describe("zg CLI", function () {
 
     it("an unknown worker kind", async () => {
       expect(expectFailure(await zg(["node", "miner", "--config", "x.json"]))).to.equal(
-        "zg: unknown worker kind 'miner' (kinds: storage, oracle, watcher)",
+        `zg: unknown worker kind 'miner' (kinds: ${[...workerKinds().keys()].join(", ")})`,
       );
     });
 

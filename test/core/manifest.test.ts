@@ -141,7 +141,15 @@ describe("module manifests: a module added to the list is picked up everywhere",
         workers: [{ name: "echo-0", kind: "echo", url: handle.url, health: "", metrics: "", log: "" }],
         statusUrl: "",
       };
-      const controls = { stopWorker: async () => undefined, resumeWorker: async () => undefined };
+      const unused = async (): Promise<never> => {
+        throw new Error("the echo demo controls no worker");
+      };
+      const controls = {
+        stopWorker: unused,
+        resumeWorker: unused,
+        startExtraWorker: unused,
+        removeWorker: unused,
+      };
       expect(await runDemo(state, (line) => lines.push(line), controls, WITH_ECHO)).to.equal(true);
     } finally {
       await handle.stop();

@@ -59,7 +59,7 @@ describe("zg devnet", function () {
       expect(result.stdout.match(/worker\s+storage-\d\s+http/g)).to.have.length(6);
       expect(result.stdout).to.include("survives the loss of two storage nodes");
       expect(result.stdout).to.match(
-        /storage-1 missed epoch \d+ and was (slashed 1\.0 and jailed|jailed \(this profile moves no coin\))/,
+        /storage-lossy missed epoch \d+ and was (slashed 1\.0 and jailed|jailed \(this profile moves no coin\))/,
       );
       expect(result.stdout).to.match(/worker\s+oracle\s+http:\/\/127\.0\.0\.1:\d+/);
       expect(result.stdout).to.match(
@@ -72,6 +72,7 @@ describe("zg devnet", function () {
       );
       expect(result.stdout).to.include("demo succeeded");
       expect(result.stdout).to.not.include("✗");
+      expect(result.stdout).to.include("every listed worker is healthy after the demo");
       const workerLog = readFileSync(path.join(dataDir, "watcher", "worker.log"), "utf8");
       expect(workerLog).to.include('"msg":"worker stopped"');
       expect(existsSync(path.join(dataDir, "chain.log"))).to.equal(true);
@@ -95,6 +96,7 @@ describe("zg devnet", function () {
       expect(result.code, result.stdout + result.stderr).to.equal(0);
       expect(result.stdout).to.include("demo succeeded");
       expect(result.stdout).to.not.include("✗");
+      expect(result.stdout).to.include("every listed worker is healthy after the demo");
       const deployed = profileModules(loadProfile(profile));
       for (const module of MODULES) {
         for (const step of module.demo) {
