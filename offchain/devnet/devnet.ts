@@ -33,6 +33,17 @@ export interface DevnetOptions {
   json: boolean;
 }
 
+/**
+ * The `limits` of every devnet worker. The devnet's clients (the CLI, the demo, the SDK, workers calling
+ * workers) all come from 127.0.0.1, which the per-client limits count as one client: its rate and connection cap
+ * are raised tenfold and fourfold. Timeouts, the total connection cap and the batch limits keep their defaults.
+ * A worker's plan may set `limits` of its own.
+ */
+export const DEVNET_LIMITS = {
+  rate: { perSecond: 2000, burst: 20_000 },
+  maxConnectionsPerClient: 1024,
+} as const;
+
 /** A devnet account: index 0 is governance and deployer, the next ones are operators. */
 export function devAccount(index: number): HDNodeWallet {
   return HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, `m/44'/60'/0'/0/${index}`);
@@ -218,6 +229,7 @@ async function startWorker(
     http: { host: "127.0.0.1", port },
     confirmations: 0,
     pollIntervalMs: 250,
+    limits: DEVNET_LIMITS,
     ...(privateKey ? { privateKey } : {}),
     ...plan.config(port),
   };
