@@ -66,6 +66,11 @@ export class ChainReader {
     return this.cursor?.block ?? this.options.startBlock - 1;
   }
 
+  /** The hash of `processedBlock`, once a range has been processed (read with the range, no call of its own). */
+  get processedBlockHash(): string | undefined {
+    return this.cursor?.hash;
+  }
+
   get head(): number {
     return this.headBlock;
   }

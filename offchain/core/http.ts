@@ -52,6 +52,33 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
     );
 }
 
+/** Whether a request comes with a body (a Content-Length above 0, or a chunked one). */
+export function hasBody(request: IncomingMessage): boolean {
+  return (
+    Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined
+  );
+}
+
+/** A wait in whole seconds, as Retry-After says it (at least 1). */
+export function retryAfterSeconds(waitMs: number): number {
+  return Number.isFinite(waitMs) ? Math.max(1, Math.ceil(waitMs / 1000)) : 3600;
+}
+
+/** Answers 429 with Retry-After and an OpenAI-style error body that says when to retry. */
+export function sendTooManyRequests(response: ServerResponse, waitMs: number): void {
+  if (response.headersSent) return;
+  const seconds = retryAfterSeconds(waitMs);
+  response.setHeader("retry-after", String(seconds));
+  sendJson(response, 429, {
+    error: {
+      message: `too many requests from this client: retry after ${seconds} s`,
+      type: "rate_limit_error",
+      code: 429,
+      retryAfterSeconds: seconds,
+    },
+  });
+}
+
 /** A request header's value (the first, when it was sent several times). */
 export function header(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];

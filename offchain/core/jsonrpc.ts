@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { firstLine, ZgError } from "./errors";
-import { BodyTooLargeError, readBody, sendJson } from "./http";
+import { BodyTooLargeError, readBody, retryAfterSeconds, sendJson } from "./http";
+import { DEFAULT_LIMITS } from "./limits";
 import type { Logger } from "./log";
 
 /** A JSON-RPC method: receives the positional params, returns the result (or throws a `JsonRpcError`). */
@@ -21,6 +22,38 @@ export class JsonRpcError extends Error {
   static invalidParams(data: string): JsonRpcError {
     return new JsonRpcError(-32602, "Invalid params", data);
   }
+
+  /**
+   * -32005 "limit exceeded" (EIP-1474), with the wait in `data`. Answered with HTTP 200: the 0G SDK hands a
+   * JSON-RPC error straight to its caller, where an HTTP 429 would be retried blindly three times a second apart.
+   */
+  static limitExceeded(waitMs: number): JsonRpcError {
+    const seconds = retryAfterSeconds(waitMs);
+    return new JsonRpcError(
+      -32005,
+      `limit exceeded: too many requests from this client, retry after ${seconds} s`,
+      { retryAfterSeconds: seconds },
+    );
+  }
+}
+
+/** Answers a JSON-RPC request refused by the rate limit, unread: one -32005 error, and Retry-After. */
+export function sendJsonRpcLimit(response: ServerResponse, waitMs: number): void {
+  if (response.headersSent) return;
+  response.setHeader("retry-after", String(retryAfterSeconds(waitMs)));
+  sendJson(response, 200, errorBody(null, JsonRpcError.limitExceeded(waitMs)));
+}
+
+export interface JsonRpcServeOptions {
+  /** The largest request body read; a larger one is refused with 413 before it is read whole. */
+  maxBodyBytes: number;
+  log: Logger;
+  /** The most calls in one batch (default `DEFAULT_LIMITS.maxBatchCalls`); a longer batch gets one error. */
+  maxBatchCalls?: number;
+  /** How many calls of a batch run at once (default `DEFAULT_LIMITS.batchConcurrency`). */
+  batchConcurrency?: number;
+  /** Charges a batch of `calls` to its client before it runs: 0 to run it, else the ms to wait (refused). */
+  chargeBatch?: (calls: number) => number;
 }
 
 interface JsonRpcRequest {
@@ -32,14 +65,17 @@ interface JsonRpcRequest {
 
 /**
  * Serves JSON-RPC 2.0 over HTTP POST (single and batch requests), refusing bodies over `maxBodyBytes`
- * before reading them whole. Unexpected failures are logged and answered as -32603 with a one-line reason.
+ * before reading them whole, and batches over `maxBatchCalls` calls before running any; a batch runs at most
+ * `batchConcurrency` calls at a time. Unexpected failures are logged and answered as -32603 with a one-line reason.
  */
 export function serveJsonRpc(
   methods: JsonRpcMethods,
   request: IncomingMessage,
   response: ServerResponse,
-  options: { maxBodyBytes: number; log: Logger },
+  options: JsonRpcServeOptions,
 ): void {
+  const maxBatchCalls = options.maxBatchCalls ?? DEFAULT_LIMITS.maxBatchCalls;
+  const concurrency = options.batchConcurrency ?? DEFAULT_LIMITS.batchConcurrency;
   readBody(request, options.maxBodyBytes).then(
     (body) => {
       let parsed: unknown;
@@ -55,7 +91,20 @@ export function serveJsonRpc(
           sendJson(response, 200, errorBody(null, new JsonRpcError(-32600, "Invalid Request")));
           return;
         }
-        void Promise.all(parsed.map((call) => handle(call as JsonRpcRequest))).then((answers) =>
+        if (parsed.length > maxBatchCalls) {
+          const error = new JsonRpcError(
+            -32600,
+            `batch of ${parsed.length} calls is over the limit of ${maxBatchCalls}`,
+          );
+          sendJson(response, 200, errorBody(null, error));
+          return;
+        }
+        const waitMs = options.chargeBatch?.(parsed.length) ?? 0;
+        if (waitMs > 0) {
+          sendJsonRpcLimit(response, waitMs);
+          return;
+        }
+        void mapBounded(parsed as JsonRpcRequest[], concurrency, handle).then((answers) =>
           sendJson(response, 200, answers),
         );
       } else {
@@ -71,6 +120,20 @@ export function serveJsonRpc(
       );
     },
   );
+}
+
+/** `task` over `items`, at most `limit` at a time, results in order. */
+async function mapBounded<T, R>(items: T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
 }
 
 async function dispatch(methods: JsonRpcMethods, call: JsonRpcRequest, log: Logger): Promise<unknown> {

@@ -1,7 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import path from "node:path";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import { encodeBytes32String, ZeroAddress } from "ethers";
 import { z, type ZodTypeAny } from "zod";
 import { ZgChain } from "./chain";
@@ -9,8 +9,9 @@ import { chainConfigSchema, chainConfigFromEnv, resolveChainConfig, validate } f
 import { readDeployment } from "./deployments";
 import { firstLine, ZgError } from "./errors";
 import { createLogger, type Logger, type LogLevel } from "./log";
-import { sendJson } from "./http";
-import { serveJsonRpc, type JsonRpcMethods } from "./jsonrpc";
+import { hasBody, sendJson, sendTooManyRequests } from "./http";
+import { sendJsonRpcLimit, serveJsonRpc, type JsonRpcMethods } from "./jsonrpc";
+import { createLimitedServer, limitsSchema, RateLimiter, type Limits } from "./limits";
 import { DurableStore } from "./store";
 
 /** The fields every worker's config file has, on top of the chain connection. */
@@ -27,6 +28,8 @@ export const workerConfigSchema = chainConfigSchema
     pollIntervalMs: z.number().int().min(50).max(600_000).default(1000),
     startBlock: z.number().int().min(0).optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** The HTTP server's timeouts, connection caps, per-client rate and JSON-RPC batch limits. */
+    limits: limitsSchema.default({}),
   })
   .strict();
 export type WorkerConfig = z.output<typeof workerConfigSchema>;
@@ -177,7 +180,13 @@ export interface WorkerHandle {
 export async function startWorker<S extends ZodTypeAny>(
   definition: WorkerDefinition<S>,
   rawConfig: Record<string, unknown>,
-  options: { configDir?: string; source?: string; write?: (line: string) => void } = {},
+  options: {
+    configDir?: string;
+    source?: string;
+    write?: (line: string) => void;
+    /** The key of per-client limits (default: the remote IPv4 address or IPv6 /64). */
+    clientKey?: (socket: Socket) => string;
+  } = {},
 ): Promise<WorkerHandle> {
   const { __dir, ...fields } = rawConfig;
   const configDir = options.configDir ?? (typeof __dir === "string" ? __dir : process.cwd());
@@ -205,34 +214,7 @@ export async function startWorker<S extends ZodTypeAny>(
     collectDefaultMetrics({ register: metrics, prefix: "zg_" });
     const startBlock = config.startBlock ?? readDeployment(chain.chainId)?.startBlock ?? 0;
     running = await definition.start({ config, chain, store, log, metrics, startBlock });
-    const startedAt = Date.now();
-    const worker = running;
-    server = createServer((request, response) => {
-      const route = (request.url ?? "/").split("?")[0];
-      if (worker.http?.(request, response, route)) return;
-      if (request.method === "POST" && route === "/" && worker.rpc) {
-        serveJsonRpc(worker.rpc, request, response, { maxBodyBytes: worker.maxRequestBytes ?? 1 << 20, log });
-      } else if (route !== "/health" && route !== "/metrics") {
-        response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
-      } else if (request.method !== "GET") {
-        response.writeHead(405, { "content-type": "application/json" }).end('{"error":"method not allowed"}');
-      } else if (route === "/health") {
-        const body = {
-          status: "ok",
-          kind: definition.kind,
-          chainId: chain.chainId,
-          address: chain.address ?? null,
-          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-          ...worker.health(),
-        };
-        sendJson(response, 200, body);
-      } else {
-        metrics.metrics().then(
-          (text) => response.writeHead(200, { "content-type": metrics.contentType }).end(text),
-          (error: unknown) => response.writeHead(500).end(firstLine(error)),
-        );
-      }
-    });
+    server = serveWorker(definition.kind, running, { chain, log, metrics, limits: config.limits }, options);
     await listen(server, config.http.host, config.http.port);
   } catch (error) {
     await running?.stop();
@@ -270,6 +252,102 @@ export async function startWorker<S extends ZodTypeAny>(
         log.info("worker stopped");
       })()),
   };
+}
+
+/**
+ * The one HTTP server of a worker: its routes, its JSON-RPC on `POST /`, `/health` and `/metrics`, behind the
+ * configured limits. Each client has two token buckets: one for monitoring (`GET /health`, `GET /metrics`), one
+ * for everything else, so heavy API use never starves its monitoring. Refusals are counted in
+ * `zg_http_refused_total{reason}` and logged at most once a minute.
+ */
+function serveWorker(
+  kind: string,
+  worker: RunningWorker,
+  context: { chain: ZgChain; log: Logger; metrics: Registry; limits: Limits },
+  options: { clientKey?: (socket: Socket) => string },
+): Server {
+  const { chain, log, metrics, limits } = context;
+  const startedAt = Date.now();
+  const refusals = new Counter({
+    name: "zg_http_refused_total",
+    help: "Connections and requests refused by the server's limits, by reason",
+    labelNames: ["reason"],
+    registers: [metrics],
+  });
+  const warnRefusal = throttled(60_000, (reason: string, client: string) =>
+    log.warn("refusing a client over the server's limits (further refusals: zg_http_refused_total)", {
+      reason,
+      client,
+    }),
+  );
+  const refuse = (reason: string, client: string) => {
+    refusals.inc({ reason });
+    warnRefusal(reason, client);
+  };
+  const apiRate = new RateLimiter(limits.rate);
+  const monitoringRate = new RateLimiter(limits.rate);
+  const limited = createLimitedServer(
+    limits,
+    (request, response) => {
+      const route = (request.url ?? "/").split("?")[0];
+      const client = limited.clientOf(request.socket);
+      const monitoring = request.method === "GET" && (route === "/health" || route === "/metrics");
+      const jsonRpc = request.method === "POST" && route === "/" && worker.rpc !== undefined;
+      const wait = (monitoring ? monitoringRate : apiRate).take(client);
+      if (wait > 0) {
+        refuse("rate", client);
+        // A refused body is not read: the connection closes after the answer instead.
+        if (hasBody(request)) response.setHeader("connection", "close");
+        if (jsonRpc) sendJsonRpcLimit(response, wait);
+        else sendTooManyRequests(response, wait);
+        return;
+      }
+      if (worker.http?.(request, response, route)) return;
+      if (jsonRpc && worker.rpc) {
+        serveJsonRpc(worker.rpc, request, response, {
+          maxBodyBytes: worker.maxRequestBytes ?? 1 << 20,
+          log,
+          maxBatchCalls: limits.maxBatchCalls,
+          batchConcurrency: limits.batchConcurrency,
+          // The request paid one token; a batch pays one per call.
+          chargeBatch: (calls) => {
+            const batchWait = apiRate.take(client, calls - 1);
+            if (batchWait > 0) refuse("rate", client);
+            return batchWait;
+          },
+        });
+      } else if (route !== "/health" && route !== "/metrics") {
+        response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
+      } else if (request.method !== "GET") {
+        response.writeHead(405, { "content-type": "application/json" }).end('{"error":"method not allowed"}');
+      } else if (route === "/health") {
+        const body = {
+          status: "ok",
+          kind,
+          chainId: chain.chainId,
+          address: chain.address ?? null,
+          uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+          ...worker.health(),
+        };
+        sendJson(response, 200, body);
+      } else {
+        metrics.metrics().then(
+          (text) => response.writeHead(200, { "content-type": metrics.contentType }).end(text),
+          (error: unknown) => response.writeHead(500).end(firstLine(error)),
+        );
+      }
+    },
+    { clientKey: options.clientKey, onRefused: refuse },
+  );
+  new Gauge({
+    name: "zg_http_open_connections",
+    help: "Open connections to the worker's HTTP server",
+    registers: [metrics],
+    collect() {
+      this.set(limited.openConnections());
+    },
+  });
+  return limited.server;
 }
 
 /** Runs a worker until SIGINT or SIGTERM, then stops it gracefully (the CLI's `zg node <kind>`). */
@@ -311,6 +389,20 @@ function pickChain(config: WorkerConfig): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(config).filter(([key, value]) => keys.includes(key) && value !== undefined),
   );
+}
+
+/** `action`, at most once per `intervalMs` (a flood of refusals is one log line a minute, and a metric). */
+function throttled<A extends unknown[]>(
+  intervalMs: number,
+  action: (...args: A) => void,
+): (...args: A) => void {
+  let last = -Infinity;
+  return (...args) => {
+    const now = Date.now();
+    if (now - last < intervalMs) return;
+    last = now;
+    action(...args);
+  };
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

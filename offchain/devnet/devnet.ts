@@ -31,6 +31,17 @@ export interface DevnetOptions {
 }
 
 /**
+ * The `limits` of every devnet worker. The devnet's clients (the CLI, the demo, the SDK, workers calling
+ * workers) all come from 127.0.0.1, which the per-client limits count as one client: its rate and connection cap
+ * are raised tenfold and fourfold. Timeouts, the total connection cap and the batch limits keep their defaults.
+ * A worker's plan may set `limits` of its own.
+ */
+export const DEVNET_LIMITS = {
+  rate: { perSecond: 2000, burst: 20_000 },
+  maxConnectionsPerClient: 1024,
+} as const;
+
+/**
  * `zg devnet`: a local chain, a deployment of the profile, staked operators and every worker of the
  * deployed modules, each a supervised child process with its own data directory and log file.
  */
@@ -235,6 +246,7 @@ async function startWorker(
     http: { host: "127.0.0.1", port },
     confirmations: 0,
     pollIntervalMs: 250,
+    limits: DEVNET_LIMITS,
     ...(privateKey ? { privateKey } : {}),
     ...plan.config(port),
   };

@@ -1,4 +1,4 @@
-import { encodeBytes32String, isHexString, ZeroAddress, type Log } from "ethers";
+import { encodeBytes32String, isHexString, ZeroAddress, ZeroHash, type Log } from "ethers";
 import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
 import { Flow__factory, StorageChallenges__factory, type Flow } from "../../typechain-types";
@@ -158,6 +158,25 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
     };
   });
 
+  /**
+   * The hash of the last block the log is synced to, from the chain reader's own state: N status calls make no
+   * chain call (before the first range, one call, shared, for the block before the start block).
+   */
+  let beforeStart: Promise<string> | undefined;
+  const syncBlockHash = async (height: number): Promise<string> => {
+    if (height < 0) return ZeroHash;
+    const known = reader.processedBlockHash;
+    if (known !== undefined) return known;
+    beforeStart ??= chain.provider.getBlock(height).then(
+      (block) => block?.hash ?? ZeroHash,
+      (error: unknown) => {
+        beforeStart = undefined;
+        throw error;
+      },
+    );
+    return beforeStart;
+  };
+
   const files = new FileStore(store);
   const locks = new KeyedLock();
   const responder = await startResponder(runtime, files);
@@ -211,11 +230,11 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
 
   const rpc: JsonRpcMethods = {
     zgs_getStatus: async (): Promise<NodeStatus> => {
-      const block = reader.processedBlock >= 0 ? await chain.provider.getBlock(reader.processedBlock) : null;
+      const height = reader.processedBlock;
       return {
         connectedPeers: 0,
-        logSyncHeight: reader.processedBlock,
-        logSyncBlock: block?.hash ?? `0x${"0".repeat(64)}`,
+        logSyncHeight: height,
+        logSyncBlock: await syncBlockHash(height),
         nextTxSeq,
         networkIdentity: {
           chainId: chain.chainId,

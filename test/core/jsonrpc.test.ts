@@ -9,6 +9,8 @@ describe("JSON-RPC server", () => {
   let server: Server;
   let url: string;
   const logged: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
 
   before(async () => {
     const log = createLogger({ write: (line) => logged.push(line) });
@@ -24,9 +26,22 @@ describe("JSON-RPC server", () => {
       crash: async () => {
         throw new Error("disk on fire\nstack…");
       },
+      /** Records how many calls run at once. */
+      slow: async () => {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        inFlight -= 1;
+        return inFlight;
+      },
     };
     server = createServer((request, response) =>
-      serveJsonRpc(methods, request, response, { maxBodyBytes: 1024, log }),
+      serveJsonRpc(methods, request, response, {
+        maxBodyBytes: 64 << 10,
+        log,
+        maxBatchCalls: 20,
+        batchConcurrency: 3,
+      }),
     );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -100,9 +115,34 @@ describe("JSON-RPC server", () => {
 
   it("refuses an oversized body with 413 without reading it whole", async () => {
     const { status, json } = await post(
-      JSON.stringify({ id: 1, method: "echo", params: ["x".repeat(5000)] }),
+      JSON.stringify({ id: 1, method: "echo", params: ["x".repeat(70_000)] }),
     );
     expect(status).to.equal(413);
-    expect(json).to.deep.include({ error: { code: -32600, message: "request body over 1024 bytes" } });
+    expect(json).to.deep.include({ error: { code: -32600, message: "request body over 65536 bytes" } });
+  });
+
+  const calls = (count: number, method = "slow") =>
+    JSON.stringify(Array.from({ length: count }, (_, id) => ({ jsonrpc: "2.0", id, method })));
+
+  it("refuses a batch over the cap with one error that says the limit, running none of it", async () => {
+    maxInFlight = 0;
+    const { status, json } = await post(calls(21));
+    expect(status).to.equal(200);
+    expect(json).to.deep.equal({
+      jsonrpc: "2.0",
+      id: null,
+      error: { code: -32600, message: "batch of 21 calls is over the limit of 20" },
+    });
+    expect(maxInFlight).to.equal(0);
+  });
+
+  it("serves a batch at the cap in order, at most batchConcurrency calls at a time", async () => {
+    maxInFlight = 0;
+    const { json } = await post(calls(20));
+    expect((json as { id: number }[]).map((answer) => answer.id)).to.deep.equal([...Array(20).keys()]);
+    expect((json as { result?: unknown }[]).every((answer) => typeof answer.result === "number")).to.equal(
+      true,
+    );
+    expect(maxInFlight).to.equal(3);
   });
 });
