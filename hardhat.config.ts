@@ -1,7 +1,16 @@
 import { subtask, task, types } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_TEST } from "hardhat/builtin-tasks/task-names";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_NODE, TASK_TEST } from "hardhat/builtin-tasks/task-names";
 import type { HardhatUserConfig, NetworkUserConfig } from "hardhat/types";
-import "@nomicfoundation/hardhat-toolbox";
+// The devnet's chain process (ZG_CHAIN_ONLY) deploys and serves: it loads ethers and Ignition, not the whole
+// toolbox (test matchers, TypeChain, gas reporter, coverage, verification), which would double its memory.
+/* eslint-disable @typescript-eslint/no-require-imports */
+if (process.env.ZG_CHAIN_ONLY) {
+  require("@nomicfoundation/hardhat-ethers");
+  require("@nomicfoundation/hardhat-ignition-ethers");
+} else {
+  require("@nomicfoundation/hardhat-toolbox");
+}
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const SOLC_VERSION = "0.8.28";
 
@@ -34,6 +43,24 @@ task("zg:deploy", "Deploys a profile of zerog-stack modules with Ignition")
     const record = await deployProfile(hre, args.profile, args.out);
     // The one line `zg deploy` reads back.
     console.log(JSON.stringify({ deployment: true, ...record }));
+  });
+
+task(
+  "zg:chain",
+  "Deploys a profile on the in-process network, then serves that chain over JSON-RPC (the devnet)",
+)
+  .addParam("profile", "profile name from deploy/profiles", "full", types.string)
+  .addParam("hostname", "address to listen on", "127.0.0.1", types.string)
+  .addParam("port", "JSON-RPC port", 8545, types.int)
+  .setAction(async (args: { profile: string; hostname: string; port: number }, hre) => {
+    // Deploying in this process needs no second Hardhat start-up and writes no Ignition journal (the in-process
+    // network is ephemeral); the record goes where the SDK reads it, for the network clients will call "localhost".
+    const { deployProfile } = await import("./deploy/deploy-profile");
+    const { MODULES } = await import("./offchain/modules");
+    const record = await deployProfile(hre, args.profile, undefined, MODULES, "localhost");
+    console.log(JSON.stringify({ deployment: true, ...record }));
+    (globalThis as { gc?: () => void }).gc?.();
+    await hre.run(TASK_NODE, { hostname: args.hostname, port: args.port });
   });
 
 /** Accounts for remote networks come from the environment, never from the repository. */

@@ -73,6 +73,12 @@ const BENCHMARKS: Benchmark[] = [
     run: builtinEngineBench,
   },
   {
+    name: "devnet",
+    description:
+      "`npm start` without the demo: seconds until the devnet is ready and the resident memory of all its processes (goal: 15 s, 1 GiB)",
+    run: async () => (await import("./devnet")).devnetStartup(),
+  },
+  {
     name: "cli-help",
     description: "wall time of `zg --help` (a fresh Node process), median of 15",
     async run() {

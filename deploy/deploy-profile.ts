@@ -24,6 +24,8 @@ export async function deployProfile(
   profileName: string,
   out?: string,
   manifests: readonly ModuleManifest[] = MODULES,
+  /** The network name the record gives clients (the devnet deploys in-process but is reached as "localhost"). */
+  networkName: string = hre.network.name,
 ): Promise<DeploymentRecord> {
   const profile = loadProfile(profileName, manifests);
   const chainId = Number((await hre.ethers.provider.getNetwork()).chainId);
@@ -35,7 +37,14 @@ export async function deployProfile(
     });
   }
   const firstBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
-  const options = { deploymentId, displayUi: false };
+  // A local chain mines each transaction at once: poll for receipts often and wait for one confirmation, not
+  // Ignition's default of five confirmations polled every second (most of a devnet's start-up otherwise).
+  const local = chainId === 31337;
+  const options = {
+    deploymentId,
+    displayUi: false,
+    ...(local ? { config: { blockPollingInterval: 50, requiredConfirmations: 1 } } : {}),
+  };
 
   // One composed module per profile, so every part shares the one registry in a single deployment.
   const parameters: DeploymentParameters = {};
@@ -62,7 +71,7 @@ export async function deployProfile(
   }
   const record: DeploymentRecord = {
     chainId,
-    network: hre.network.name,
+    network: networkName,
     profile: profile.name,
     registry: registryAddress,
     startBlock: previous?.registry === registryAddress ? previous.startBlock : firstBlock,

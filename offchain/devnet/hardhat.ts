@@ -4,10 +4,10 @@ import { packageRoot } from "../core/paths";
 import type { DeploymentRecord } from "../core/deployments";
 
 /** The command line that runs this checkout's Hardhat CLI with the current Node. */
-export function hardhatArgs(args: string[]): [string, string[]] {
+export function hardhatArgs(args: string[], nodeFlags: string[] = []): [string, string[]] {
   return [
     process.execPath,
-    [require.resolve("hardhat/internal/cli/cli", { paths: [packageRoot()] }), ...args],
+    [...nodeFlags, require.resolve("hardhat/internal/cli/cli", { paths: [packageRoot()] }), ...args],
   ];
 }
 
