@@ -3,6 +3,8 @@ import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_NODE, TASK_TEST } from "hard
 import type { HardhatUserConfig, NetworkUserConfig } from "hardhat/types";
 // The devnet's chain process (ZG_CHAIN_ONLY) deploys and serves: it loads ethers and Ignition, not the whole
 // toolbox (test matchers, TypeChain, gas reporter, coverage, verification), which would double its memory.
+// (The type-only import keeps the toolbox's config and test-matcher types for the compiler in every case.)
+import type {} from "@nomicfoundation/hardhat-toolbox";
 /* eslint-disable @typescript-eslint/no-require-imports */
 if (process.env.ZG_CHAIN_ONLY) {
   require("@nomicfoundation/hardhat-ethers");

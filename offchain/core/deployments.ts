@@ -15,7 +15,8 @@ export interface DeploymentRecord {
 
 /** `deployments/` in the checkout, or `ZG_DEPLOYMENTS_DIR`. */
 export function deploymentsDir(): string {
-  return process.env.ZG_DEPLOYMENTS_DIR ?? path.join(packageRoot(), "deployments");
+  // An empty variable counts as unset, as everywhere else in the SDK.
+  return process.env.ZG_DEPLOYMENTS_DIR || path.join(packageRoot(), "deployments");
 }
 
 export function deploymentFile(chainId: number | bigint): string {

@@ -93,6 +93,10 @@ export interface DevnetState {
   workers: DevnetWorker[];
   /** The devnet's own status page: every worker's state (running, restarting, failed, stopped) and health. */
   statusUrl: string;
+  /** A funded account for users (never an operator); devnet only: its key is public. */
+  user: DevnetAccount;
+  /** Copy-paste commands for the user, from every deployed module. */
+  tryIt: string[];
 }
 
 /** What a module's devnet part sees while the devnet is planned. */
@@ -117,8 +121,20 @@ export interface DevnetWorkerPlan {
   api?: string;
 }
 
+/** What a module's copy-paste commands for the devnet banner may refer to. */
+export interface DevnetTryContext {
+  state: DevnetState;
+  /** The funded user account the banner prints (its key is in ZG_PRIVATE_KEY for these commands). */
+  user: DevnetAccount;
+}
+
 export interface DevnetPart {
   workers?(context: DevnetPlanContext): DevnetWorkerPlan[];
+  /**
+   * Shell lines a user copies from the banner to try the module with the devnet's funded user, run from the
+   * checkout after `zg() { node bin/zg.js "$@"; }` and `export ZG_PRIVATE_KEY=<the user's key>`.
+   */
+  tryIt?(context: DevnetTryContext): string[];
   /** Runs after deployment, before any worker starts, with the accounts the devnet gave each planned worker. */
   setup?(context: DevnetSetupContext): Promise<DevnetOperator[]>;
 }

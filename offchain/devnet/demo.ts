@@ -11,9 +11,6 @@ import {
 import { MODULES } from "../modules";
 import { connectDevnet, devAccount } from "./accounts";
 
-/** The devnet account the demo's user signs with (not an operator). */
-const DEMO_USER = 19;
-
 /** The one step that belongs to no module: what the registry lists is what the deployment recorded. */
 const REGISTRY_STEP: DemoStep = {
   title: "modules are found through the registry",
@@ -54,7 +51,7 @@ export async function runDemo(
       if (role === "GOVERNANCE") return connect(devAccount(0).privateKey);
       const operator = role === "USER" ? undefined : state.operators.find((o) => o.role === role);
       if (role !== "USER" && !operator) throw new ZgError(`no devnet operator serves ${role}`);
-      return connect(operator?.privateKey ?? devAccount(DEMO_USER).privateKey);
+      return connect(operator?.privateKey ?? state.user.privateKey);
     },
     // Funding transfers go out one at a time: steps may ask for several accounts at once.
     newAccount: (coin) => {

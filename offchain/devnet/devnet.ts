@@ -31,6 +31,9 @@ export interface DevnetOptions {
   json: boolean;
 }
 
+/** The devnet account printed for users (the demo's user too): funded by Hardhat, never an operator. */
+export const DEVNET_USER = 19;
+
 /**
  * Node flags of the devnet's processes: a young generation of 2 MiB semi-spaces instead of 16 keeps each of the
  * ten processes about 15–30 MiB smaller (the devnet fits in 1 GiB) for a little more scavenging.
@@ -147,6 +150,8 @@ export async function runDevnet(
     );
     const status = await serveStatus(supervisor, workers);
     closeStatus = status.close;
+    const account = devAccount(DEVNET_USER);
+    const user = { address: account.address, privateKey: account.privateKey };
     const state: DevnetState = {
       rpcUrl,
       chainId,
@@ -155,7 +160,16 @@ export async function runDevnet(
       operators,
       workers,
       statusUrl: status.url,
+      user,
+      tryIt: [],
     };
+    // Commands run against this chain: name it unless it is the CLI's default (localhost:8545).
+    const rpcFlag = rpcUrl === NETWORKS.localhost.rpcUrl ? "" : ` --rpc ${rpcUrl}`;
+    state.tryIt = [
+      `zg() { node ${path.join(packageRoot(), "bin", "zg.js")}${rpcFlag} "$@"; }`,
+      `export ZG_PRIVATE_KEY=${user.privateKey}`,
+      ...manifests.flatMap((module) => module.devnet?.tryIt?.({ state, user }) ?? []),
+    ];
     printState(state, options.json);
 
     let demoFailed = false;
@@ -379,6 +393,10 @@ function printState(state: DevnetState, json: boolean): void {
         `  worker      ${w.name.padEnd(14)} ${w.url}  (/health, /metrics${w.api ? `, ${w.api}` : ""}; log ${w.log})`,
     ),
     `  governance  ${devAccount(0).address} (devnet account 0; key in Hardhat's development mnemonic)`,
+    `  user        ${state.user.address} (funded; devnet-only key ${state.user.privateKey})`,
+    "",
+    "try it, from another terminal:",
+    ...state.tryIt.map((line) => `  ${line}`),
     "",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

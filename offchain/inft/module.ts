@@ -35,6 +35,10 @@ export const inft = {
   ],
   cli: registerInftCommands,
   devnet: {
+    tryIt: () => [
+      `AGENT=$(zg --json inft mint --data README.md --description readme | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).tokenId')`,
+      'zg inft infer "$AGENT" "what is zerog-stack?"',
+    ],
     workers: () => [
       {
         name: "oracle",

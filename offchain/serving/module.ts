@@ -51,6 +51,15 @@ export const serving = {
   ],
   cli: registerServingCommands,
   devnet: {
+    tryIt: ({ state }) => {
+      const provider = state.operators.find((o) => o.role === "PROVIDER")?.address;
+      if (!provider) return [];
+      const paid = Boolean(state.deployment.modules[contracts.ledger.name]);
+      return [
+        ...(paid ? ["zg ledger deposit 1", `zg ledger fund ${provider} 0.5`] : []),
+        `zg infer --provider ${provider} "what is a storage node?"`,
+      ];
+    },
     workers: ({ deployment }) => {
       // Paid when a ledger can carry the payments, free otherwise (the no-token profile).
       const paid = Boolean(deployment.modules[contracts.ledger.name]);

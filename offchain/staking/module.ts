@@ -60,6 +60,8 @@ export const staking = {
   cli: registerStakingCommands,
   devnet: {
     workers: () => [{ name: "watcher", kind: "watcher", roles: [], config: () => ({}) }],
+    tryIt: ({ state }) =>
+      state.operators.slice(0, 1).map((o) => `zg stake status --role ${o.role} --operator ${o.address}`),
     async setup(context): Promise<DevnetOperator[]> {
       return (await import("./devnet")).stakeDevnetOperators(context);
     },

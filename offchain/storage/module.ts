@@ -78,6 +78,10 @@ export const storage = {
   ],
   cli: registerStorageCommands,
   devnet: {
+    tryIt: () => [
+      "zg storage upload README.md",
+      'zg storage download "$(zg storage root README.md)" "$(mktemp -u)"',
+    ],
     workers: () =>
       DEVNET_NODES.map((node, n) => ({
         name: `storage-${n}`,

@@ -13,7 +13,7 @@ import { MODULES, workerDefinition, workerKinds } from "../../offchain/modules";
 import { loadProfile, profileModules, profileSchemaFor } from "../../offchain/profiles";
 import { ModuleRegistry__factory } from "../../typechain-types";
 import { echo } from "../fixtures/echo-module";
-import { startRpc, tempDir, type TestRpc } from "../helpers/chain";
+import { devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
 
 /** The stack's modules plus a throw-away one, as a new module is added: one more entry in the list. */
 const WITH_ECHO = [...MODULES, echo];
@@ -140,6 +140,8 @@ describe("module manifests: a module added to the list is picked up everywhere",
         operators: [],
         workers: [{ name: "echo-0", kind: "echo", url: handle.url, health: "", metrics: "", log: "" }],
         statusUrl: "",
+        user: { address: devAccount(19).address, privateKey: devAccount(19).privateKey },
+        tryIt: [],
       };
       const unused = async (): Promise<never> => {
         throw new Error("the echo demo controls no worker");
