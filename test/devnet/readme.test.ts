@@ -24,7 +24,7 @@ describe("README quickstart", function () {
       "zg storage upload",
       "zg storage download",
       "zg infer",
-      "zg inft mint",
+      "inft mint",
       "zg inft transfer",
     ])
       expect(all).to.include(command);
