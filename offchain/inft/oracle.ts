@@ -89,7 +89,7 @@ class InftOracle {
   ) {
     this.operations = new Counter({
       name: "zg_inft_operations_total",
-      help: "iNFT oracle operations by kind",
+      help: "iNFT oracle operations by kind (download and train: an agent's data fetched from storage, a model trained)",
       labelNames: ["kind"],
       registers: [metrics],
     });
@@ -276,6 +276,7 @@ class InftOracle {
       texts.push(new TextDecoder("utf-8", { fatal: false }).decode(plaintext));
     }
     const engine = new BuiltinEngine(trainModel(texts, baseModel()), agentModelId(tokenId));
+    this.operations.inc({ kind: "train" });
     if (this.agents.size >= MAX_CACHED_AGENTS) this.agents.delete(this.agents.keys().next().value as string);
     this.agents.set(cacheKey, engine);
     return engine;
@@ -315,6 +316,7 @@ class InftOracle {
   private async ciphertext(root: string): Promise<Uint8Array> {
     if (!isHexString(root, 32)) throw new ZgError(`'${root}' is not a data hash`, "BAD_INPUT");
     try {
+      this.operations.inc({ kind: "download" });
       return await this.storage.downloadBytes(root);
     } catch (error) {
       throw new HttpError(
