@@ -226,6 +226,7 @@ describe("iNFT oracle: refusals", function () {
     const daveServing = await ServingClient.connect(dave.chain);
     await daveServing.deposit(parseEther("0.1"));
     await daveServing.fund(stack.oracleKey.address, parseEther("0.1"));
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the balance read for the 402 is kept 1 s
     const answer = await dave.infer(tokenId, "who keeps the ledger?", { max_tokens: 12 });
     expect(answer.paid).to.equal(true);
     expect([await operations("download"), await operations("train")]).to.deep.equal([

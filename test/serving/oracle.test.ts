@@ -255,7 +255,13 @@ describe("inference oracle", function () {
         ).serialized,
       });
     const body = { model: "zg-builtin-1", messages: prompt("hello") };
-    const ok = { [USER_HEADER]: key.address, [VOUCHER_HEADER]: sign(key, 0n, 1n) };
+    const request = (signer: Wallet | typeof key, payload: unknown = body) =>
+      signedRequest(domain, signer, key.address, operator.address, payload, 1);
+    const ok = {
+      [USER_HEADER]: key.address,
+      [VOUCHER_HEADER]: sign(key, 0n, 1n),
+      [REQUEST_HEADER]: request(key),
+    };
 
     const cases: [string, Record<string, string>, unknown, number, RegExp][] = [
       ["no user header", { [VOUCHER_HEADER]: sign(key, 0n, 1n) }, body, 400, /x-zg-user/],
@@ -281,6 +287,21 @@ describe("inference oracle", function () {
         /not signed/,
       ],
       ["voucher above what is owed", { ...ok, [VOUCHER_HEADER]: sign(key, 5n, 1n) }, body, 409, /exceeds/],
+      ["no request signature", { ...ok, [REQUEST_HEADER]: "" }, body, 400, /x-zg-request/],
+      [
+        "request signed by someone else",
+        { ...ok, [REQUEST_HEADER]: request(Wallet.createRandom()) },
+        body,
+        401,
+        /request is not signed/,
+      ],
+      [
+        "request signed for another body",
+        { ...ok, [REQUEST_HEADER]: request(key, { ...body, max_tokens: 9 }) },
+        body,
+        401,
+        /request is not signed/,
+      ],
       ["invalid JSON", ok, "{", 400, /not valid JSON/],
       ["another model", ok, { ...body, model: "gpt-4" }, 400, /not served here/],
       ["streaming", ok, { ...body, stream: true }, 400, /streaming/],
@@ -312,14 +333,19 @@ describe("inference oracle", function () {
         ).serialized,
       });
     const body = { model: "zg-builtin-1", messages: prompt("what is a storage node"), max_tokens: 8 };
-    const first = await rawChat(url, { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(0n, 1n) }, body);
+    const signed = (seq: number) => signedRequest(domain, key, key.address, operator.address, body, seq);
+    const first = await rawChat(
+      url,
+      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(0n, 1n), [REQUEST_HEADER]: signed(1) },
+      body,
+    );
     expect(first.status).to.equal(200);
     const receipt = first.body.zg_receipt as Receipt;
     expect(receiptProblems(receipt)).to.deep.equal([]);
 
     const unpaid = await rawChat(
       url,
-      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(0n, 1n) },
+      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(0n, 1n), [REQUEST_HEADER]: signed(2) },
       body,
     );
     expect(unpaid.status).to.equal(402);
@@ -343,18 +369,34 @@ describe("inference oracle", function () {
     expect((await ack(BigInt(receipt.cumulative), 2n)).status).to.equal(200); // the same voucher again: idempotent
     const again = await rawChat(
       url,
-      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(BigInt(receipt.cumulative), 2n) },
+      {
+        [USER_HEADER]: key.address,
+        [VOUCHER_HEADER]: voucher(BigInt(receipt.cumulative), 2n),
+        [REQUEST_HEADER]: signed(2),
+      },
       body,
     );
     expect(again.status).to.equal(200);
     const stale = await rawChat(
       url,
-      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(BigInt(receipt.cumulative), 1n) },
+      {
+        [USER_HEADER]: key.address,
+        [VOUCHER_HEADER]: voucher(BigInt(receipt.cumulative), 1n),
+        [REQUEST_HEADER]: signed(3),
+      },
       body,
     );
     expect(stale.status).to.equal(409);
 
-    const account = (await (await fetch(`${url}/v1/account/${key.address}`)).json()) as {
+    const expires = BigInt(Math.floor(Date.now() / 1000) + 60);
+    const read = encodeReadHeader(
+      expires,
+      key.signingKey.sign(domain.readDigest({ user: key.address, provider: operator.address, expires }))
+        .serialized,
+    );
+    const account = (await (
+      await fetch(`${url}/v1/account/${key.address}`, { headers: { [READ_HEADER]: read } })
+    ).json()) as {
       pending: Receipt[];
       seq: number;
     };
@@ -415,8 +457,8 @@ describe("inference oracle", function () {
     expect(forged.status).to.equal(401);
     expect((forged.body.error as { message: string }).message).to.match(/request is not signed by/);
     // The account and its receipts answer only the user.
-    expect((await fetch(`${url}/v1/account/${victim.key.address}`)).status).to.equal(401);
-    expect((await fetch(`${url}/v1/receipts/${victim.key.address}/1`)).status).to.equal(401);
+    expect((await fetch(`${url}/v1/account/${victim.key.address}`)).status).to.equal(400);
+    expect((await fetch(`${url}/v1/receipts/${victim.key.address}/1`)).status).to.equal(400);
     const expires = Math.floor(Date.now() / 1000) + 60;
     const thiefRead = encodeReadHeader(
       BigInt(expires),
@@ -575,7 +617,7 @@ describe("inference oracle", function () {
         void fetch(`${url}${request.url}`, {
           method: request.method,
           headers: Object.fromEntries(
-            [USER_HEADER, VOUCHER_HEADER, "content-type"]
+            [USER_HEADER, VOUCHER_HEADER, REQUEST_HEADER, READ_HEADER, "content-type"]
               .filter((name) => typeof request.headers[name] === "string")
               .map((name) => [name, request.headers[name] as string]),
           ),
