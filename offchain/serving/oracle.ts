@@ -298,7 +298,8 @@ export class InferenceOracle implements PaidChat {
 
   /**
    * `POST /v1/vouchers`: a user acknowledges responses by signing a voucher for their cumulative fee. A user never
-   * served has nothing to acknowledge: their voucher is checked and nothing is stored.
+   * served has nothing to acknowledge: their voucher is checked and nothing is stored. The answer names the voucher
+   * on record and nothing else (a voucher is no read authorization: settled ones are public on-chain).
    */
   private async acknowledge(request: IncomingMessage) {
     const body = (await readJson(request)) as Record<string, unknown>;
@@ -316,7 +317,7 @@ export class InferenceOracle implements PaidChat {
           known.amount === voucher.amount &&
           known.signature === voucher.signature)
       ) {
-        return this.accountView(voucher.user, account);
+        return this.voucherOnRecord(voucher.user, account);
       }
       const next: UserAccount = {
         ...account,
@@ -326,8 +327,17 @@ export class InferenceOracle implements PaidChat {
       };
       await this.store.put(userKey(voucher.user), next);
       this.settler?.noteUnsettled(voucher.user, next);
-      return this.accountView(voucher.user, next);
+      return this.voucherOnRecord(voucher.user, next);
     });
+  }
+
+  private voucherOnRecord(user: string, account: UserAccount) {
+    const voucher = account.voucher;
+    return {
+      user,
+      provider: this.provider,
+      voucher: voucher ? { amount: voucher.amount.toString(), nonce: voucher.nonce.toString() } : null,
+    };
   }
 
   /**
