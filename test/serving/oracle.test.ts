@@ -581,7 +581,8 @@ describe("inference oracle", function () {
   });
 
   it("keeps a bounded cache of balances", async () => {
-    const { url, operator } = await startOracle(52, { balanceCacheEntries: 8 });
+    // Balances kept a minute, so that only the bound removes them during the test.
+    const { url, operator } = await startOracle(52, { balanceCacheEntries: 8, balanceCacheMs: 60_000 });
     await strangers(url, operator.address, 20);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     const cached = /^zg_oracle_balance_cache_entries(?:\{[^}]*\})? (\d+)/m.exec(metrics);
