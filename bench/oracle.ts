@@ -1,9 +1,11 @@
 /**
  * The inference oracle's own cost per request, apart from the engine: an oracle process (as operators run it) on
- * the in-process Hardhat network served over JSON-RPC, a paid service, and users that sign a voucher per request.
+ * the in-process Hardhat network served over JSON-RPC, a paid service, and users that sign each request and a voucher
+ * per response.
  *
  * - `oracle-overhead-p50/p99`: the oracle's `Server-Timing: overhead` of 500 sequential requests (validation,
- *   voucher and balance checks, response signing, the fsync'd receipt write; the engine's time excluded);
+ *   request signature, voucher and balance checks, response signing, the fsync'd receipt write; the engine's time
+ *   excluded);
  * - `oracle-requests-per-second`: full requests (chat + the user's acknowledgement voucher) per second with 8 users
  *   in parallel, builtin engine at 16 output tokens, client and oracle sharing this machine's two cores.
  */
@@ -20,8 +22,12 @@ import { ZgChain } from "../offchain/core/chain";
 import { devAccount } from "../offchain/devnet/accounts";
 import { freePort, waitForHttp } from "../offchain/devnet/devnet";
 import { ServingClient } from "../offchain/serving/client";
+import { canonicalRequest } from "../offchain/engine/engines";
 import {
+  encodeRequestHeader,
   encodeVoucherHeader,
+  REQUEST_HEADER,
+  requestHash,
   USER_HEADER,
   VOUCHER_HEADER,
   type Receipt,
@@ -34,9 +40,10 @@ const SEQUENTIAL = 500;
 const USERS = 8;
 const PER_USER = 60;
 
-/** One user hammering the oracle: chat with the current voucher, then acknowledge the response. */
+/** One user hammering the oracle: a signed request with the current voucher, then acknowledge the response. */
 class BenchUser {
   private voucher: SignedVoucher;
+  private seq = 0n;
 
   constructor(
     private readonly client: ServingClient,
@@ -54,22 +61,35 @@ class BenchUser {
 
   /** One request and its acknowledgement; returns the oracle's overhead in milliseconds. */
   async request(index: number): Promise<number> {
+    const request = canonicalRequest(
+      {
+        model: "zg-builtin-1",
+        messages: [{ role: "user", content: `how are files stored, question ${index}?` }],
+        max_tokens: 16,
+      },
+      "zg-builtin-1",
+    );
+    const seq = this.seq + 1n;
+    const digest = this.client.domain.requestDigest({
+      user: this.voucher.user,
+      provider: this.provider,
+      requestHash: requestHash(request),
+      seq,
+    });
     const response = await fetch(`${this.url}/v1/chat/completions`, {
       method: "POST",
       headers: {
         "content-type": "application/json",
         [USER_HEADER]: this.voucher.user,
         [VOUCHER_HEADER]: encodeVoucherHeader(this.voucher),
+        [REQUEST_HEADER]: encodeRequestHeader(seq, this.client.chain.signDigest(digest)),
       },
-      body: JSON.stringify({
-        model: "zg-builtin-1",
-        messages: [{ role: "user", content: `how are files stored, question ${index}?` }],
-        max_tokens: 16,
-      }),
+      body: JSON.stringify(request),
     });
     const body = (await response.json()) as { zg_receipt?: Receipt; error?: { message: string } };
     if (!body.zg_receipt) throw new Error(`oracle: ${body.error?.message ?? response.status}`);
     const timing = /overhead;dur=([\d.]+)/.exec(response.headers.get("server-timing") ?? "");
+    this.seq = seq;
     this.voucher = this.sign(BigInt(body.zg_receipt.cumulative), this.voucher.nonce + 1n);
     const ack = await fetch(`${this.url}/v1/vouchers`, {
       method: "POST",

@@ -41,7 +41,9 @@ export function typeHash(typeString: string): string {
 
 /**
  * The EIP-712 digest of a struct whose fields are all static (address, uintN, bytes32, bool): the struct hash is
- * `keccak256(abi.encode(typeHash, ...values))`; dynamic fields must be passed already hashed as bytes32.
+ * `keccak256(abi.encode(typeHash, ...values))`; dynamic fields must be passed already hashed as bytes32. Each
+ * static value is one 32-byte word, written here directly: the oracle computes a digest per request, and the
+ * generic ABI coder took ten times as long.
  */
 export function typedDigest(
   separator: string,
@@ -49,8 +51,37 @@ export function typedDigest(
   types: readonly string[],
   values: readonly unknown[],
 ): string {
-  const structHash = keccak256(coder.encode(["bytes32", ...types], [structTypeHash, ...values]));
+  if (types.length !== values.length)
+    throw new ZgError(`${types.length} types for ${values.length} values`, "BAD_INPUT");
+  const words = types.map((type, i) => abiWord(type, values[i]));
+  const structHash = keccak256(`0x${abiWord("bytes32", structTypeHash)}${words.join("")}`);
   return keccak256(`0x1901${separator.slice(2)}${structHash.slice(2)}`);
+}
+
+/** The ABI encoding of one static value: 64 hex digits, as `abi.encode` writes it; anything else throws. */
+function abiWord(type: string, value: unknown): string {
+  if (type === "address" || type === "bytes32") {
+    const digits = type === "address" ? 40 : 64;
+    if (typeof value !== "string" || !new RegExp(`^0x[0-9a-fA-F]{${digits}}$`).test(value))
+      throw new ZgError(`'${String(value)}' is not ${type === "address" ? "an" : "a"} ${type}`, "BAD_INPUT");
+    return value.slice(2).toLowerCase().padStart(64, "0");
+  }
+  if (type === "bool") {
+    if (typeof value !== "boolean") throw new ZgError(`'${String(value)}' is not a bool`, "BAD_INPUT");
+    return (value ? "1" : "0").padStart(64, "0");
+  }
+  const bits = /^uint(\d{1,3})$/.exec(type);
+  if (bits && Number(bits[1]) % 8 === 0 && Number(bits[1]) >= 8 && Number(bits[1]) <= 256) {
+    let n: bigint;
+    try {
+      n = BigInt(value as bigint | number | string);
+    } catch {
+      throw new ZgError(`'${String(value)}' is not a ${type}`, "BAD_INPUT");
+    }
+    if (n < 0n || n >= 1n << BigInt(bits[1])) throw new ZgError(`${n} does not fit a ${type}`, "BAD_INPUT");
+    return n.toString(16).padStart(64, "0");
+  }
+  throw new ZgError(`typedDigest encodes static types only, not ${type}`, "BAD_INPUT");
 }
 
 /** Signs a 32-byte digest: 65 bytes r ‖ s ‖ v (v = 27 or 28), low-s, as Ethereum expects. */

@@ -1,13 +1,21 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Capability } from "../core/worker";
+import type { CanonicalRequest } from "./chat";
 import type { Engine } from "./engines";
 
-/** The model a paid chat request runs, known once the request's voucher proves who asks. */
+/**
+ * The model a paid chat request runs. The user is known once the request's signature is checked; the target then
+ * authorizes them, the fee's worst case is checked against their funds, and only then is the engine loaded.
+ */
 export interface ChatTarget {
   /** The model id the request must name. */
   model: string;
-  /** The engine that answers `user`; it throws to refuse the user, before any work is done for them. */
-  engineFor(user: string): Promise<Engine>;
+  /** Refuses `user` (throws) when they may not use the target; it does no work for them. */
+  authorize(user: string): Promise<void>;
+  /** The most input tokens `request` can count as, known without loading the engine. */
+  inputTokenBound(request: CanonicalRequest): number;
+  /** The engine, for an authorized user whose funds cover the request (it may download and train a model). */
+  engine(): Promise<Engine>;
 }
 
 /**

@@ -342,7 +342,7 @@ export class InftClient {
     oracle: OracleEndpoint,
     entries: { oldDataHash: string; dataHash: string; sealedKey: string }[],
   ): Promise<OwnershipProof[]> {
-    // The owner receives the keys, so the proofs spend the owner's nonces.
+    // The owner receives the keys, so the proofs spend the owner's nonces; the owner signs the request.
     const now = Date.now();
     const body = JSON.stringify({
       owner: this.me(),
@@ -350,7 +350,9 @@ export class InftClient {
       deadline: String(Math.floor(now / 1000) + PROOF_VALIDITY_SECONDS),
       entries: entries.map((entry, i) => ({ ...entry, nonce: proofNonce(i, now).toString() })),
     });
-    const { proofs } = (await this.call(oracle.url, "/v1/inft/seal", body)) as { proofs: OwnershipProof[] };
+    const { proofs } = (await this.call(oracle.url, "/v1/inft/seal", body, {
+      [AUTH_HEADER]: authHeader(this.chain, "/v1/inft/seal", body),
+    })) as { proofs: OwnershipProof[] };
     return proofs;
   }
 

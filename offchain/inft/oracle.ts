@@ -4,6 +4,7 @@ import { getAddress, hexlify, isAddress, isHexString, ZeroAddress } from "ethers
 import { Counter, type Registry } from "prom-client";
 import { z } from "zod";
 import { IAgentNFT__factory, type IAgentNFT } from "../../typechain-types";
+import { BoundedCache } from "../core/cache";
 import type { ZgChain } from "../core/chain";
 import { inft as manifest } from "./module";
 import { validate } from "../core/config";
@@ -13,7 +14,7 @@ import type { Logger } from "../core/log";
 import type { DurableStore } from "../core/store";
 import type { RunningWorker, WorkerService } from "../core/worker";
 import { baseModel, trainModel } from "../engine/builtin";
-import { BuiltinEngine, canonicalRequest, chatCompletionBody } from "../engine/engines";
+import { BuiltinEngine, builtinInputTokens, canonicalRequest, chatCompletionBody } from "../engine/engines";
 import { PAID_CHAT, type PaidChat } from "../engine/paid-chat";
 import { StakingClient } from "../staking/client";
 import { StorageClient } from "../storage/client";
@@ -56,15 +57,37 @@ const sealSchema = z
 
 /** The config fields of the iNFT oracle service (on top of the worker's). */
 const inftConfig = {
-  /**
-   * The endpoint announced in NodeStaking's ORACLE role, where agent owners find this oracle. Without it, the
-   * endpoint of the worker's paid chat (the provider's on-chain service) is announced.
-   */
   inft: z
-    .object({ publicUrl: z.string().url(), region: z.string().max(32).default("") })
+    .object({
+      /**
+       * The endpoint announced in NodeStaking's ORACLE role, where agent owners find this oracle (with `region`).
+       * Without it, the endpoint of the worker's paid chat (the provider's on-chain service) is announced.
+       */
+      publicUrl: z.string().url().optional(),
+      region: z.string().max(32).default(""),
+      /**
+       * The most bytes of one agent's data (its entries' ciphertexts together, as the storage log records them)
+       * the oracle fetches to seal, re-encrypt or train: more is refused (413) before any download. Training on
+       * 1 MiB of text takes about 130 MB of memory.
+       */
+      maxAgentBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1 << 30)
+        .default(2 * 1024 * 1024),
+      /** The most memory (estimated, bytes) the trained agents kept for later requests take together. */
+      agentCacheBytes: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 40)
+        .default(256 * 1024 * 1024),
+    })
     .strict()
-    .optional(),
+    .default({}),
 };
+type InftLimits = Pick<z.output<typeof inftConfig.inft>, "maxAgentBytes" | "agentCacheBytes">;
 
 /**
  * The ERC-7857 oracle: it attests that it holds the keys of agents' data (mint and update), re-encrypts an agent
@@ -74,7 +97,7 @@ const inftConfig = {
  * rest in its store sealed to its own key.
  */
 class InftOracle {
-  private readonly agents = new Map<string, BuiltinEngine>();
+  private readonly agents: BoundedCache<string, BuiltinEngine>;
   private readonly operations: Counter;
 
   constructor(
@@ -84,12 +107,18 @@ class InftOracle {
     private readonly agentNft: IAgentNFT,
     private readonly domain: ProofDomain,
     private readonly paidChat: PaidChat | undefined,
+    private readonly limits: InftLimits,
     private readonly log: Logger,
     metrics: Registry,
   ) {
+    this.agents = new BoundedCache({
+      maxEntries: MAX_CACHED_AGENTS,
+      maxWeight: limits.agentCacheBytes,
+      weigh: (engine) => engine.memoryBytes,
+    });
     this.operations = new Counter({
       name: "zg_inft_operations_total",
-      help: "iNFT oracle operations by kind",
+      help: "iNFT oracle operations by kind (download and train: an agent's data fetched from storage, a model trained)",
       labelNames: ["kind"],
       registers: [metrics],
     });
@@ -106,7 +135,11 @@ class InftOracle {
       }));
     }
     if (method === "POST" && route === "/v1/inft/seal") {
-      return reply(async () => this.seal(await readJson(request)));
+      return reply(async () => {
+        const raw = await readJson(request);
+        const signer = requestSigner(header(request, AUTH_HEADER), route, JSON.stringify(raw));
+        return this.seal(raw, signer);
+      });
     }
     if (method === "POST" && route === "/v1/inft/reencrypt") {
       return reply(async () => {
@@ -122,7 +155,9 @@ class InftOracle {
         this.paidChat
           ? this.paidChat.chat(request, response, {
               model: agentModelId(tokenId),
-              engineFor: (user) => this.agentEngineFor(tokenId, user),
+              authorize: (user) => this.requireUser(tokenId, user),
+              inputTokenBound: builtinInputTokens,
+              engine: () => this.agentEngine(tokenId),
             })
           : this.signedChat(request, tokenId),
       );
@@ -138,7 +173,8 @@ class InftOracle {
     const raw = await readJson(request);
     const user = requestSigner(header(request, AUTH_HEADER), agentChatRoute(tokenId), JSON.stringify(raw));
     const canonical = canonicalRequest(raw, agentModelId(tokenId));
-    const engine = await this.agentEngineFor(tokenId, user);
+    await this.requireUser(tokenId, user);
+    const engine = await this.agentEngine(tokenId);
     const completion = await engine.complete(canonical);
     return chatCompletionBody(
       `chatcmpl-${randomBytes(8).toString("hex")}`,
@@ -148,36 +184,35 @@ class InftOracle {
     );
   }
 
-  /** The agent's model for `user`, who must be its owner or an authorized user: checked before any work. */
-  private async agentEngineFor(tokenId: bigint, user: string): Promise<BuiltinEngine> {
-    await this.requireUser(tokenId, user);
-    const engine = await this.agentEngine(tokenId);
-    this.operations.inc({ kind: "infer" });
-    return engine;
-  }
-
   /**
-   * Mint and update: the caller sends each entry's new data hash (its ciphertext is in storage) with the data key
-   * sealed to this oracle; the oracle opens the ciphertext with it (so it really holds the key), keeps the key, and
-   * signs an ownership proof sealing the key to the owner.
+   * Mint and update, asked by the owner named in the request (signed, `caller`): each entry's new data hash (its
+   * ciphertext is in storage) comes with the data key sealed to this oracle; the oracle checks every key and the
+   * data's size in the storage log, then opens each ciphertext with its key (so it really holds the key), keeps
+   * the key, and signs an ownership proof sealing the key to the owner.
    */
-  private async seal(raw: unknown): Promise<{ proofs: OwnershipProof[] }> {
+  private async seal(raw: unknown, caller: string): Promise<{ proofs: OwnershipProof[] }> {
     const body = validate(sealSchema, raw, "request", "BAD_INPUT");
-    if (pubkeyAddress(body.ownerPubkey) !== getAddress(body.owner)) {
+    const owner = getAddress(body.owner);
+    if (caller !== owner)
+      throw new HttpError(403, `only the owner named in the request (${owner}) may ask, not ${caller}`);
+    if (pubkeyAddress(body.ownerPubkey) !== owner) {
       throw new HttpError(400, `ownerPubkey is not the public key of ${body.owner}`);
     }
     const deadline = BigInt(body.deadline);
-    const proofs: OwnershipProof[] = [];
-    for (const [index, entry] of body.entries.entries()) {
-      let key: Uint8Array;
+    const keys = body.entries.map((entry, index) => {
       try {
-        key = openKey(entry.sealedKey, this.chain.privateKey);
+        return openKey(entry.sealedKey, this.chain.privateKey);
       } catch {
         throw new HttpError(
           400,
           `entry ${index}: the key is not sealed to this oracle (see GET /v1/inft/identity)`,
         );
       }
+    });
+    await this.checkAgentSize(body.entries.map((entry) => entry.dataHash));
+    const proofs: OwnershipProof[] = [];
+    for (const [index, entry] of body.entries.entries()) {
+      const key = keys[index];
       decryptData(key, await this.ciphertext(entry.dataHash));
       await this.keepKey(entry.dataHash, key);
       proofs.push(
@@ -197,8 +232,9 @@ class InftOracle {
 
   /**
    * Transfer and clone: the token's owner asks; the receiver's access proofs (one per entry, over the entry's
-   * current hash and the receiver's public key) are checked; each entry is decrypted, re-encrypted under a fresh key
-   * and stored anew, and the new key is sealed to the receiver and to this oracle.
+   * current hash and the receiver's public key), the keys and the data's size are all checked first; then each
+   * entry is decrypted, re-encrypted under a fresh key and stored anew, and the new key is sealed to the receiver
+   * and to this oracle.
    */
   private async reencrypt(raw: unknown, caller: string): Promise<{ proofs: TransferValidityProof[] }> {
     const body = parseAccessBundle(raw, { source: "request" });
@@ -217,7 +253,7 @@ class InftOracle {
       );
     }
     const delegate = await this.agentNft.getDelegateAccess(to);
-    const proofs: TransferValidityProof[] = [];
+    const accepted = [];
     for (const [index, data] of datas.entries()) {
       const access = {
         nonce: BigInt(body.accessProofs[index].nonce),
@@ -232,7 +268,11 @@ class InftOracle {
       // to (it hashes to the receiver's address, so it is the stated key); a delegate's yields the delegate's, so
       // then the stated key is used.
       const receiverKey = signed.signer === to ? signed.publicKey : body.targetPubkey;
-      const key = await this.keyOf(data.dataHash);
+      accepted.push({ data, access, receiverKey, key: await this.keyOf(data.dataHash) });
+    }
+    await this.checkAgentSize(datas.map((data) => data.dataHash));
+    const proofs: TransferValidityProof[] = [];
+    for (const { data, access, receiverKey, key } of accepted) {
       const plaintext = decryptData(key, await this.ciphertext(data.dataHash));
       const freshKey = newDataKey();
       const uploaded = await this.storage.upload(encryptData(freshKey, plaintext));
@@ -262,23 +302,50 @@ class InftOracle {
     }
   }
 
-  /** The agent's own model: the built-in base trained further on the agent's decrypted texts. */
+  /**
+   * The agent's own model, for a user already authorized (and, where paid, whose funds cover the request): the
+   * built-in base trained further on the agent's decrypted texts, kept for later requests within the cache's bounds.
+   */
   private async agentEngine(tokenId: bigint): Promise<BuiltinEngine> {
+    this.operations.inc({ kind: "infer" });
     const datas = await this.agentNft.intelligentDatasOf(tokenId).catch(() => {
       throw new HttpError(404, `token ${tokenId} does not exist`);
     });
     const cacheKey = `${tokenId}:${datas.map((d) => d.dataHash).join(",")}`;
     const cached = this.agents.get(cacheKey);
     if (cached) return cached;
+    await this.checkAgentSize(datas.map((data) => data.dataHash));
     const texts: string[] = [];
     for (const data of datas) {
       const plaintext = decryptData(await this.keyOf(data.dataHash), await this.ciphertext(data.dataHash));
       texts.push(new TextDecoder("utf-8", { fatal: false }).decode(plaintext));
     }
     const engine = new BuiltinEngine(trainModel(texts, baseModel()), agentModelId(tokenId));
-    if (this.agents.size >= MAX_CACHED_AGENTS) this.agents.delete(this.agents.keys().next().value as string);
+    this.operations.inc({ kind: "train" });
     this.agents.set(cacheKey, engine);
     return engine;
+  }
+
+  /**
+   * Refuses (413) an agent whose data, as the storage log records each entry's size, is over `maxAgentBytes`, and
+   * (404) data the log never recorded: before anything is downloaded.
+   */
+  private async checkAgentSize(roots: string[]): Promise<void> {
+    let total = 0n;
+    for (const root of roots) {
+      if (!(await this.storage.flow.isSubmitted(root)))
+        throw new HttpError(
+          404,
+          `the data ${root} cannot be fetched from storage: the storage log has no such file`,
+        );
+      total += (await this.storage.flow.submissionOf(root)).byteLength;
+    }
+    if (total > BigInt(this.limits.maxAgentBytes)) {
+      throw new HttpError(
+        413,
+        `the agent's data is ${total} bytes (from the storage log), over this oracle's limit of ${this.limits.maxAgentBytes}`,
+      );
+    }
   }
 
   /** Signs an ownership proof with the receiver's nonce and deadline (the pair's, on-chain). */
@@ -315,7 +382,8 @@ class InftOracle {
   private async ciphertext(root: string): Promise<Uint8Array> {
     if (!isHexString(root, 32)) throw new ZgError(`'${root}' is not a data hash`, "BAD_INPUT");
     try {
-      return await this.storage.downloadBytes(root);
+      this.operations.inc({ kind: "download" });
+      return await this.storage.downloadBytes(root, { maxBytes: this.limits.maxAgentBytes });
     } catch (error) {
       throw new HttpError(
         404,
@@ -344,7 +412,7 @@ export const inftOracleService: WorkerService<typeof inftConfig> = {
   needs: manifest.contracts.agentNft.name,
   async start({ config, chain, store, log, metrics }, capabilities): Promise<RunningWorker> {
     const paidChat = capabilities.find(PAID_CHAT);
-    const endpoint = config.inft
+    const endpoint = config.inft.publicUrl
       ? { url: config.inft.publicUrl, region: config.inft.region }
       : paidChat?.endpoint;
     if (!endpoint)
@@ -363,6 +431,7 @@ export const inftOracleService: WorkerService<typeof inftConfig> = {
       agentNft,
       new ProofDomain(chain.chainId, getAddress(await agentNft.getAddress())),
       paidChat,
+      config.inft,
       log,
       metrics,
     );

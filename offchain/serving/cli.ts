@@ -250,6 +250,19 @@ export function registerServingCommands(program: Command): void {
   );
 
   ledgerAction(
+    "resync",
+    "take a provider's record of your account with it, every signature checked (after this client's state was lost, restored or used from another machine)",
+    async (ctx, [provider]) => {
+      const { parseAddress } = await import("../core/cli/inputs");
+      const { InferenceSession } = await import("./inference");
+      const address = parseAddress(provider, "provider");
+      const { seq, acknowledged } = await (await InferenceSession.open(ctx.serving, address)).resync();
+      return `took the record of ${address}: ${seq} response${seq === 1 ? "" : "s"}, ${acknowledged} acknowledged now`;
+    },
+    " <provider>",
+  );
+
+  ledgerAction(
     "withdraw",
     "send coin from your available balance (or your provider earnings) to your wallet",
     async (ctx, [amount]) => {

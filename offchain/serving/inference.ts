@@ -8,8 +8,12 @@ import type { ServiceInfo, ServingClient } from "./client";
 import type { ChatMessage } from "../engine/chat";
 import { canonicalRequest } from "../engine/engines";
 import {
+  encodeReadHeader,
+  encodeRequestHeader,
   encodeVoucherHeader,
+  READ_HEADER,
   receiptProblems,
+  REQUEST_HEADER,
   requestHash,
   USER_HEADER,
   VOUCHER_HEADER,
@@ -18,15 +22,21 @@ import {
 } from "./protocol";
 import { reexecute } from "./receipts";
 
-/** What a user's client remembers per provider: the latest voucher it signed and the requests in flight. */
+/**
+ * What a user's client remembers per provider: the voucher covering responses 1..seq (the one the provider holds,
+ * or the first one this client sends it), and the highest voucher nonce this key signed for the provider.
+ */
 interface BookState {
   amount: string;
   nonce: string;
   signature: string | null;
   seq: number;
-  /** Hashes of requests sent whose responses are not acknowledged yet. */
-  inflight: string[];
+  /** The highest nonce signed (the next voucher's is above it, and above the provider's and the chain's). */
+  signed?: string;
 }
+
+/** How long a read authorization of the account is valid (seconds). */
+const READ_SECONDS = 300;
 
 export interface InferenceParams {
   max_tokens?: number;
@@ -50,11 +60,11 @@ interface AccountView {
 }
 
 /**
- * One user's side of the inference protocol with one provider. A request carries the voucher covering every
- * earlier response; each response is verified (signature by the registered signer, hashes, fee = tokens ×
- * on-chain prices, and for the deterministic built-in model a local re-execution) and only then acknowledged
- * with a voucher for its cumulative fee. A response that fails verification is never acknowledged, so the
- * provider cannot be paid for it.
+ * One user's side of the inference protocol with one provider. A request carries the user's signature of it (its
+ * hash and its number) and the voucher covering every earlier response; each response is verified (signature by
+ * the registered signer, hashes, fee = tokens × on-chain prices, and for the deterministic built-in model a local
+ * re-execution) and only then acknowledged with a voucher for its cumulative fee. A response that fails
+ * verification is never acknowledged, so the provider cannot be paid for it.
  */
 export class InferenceSession {
   private constructor(
@@ -80,7 +90,7 @@ export class InferenceSession {
     const bookFile = path.join(scope, `${user.toLowerCase()}.json`);
     const book: BookState = existsSync(bookFile)
       ? (JSON.parse(readFileSync(bookFile, "utf8")) as BookState)
-      : { amount: "0", nonce: "0", signature: null, seq: 0, inflight: [] };
+      : { amount: "0", nonce: "0", signature: null, seq: 0 };
     return new InferenceSession(
       client,
       service,
@@ -106,7 +116,13 @@ export class InferenceSession {
     await this.reconcile();
     const voucher = this.book.signature === null ? this.signVoucher(0n) : this.currentVoucher();
     const hash = requestHash(request);
-    this.save({ ...this.book, inflight: [...this.book.inflight, hash] });
+    const seq = BigInt(this.book.seq + 1);
+    const digest = this.client.domain.requestDigest({
+      user: this.user,
+      provider: this.service.provider,
+      requestHash: hash,
+      seq,
+    });
 
     const body = await this.call(target.route, {
       method: "POST",
@@ -114,6 +130,7 @@ export class InferenceSession {
         "content-type": "application/json",
         [USER_HEADER]: this.user,
         [VOUCHER_HEADER]: encodeVoucherHeader(voucher),
+        [REQUEST_HEADER]: encodeRequestHeader(seq, this.client.chain.signDigest(digest)),
       },
       body: JSON.stringify(request),
     });
@@ -125,7 +142,6 @@ export class InferenceSession {
     if (content !== receipt.response.content) problems.push("the answer differs from the receipt's response");
     if (receipt.requestHash !== hash) problems.push("the receipt is for another request");
     if (problems.length > 0) {
-      this.save({ ...this.book, inflight: this.book.inflight.filter((h) => h !== hash) });
       this.writeReceipt(receipt, ".rejected");
       throw new ZgError(
         `the response of ${this.service.provider} failed verification (${problems.join("; ")}): it is not acknowledged and will not be paid`,
@@ -143,46 +159,88 @@ export class InferenceSession {
   }
 
   /**
-   * Catches up with the provider after an interruption: adopts a newer voucher this user signed elsewhere, and
-   * acknowledges responses that were stored by the provider but never reached this client, provided this client
-   * sent those requests and the responses verify.
+   * Catches up with the provider before a request: adopts a newer voucher this key signed elsewhere, and
+   * acknowledges responses the provider stored that never reached this client, each verified and its request
+   * signed by this key (sent from here before an interruption, or from another program with the same key). A
+   * provider whose record contradicts this client's is not followed: `resync` takes its record on request.
    */
   async reconcile(): Promise<void> {
-    const view = (await this.call(`/v1/account/${this.user}`, { method: "GET" })) as AccountView;
+    const view = await this.readAccount();
     if (view.seq < this.book.seq) {
       // The provider has no record of responses this client acknowledged: a new chain (a restarted devnet) or a
       // provider that lost its state. Only what the provider can still show is owed: start again from its view.
-      this.save({ amount: "0", nonce: "0", signature: null, seq: 0, inflight: [] });
+      this.save({ amount: "0", nonce: "0", signature: null, seq: 0, signed: this.highestNonce().toString() });
     }
     if (view.voucher && BigInt(view.voucher.nonce) > BigInt(this.book.nonce)) {
-      const remote: SignedVoucher = {
-        user: this.user,
-        amount: BigInt(view.voucher.amount),
-        nonce: BigInt(view.voucher.nonce),
-        signature: view.voucher.signature,
-      };
-      if (!this.client.domain.isVoucherSignedBy(remote, this.service.provider)) {
-        throw new ZgError(`${this.service.url} holds a voucher this key did not sign`, "ZG_ERROR");
-      }
-      const covered = view.pending.length > 0 ? view.pending[0].seq - 1 : view.seq;
-      this.save({
-        ...this.book,
-        amount: view.voucher.amount,
-        nonce: view.voucher.nonce,
-        signature: view.voucher.signature,
-        seq: covered,
-      });
+      this.adopt(view);
     }
-    if (view.pending.length === 0) return;
+    const covered = coveredBy(view);
+    const voucher = view.voucher;
+    const sameVoucher =
+      !voucher ||
+      this.book.signature === null ||
+      voucher.nonce !== this.book.nonce ||
+      (voucher.amount === this.book.amount && voucher.signature === this.book.signature);
+    if (covered !== this.book.seq || !sameVoucher) {
+      throw new ZgError(
+        `${this.service.url} records your account with ${this.service.provider} as ${covered} responses acknowledged by voucher nonce ${voucher?.nonce ?? 0}, which does not match this client's (${this.book.seq} responses, nonce ${this.book.nonce}): if this key was used from another machine, or this client's state was lost or restored, run 'zg ledger resync ${this.service.provider}' (InferenceSession.resync()) to take the provider's record, every signature in it checked`,
+        "ZG_ERROR",
+      );
+    }
+    await this.acceptPending(view.pending);
+  }
+
+  /**
+   * Takes the provider's record of this account instead of this client's: its voucher (signed by this key) and the
+   * responses it stored after it, each verified, its request signed by this key, and acknowledged. The recovery
+   * for lost, restored or diverged client state; the next voucher's nonce is above every one signed so far, here,
+   * at the provider or settled on-chain.
+   */
+  async resync(): Promise<{ seq: number; acknowledged: number }> {
+    const view = await this.readAccount();
+    const onChain = await this.client.voucherState(this.user, this.service.provider);
+    let highest = this.highestNonce();
+    if (onChain.nonce > highest) highest = onChain.nonce;
+    this.save({ amount: "0", nonce: "0", signature: null, seq: 0, signed: highest.toString() });
+    if (view.voucher) this.adopt(view);
+    this.save({ ...this.book, seq: coveredBy(view) });
+    await this.acceptPending(view.pending);
+    return { seq: view.seq, acknowledged: view.pending.length };
+  }
+
+  /** Takes the provider's voucher as the one covering its record (it must be signed by this key). */
+  private adopt(view: AccountView): void {
+    const voucher = view.voucher as NonNullable<AccountView["voucher"]>;
+    const remote: SignedVoucher = {
+      user: this.user,
+      amount: BigInt(voucher.amount),
+      nonce: BigInt(voucher.nonce),
+      signature: voucher.signature,
+    };
+    if (!this.client.domain.isVoucherSignedBy(remote, this.service.provider)) {
+      throw new ZgError(`${this.service.url} holds a voucher this key did not sign`, "ZG_ERROR");
+    }
+    const highest = this.highestNonce();
+    this.save({
+      amount: voucher.amount,
+      nonce: voucher.nonce,
+      signature: voucher.signature,
+      seq: coveredBy(view),
+      signed: (remote.nonce > highest ? remote.nonce : highest).toString(),
+    });
+  }
+
+  /** Verifies and acknowledges the responses the provider stored after this client's voucher. */
+  private async acceptPending(pending: Receipt[]): Promise<void> {
+    if (pending.length === 0) return;
     let cumulative = BigInt(this.book.amount);
     let seq = this.book.seq;
-    for (const receipt of view.pending) {
+    for (const receipt of pending) {
       const problems = await this.problemsOf(receipt, cumulative, seq);
-      if (!this.book.inflight.includes(receipt.requestHash))
-        problems.push("this client did not send that request");
       if (problems.length > 0) {
+        this.writeReceipt(receipt, ".rejected");
         throw new ZgError(
-          `${this.service.url} reports response ${receipt.seq} that is not acknowledged: ${problems.join("; ")}`,
+          `${this.service.url} reports response ${receipt.seq} that fails verification (${problems.join("; ")}): it is not acknowledged and will not be paid, and the provider answers you no more while it asks for it; take your coin back with 'zg ledger refund ${this.service.provider} <amount>'`,
           "ZG_ERROR",
         );
       }
@@ -190,7 +248,27 @@ export class InferenceSession {
       seq = receipt.seq;
       this.writeReceipt(receipt);
     }
-    await this.acknowledge(view.pending);
+    await this.acknowledge(pending);
+  }
+
+  /** The account as the provider records it, read with this key's signature (it shows prompts and answers). */
+  private readAccount(): Promise<AccountView> {
+    const expires = BigInt(Math.floor(Date.now() / 1000) + READ_SECONDS);
+    const digest = this.client.domain.readDigest({
+      user: this.user,
+      provider: this.service.provider,
+      expires,
+    });
+    return this.call(`/v1/account/${this.user}`, {
+      method: "GET",
+      headers: { [READ_HEADER]: encodeReadHeader(expires, this.client.chain.signDigest(digest)) },
+    }) as Promise<AccountView>;
+  }
+
+  private highestNonce(): bigint {
+    const nonce = BigInt(this.book.nonce);
+    const signed = BigInt(this.book.signed ?? "0");
+    return nonce > signed ? nonce : signed;
   }
 
   /** Everything wrong with a receipt that should follow `previousSeq` at `previousCumulative`. */
@@ -252,13 +330,12 @@ export class InferenceSession {
         signature: voucher.signature,
       }),
     });
-    const acknowledged = new Set(receipts.map((r) => r.requestHash));
     this.save({
       amount: voucher.amount.toString(),
       nonce: voucher.nonce.toString(),
       signature: voucher.signature,
       seq: last.seq,
-      inflight: this.book.inflight.filter((h) => !acknowledged.has(h)),
+      signed: voucher.nonce.toString(),
     });
   }
 
@@ -271,9 +348,9 @@ export class InferenceSession {
     };
   }
 
-  /** Signs the next voucher (nonce + 1) for a cumulative amount; remembered once the provider accepts it. */
+  /** Signs the next voucher (above every nonce signed) for a cumulative amount; remembered once accepted. */
   private signVoucher(amount: bigint): SignedVoucher {
-    const nonce = BigInt(this.book.nonce) + 1n;
+    const nonce = this.highestNonce() + 1n;
     const digest = this.client.domain.voucherDigest({
       user: this.user,
       provider: this.service.provider,
@@ -281,8 +358,15 @@ export class InferenceSession {
       nonce,
     });
     const signature = this.client.chain.signDigest(digest);
-    if (this.book.signature === null)
-      this.save({ ...this.book, amount: amount.toString(), nonce: nonce.toString(), signature });
+    if (this.book.signature === null) {
+      this.save({
+        ...this.book,
+        amount: amount.toString(),
+        nonce: nonce.toString(),
+        signature,
+        signed: nonce.toString(),
+      });
+    }
     return { user: this.user, amount, nonce, signature };
   }
 
@@ -307,4 +391,9 @@ export class InferenceSession {
     writeFileSync(file, `${JSON.stringify(receipt, null, 2)}\n`);
     return file;
   }
+}
+
+/** The responses the provider's voucher covers: those before the first pending one. */
+function coveredBy(view: AccountView): number {
+  return view.pending.length > 0 ? view.pending[0].seq - 1 : view.seq;
 }

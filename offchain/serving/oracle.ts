@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { getAddress, isAddress } from "ethers";
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import { z } from "zod";
+import { BoundedCache } from "../core/cache";
 import type { ZgChain } from "../core/chain";
 import { firstLine, ZgError } from "../core/errors";
 import { header, HttpError, readJson, replyJson } from "../core/http";
 import type { Logger } from "../core/log";
+import { recoverSigner } from "../core/signatures";
 import { CoinCounter } from "../core/metrics";
 import type { DurableStore } from "../core/store";
 import type { RunningWorker, WorkerConfig, WorkerService } from "../core/worker";
@@ -20,7 +22,12 @@ import { PAID_CHAT, type ChatTarget, type PaidChat } from "../engine/paid-chat";
 import { ServingClient, type ServiceInfo } from "./client";
 import {
   feeOf,
+  MAX_READ_SECONDS,
+  parseReadHeader,
+  parseRequestHeader,
   parseVoucherHeaders,
+  READ_HEADER,
+  REQUEST_HEADER,
   requestHash,
   responseHash,
   ServingDomain,
@@ -56,6 +63,8 @@ const inferenceConfig = {
   maxBatch: z.number().int().min(1).max(200).default(100),
   /** How long a user's sub-account balance read from the chain is reused (milliseconds). */
   balanceCacheMs: z.number().int().min(0).max(60_000).default(1_000),
+  /** The most users whose balance is kept in memory (the least recently asked leave first). */
+  balanceCacheEntries: z.number().int().min(1).max(1_000_000).default(10_000),
 };
 export type OracleConfig = WorkerConfig & z.output<z.ZodObject<typeof inferenceConfig>>;
 
@@ -80,14 +89,15 @@ const receiptKey = (user: string, seq: number) =>
 const MAX_PENDING_LISTED = 100;
 
 /**
- * The inference oracle: an OpenAI-compatible API in front of an engine. Every request names its user and
- * carries the voucher covering what the user owes so far; the oracle checks it and the user's sub-account
- * before any work, runs the engine, signs a statement over the hashes of request and response with the token
- * counts and fee, stores the receipt durably before answering, and settles vouchers on-chain in batches.
+ * The inference oracle: an OpenAI-compatible API in front of an engine. Every request names its user, carries
+ * the user's signature of that request (its hash and its number) and the voucher covering what the user owes so
+ * far; the oracle checks them and the user's sub-account before any work, runs the engine, signs a statement over
+ * the hashes of request and response with the token counts and fee, stores the receipt durably before answering,
+ * and settles vouchers on-chain in batches. Nothing is stored for a user it has not served.
  */
 export class InferenceOracle implements PaidChat {
   private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly balances = new Map<string, { at: number; unreserved: bigint }>();
+  private readonly balances: BoundedCache<string, bigint>;
   private readonly requests: Counter;
   private readonly fees: CoinCounter;
   private readonly overhead: Histogram;
@@ -102,7 +112,7 @@ export class InferenceOracle implements PaidChat {
     private service: ServiceInfo,
     private readonly store: DurableStore,
     private readonly settler: Settler | undefined,
-    private readonly config: Pick<OracleConfig, "balanceCacheMs">,
+    config: Pick<OracleConfig, "balanceCacheMs" | "balanceCacheEntries">,
     private readonly log: Logger,
     metrics: Registry,
   ) {
@@ -119,7 +129,24 @@ export class InferenceOracle implements PaidChat {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
       registers: [metrics],
     });
-    this.own = { model: engine.model, engineFor: () => Promise.resolve(engine) };
+    this.own = {
+      model: engine.model,
+      authorize: () => Promise.resolve(),
+      inputTokenBound: (request) => engine.inputTokenBound(request),
+      engine: () => Promise.resolve(engine),
+    };
+    const balances = (this.balances = new BoundedCache<string, bigint>({
+      maxEntries: config.balanceCacheEntries,
+      ttlMs: config.balanceCacheMs,
+    }));
+    new Gauge({
+      name: "zg_oracle_balance_cache_entries",
+      help: "Users whose sub-account balance is kept in memory",
+      registers: [metrics],
+      collect() {
+        this.set(balances.size);
+      },
+    });
   }
 
   get provider(): string {
@@ -151,9 +178,11 @@ export class InferenceOracle implements PaidChat {
     }
     if (method === "POST" && route === "/v1/vouchers") return reply(() => this.acknowledge(request));
     const account = /^\/v1\/account\/([^/]+)$/.exec(route);
-    if (method === "GET" && account) return reply(() => this.account(account[1]));
+    if (method === "GET" && account) return reply(() => this.account(request, account[1]));
     const receipt = /^\/v1\/receipts\/([^/]+)\/(\d{1,12})$/.exec(route);
-    if (method === "GET" && receipt) return reply(() => this.receipt(receipt[1], Number(receipt[2])));
+    if (method === "GET" && receipt) {
+      return reply(() => this.receipt(request, receipt[1], Number(receipt[2])));
+    }
     return false;
   }
 
@@ -175,23 +204,40 @@ export class InferenceOracle implements PaidChat {
   }
 
   /**
-   * Serves one chat request with the target's engine (the oracle's own, or an agent's for the sealed executor),
-   * which is asked for once the user is known from a checked voucher, before any other work.
+   * Serves one chat request with the target's engine (the oracle's own, or an agent's for the sealed executor).
+   * In order, before any work: the user's signature of this request, its number (the account's next), the voucher,
+   * the target's authorization of the user and the user's funds; only then is the engine loaded and run.
    */
   async chat(request: IncomingMessage, response: ServerResponse, target: ChatTarget) {
     const started = process.hrtime.bigint();
     const voucher = parseVoucherHeaders(header(request, USER_HEADER), header(request, VOUCHER_HEADER));
+    const signed = parseRequestHeader(header(request, REQUEST_HEADER));
     const canonical = canonicalRequest(await readJson(request), target.model);
+    const hash = requestHash(canonical);
+    const statement = { user: voucher.user, provider: this.provider, requestHash: hash, seq: signed.seq };
+    if (!this.domain.isRequestSignedBy(statement, signed.signature)) {
+      throw new HttpError(
+        401,
+        `the request is not signed by ${voucher.user} for provider ${this.provider} (${REQUEST_HEADER}: its number ${signed.seq} and this body)`,
+      );
+    }
     return this.withUser(voucher.user, async () => {
       const account = await this.accountOf(voucher.user);
+      if (signed.seq !== BigInt(account.seq + 1)) {
+        throw new HttpError(
+          409,
+          `request number ${signed.seq} is not the next one (${account.seq + 1}): a signed request is answered once`,
+        );
+      }
       this.checkVoucher(account, voucher, "request");
+      await target.authorize(voucher.user);
+      const { inputPrice, outputPrice } = this.service;
+      const maxFee = feeOf(target.inputTokenBound(canonical), canonical.max_tokens, inputPrice, outputPrice);
+      if (maxFee > 0n) await this.checkFunds(voucher.user, account, maxFee);
       // Preparing the engine (an agent's model) counts as engine time, not as the oracle's overhead.
       const prepared = process.hrtime.bigint();
-      const engine = await target.engineFor(voucher.user);
+      const engine = await target.engine();
       const preparation = process.hrtime.bigint() - prepared;
-      const { inputPrice, outputPrice } = this.service;
-      const maxFee = feeOf(engine.inputTokenBound(canonical), canonical.max_tokens, inputPrice, outputPrice);
-      if (maxFee > 0n) await this.checkFunds(voucher.user, account, maxFee);
 
       const engineStarted = process.hrtime.bigint();
       let completion;
@@ -224,9 +270,10 @@ export class InferenceOracle implements PaidChat {
         fee: fee.toString(),
         seq,
         cumulative: cumulative.toString(),
-        requestHash: requestHash(canonical),
+        requestHash: hash,
         responseHash: responseHash(completion.content),
         signature: "",
+        requestSignature: signed.signature,
         createdAt: Date.now(),
       });
       const next: UserAccount = { ...account, seq, owed: cumulative };
@@ -249,7 +296,11 @@ export class InferenceOracle implements PaidChat {
     });
   }
 
-  /** `POST /v1/vouchers`: a user acknowledges responses by signing a voucher for their cumulative fee. */
+  /**
+   * `POST /v1/vouchers`: a user acknowledges responses by signing a voucher for their cumulative fee. A user never
+   * served has nothing to acknowledge: their voucher is checked and nothing is stored. The answer names the voucher
+   * on record and nothing else (a voucher is no read authorization: settled ones are public on-chain).
+   */
   private async acknowledge(request: IncomingMessage) {
     const body = (await readJson(request)) as Record<string, unknown>;
     const voucher = parseVoucherHeaders(
@@ -259,6 +310,15 @@ export class InferenceOracle implements PaidChat {
     return this.withUser(voucher.user, async () => {
       const account = await this.accountOf(voucher.user);
       this.checkVoucher(account, voucher, "acknowledgement");
+      const known = account.voucher;
+      if (
+        account.seq === 0 ||
+        (known?.nonce === voucher.nonce &&
+          known.amount === voucher.amount &&
+          known.signature === voucher.signature)
+      ) {
+        return this.voucherOnRecord(voucher.user, account);
+      }
       const next: UserAccount = {
         ...account,
         voucher: { amount: voucher.amount, nonce: voucher.nonce, signature: voucher.signature },
@@ -267,8 +327,17 @@ export class InferenceOracle implements PaidChat {
       };
       await this.store.put(userKey(voucher.user), next);
       this.settler?.noteUnsettled(voucher.user, next);
-      return this.accountView(voucher.user, next);
+      return this.voucherOnRecord(voucher.user, next);
     });
+  }
+
+  private voucherOnRecord(user: string, account: UserAccount) {
+    const voucher = account.voucher;
+    return {
+      user,
+      provider: this.provider,
+      voucher: voucher ? { amount: voucher.amount.toString(), nonce: voucher.nonce.toString() } : null,
+    };
   }
 
   /**
@@ -310,14 +379,13 @@ export class InferenceOracle implements PaidChat {
 
   /** The user's unreserved sub-account balance must cover what is not settled yet plus this request's worst case. */
   private async checkFunds(user: string, account: UserAccount, maxFee: bigint) {
-    const cached = this.balances.get(user);
-    let unreserved = cached?.unreserved;
-    if (cached === undefined || Date.now() - cached.at > this.config.balanceCacheMs) {
+    let unreserved = this.balances.get(user);
+    if (unreserved === undefined) {
       unreserved = await this.client.unreservedBalance(user, this.provider);
-      this.balances.set(user, { at: Date.now(), unreserved });
+      this.balances.set(user, unreserved);
     }
     const needed = account.owed - account.settled + maxFee;
-    if ((unreserved as bigint) < needed) {
+    if (unreserved < needed) {
       this.requests.inc({ outcome: "unfunded" });
       throw new HttpError(
         402,
@@ -331,10 +399,32 @@ export class InferenceOracle implements PaidChat {
     return { ...receipt, signature: this.chain.signDigest(this.domain.responseDigest(statementOf(receipt))) };
   }
 
-  private async account(rawUser: string) {
+  /** `GET /v1/account/<user>`, for the user only (it holds their prompts and answers). */
+  private async account(request: IncomingMessage, rawUser: string) {
+    const user = this.reader(request, rawUser);
+    return this.accountView(user, await this.accountOf(user));
+  }
+
+  /**
+   * The user a read is for, who must have signed it: `READ_HEADER` carries their signature of
+   * `Read(user, provider, expires)`, expiring at most MAX_READ_SECONDS ahead.
+   */
+  private reader(request: IncomingMessage, rawUser: string): string {
     if (!isAddress(rawUser)) throw new HttpError(400, `'${rawUser}' is not an address`);
     const user = getAddress(rawUser);
-    return this.accountView(user, await this.accountOf(user));
+    const read = parseReadHeader(header(request, READ_HEADER));
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    if (read.expires < now || read.expires > now + BigInt(MAX_READ_SECONDS)) {
+      throw new HttpError(401, `the read authorization expired or lies too far ahead (${read.expires})`);
+    }
+    const digest = this.domain.readDigest({ user, provider: this.provider, expires: read.expires });
+    if (recoverSigner(digest, read.signature) !== user) {
+      throw new HttpError(
+        401,
+        `the read authorization is not signed by ${user} for provider ${this.provider}`,
+      );
+    }
+    return user;
   }
 
   /** An account as users see it: the voucher on record and every receipt it does not cover yet. */
@@ -363,9 +453,9 @@ export class InferenceOracle implements PaidChat {
     };
   }
 
-  private async receipt(rawUser: string, seq: number) {
-    if (!isAddress(rawUser)) throw new HttpError(400, `'${rawUser}' is not an address`);
-    const receipt = await this.store.get<Receipt>(receiptKey(getAddress(rawUser), seq));
+  /** `GET /v1/receipts/<user>/<n>`, for the user only. */
+  private async receipt(request: IncomingMessage, rawUser: string, seq: number) {
+    const receipt = await this.store.get<Receipt>(receiptKey(this.reader(request, rawUser), seq));
     if (!receipt) throw new HttpError(404, `no receipt ${seq} for ${rawUser}`);
     return receipt;
   }

@@ -4,21 +4,35 @@ import { domainSeparator, recoverSigner, typedDigest, typeHash, type Eip712Domai
 import type { CanonicalRequest } from "../engine/chat";
 
 // The wire protocol between users and an inference oracle: the EIP-712 voucher a user signs (the contract
-// settles it), the EIP-712 response statement the provider signs, and the receipt that carries both sides.
+// settles it), the EIP-712 request a user signs for each request (the oracle checks it), the EIP-712 read
+// authorization that opens a user's account, the EIP-712 response statement the provider signs, and the receipt
+// that carries both sides.
 
 export const SERVING_DOMAIN_NAME = "zerog InferenceServing";
 export const SERVING_DOMAIN_VERSION = "1";
 
-/** The HTTP headers a request carries: who the user is, and the voucher covering what they owe so far. */
+/**
+ * The HTTP headers a request carries: who the user is, the voucher covering what they owe so far, and the user's
+ * signature of this request (its hash and its number among the user's requests to the provider).
+ */
 export const USER_HEADER = "x-zg-user";
 export const VOUCHER_HEADER = "x-zg-voucher";
+export const REQUEST_HEADER = "x-zg-request";
+/** The header that opens a user's account and receipts to the user: `<expires>:<signature>`. */
+export const READ_HEADER = "x-zg-read";
+/** The furthest ahead a read authorization may expire (seconds). */
+export const MAX_READ_SECONDS = 600;
 
 const VOUCHER_TYPE = "Voucher(address user,address provider,uint256 amount,uint256 nonce)";
 const RESPONSE_TYPE =
   "Response(address user,address provider,bytes32 modelHash,bytes32 requestHash,bytes32 responseHash," +
   "uint256 inputTokens,uint256 outputTokens,uint256 fee,uint256 seq,uint256 cumulative)";
+const REQUEST_TYPE = "Request(address user,address provider,bytes32 requestHash,uint256 seq)";
+const READ_TYPE = "Read(address user,address provider,uint256 expires)";
 const VOUCHER_TYPEHASH = typeHash(VOUCHER_TYPE);
 const RESPONSE_TYPEHASH = typeHash(RESPONSE_TYPE);
+const REQUEST_TYPEHASH = typeHash(REQUEST_TYPE);
+const READ_TYPEHASH = typeHash(READ_TYPE);
 
 /** The signing domain of one InferenceServing deployment (vouchers and responses). */
 export class ServingDomain {
@@ -43,6 +57,24 @@ export class ServingDomain {
       VOUCHER_TYPEHASH,
       ["address", "address", "uint256", "uint256"],
       [voucher.user, voucher.provider, voucher.amount, voucher.nonce],
+    );
+  }
+
+  requestDigest(request: RequestStatement): string {
+    return typedDigest(
+      this.separator,
+      REQUEST_TYPEHASH,
+      ["address", "address", "bytes32", "uint256"],
+      [request.user, request.provider, request.requestHash, request.seq],
+    );
+  }
+
+  readDigest(read: { user: string; provider: string; expires: bigint }): string {
+    return typedDigest(
+      this.separator,
+      READ_TYPEHASH,
+      ["address", "address", "uint256"],
+      [read.user, read.provider, read.expires],
     );
   }
 
@@ -82,6 +114,23 @@ export class ServingDomain {
     const signer = recoverSigner(this.voucherDigest({ ...signed, provider }), signed.signature);
     return signer !== undefined && signer === getAddress(signed.user);
   }
+
+  /** Whether `signature` is `request.user`'s signature of that request in this domain. */
+  isRequestSignedBy(request: RequestStatement, signature: string): boolean {
+    const signer = recoverSigner(this.requestDigest(request), signature);
+    return signer !== undefined && signer === getAddress(request.user);
+  }
+}
+
+/**
+ * What a user signs for each request: the hash of the canonical request and its number among the user's requests
+ * to that provider (the account's count of responses + 1), so a signature answers one request, once.
+ */
+export interface RequestStatement {
+  user: string;
+  provider: string;
+  requestHash: string;
+  seq: bigint;
 }
 
 /** What a user authorizes: `amount` is cumulative over every response of the provider, `nonce` increases. */
@@ -138,6 +187,8 @@ export interface Receipt {
   requestHash: string;
   responseHash: string;
   signature: string;
+  /** The user's signature of the request (`Request(user, provider, requestHash, seq)`): the user asked for it. */
+  requestSignature: string;
   /** Unix milliseconds when the oracle signed it (not signed). */
   createdAt: number;
 }
@@ -211,12 +262,55 @@ export function receiptProblems(receipt: Receipt): string[] {
   if (signer === undefined || signer !== getAddress(receipt.signer)) {
     problems.push(`the signature is not by ${receipt.signer}`);
   }
+  const request = {
+    user: receipt.user,
+    provider: receipt.provider,
+    requestHash: receipt.requestHash,
+    seq: BigInt(receipt.seq),
+  };
+  if (!domain.isRequestSignedBy(request, receipt.requestSignature ?? "0x")) {
+    problems.push(`the request is not signed by ${receipt.user}`);
+  }
   return problems;
 }
 
 /** `amount:nonce:signature`, the value of the voucher header. */
 export function encodeVoucherHeader(voucher: SignedVoucher): string {
   return `${voucher.amount}:${voucher.nonce}:${voucher.signature}`;
+}
+
+/** `seq:signature`, the value of the request header. */
+export function encodeRequestHeader(seq: bigint, signature: string): string {
+  return `${seq}:${signature}`;
+}
+
+/** Parses the request header; throws a one-line BAD_INPUT error when it is missing or malformed. */
+export function parseRequestHeader(value: string | undefined): { seq: bigint; signature: string } {
+  const match = /^(\d{1,20}):(0x[0-9a-fA-F]{130})$/.exec(value ?? "");
+  if (!match) {
+    throw new ZgError(
+      `header ${REQUEST_HEADER} must be <seq>:<the user's 65-byte signature of this request>`,
+      "BAD_INPUT",
+    );
+  }
+  return { seq: BigInt(match[1]), signature: match[2].toLowerCase() };
+}
+
+/** `expires:signature`, the value of the read header. */
+export function encodeReadHeader(expires: bigint, signature: string): string {
+  return `${expires}:${signature}`;
+}
+
+/** Parses the read header; throws a one-line BAD_INPUT error when it is missing or malformed. */
+export function parseReadHeader(value: string | undefined): { expires: bigint; signature: string } {
+  const match = /^(\d{1,12}):(0x[0-9a-fA-F]{130})$/.exec(value ?? "");
+  if (!match) {
+    throw new ZgError(
+      `header ${READ_HEADER} must be <expires>:<the user's 65-byte signature of Read(user, provider, expires)>`,
+      "BAD_INPUT",
+    );
+  }
+  return { expires: BigInt(match[1]), signature: match[2].toLowerCase() };
 }
 
 /** Parses the user and voucher headers; throws a one-line BAD_INPUT error on anything malformed. */

@@ -71,6 +71,7 @@ const receiptSchema = z
     requestHash: hex32,
     responseHash: hex32,
     signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
+    requestSignature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
     createdAt: z.number(),
   })
   .strict();

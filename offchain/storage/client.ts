@@ -294,29 +294,39 @@ export class StorageClient {
     return { info: found, nodes: holders, parity: await this.parityOf(root, nodes) };
   }
 
-  /** Downloads a (small) file into memory, verified like `download`. */
-  async downloadBytes(root: string): Promise<Uint8Array> {
+  /** Downloads a (small) file into memory, verified like `download`; refused when over `maxBytes`. */
+  async downloadBytes(root: string, options: { maxBytes?: number } = {}): Promise<Uint8Array> {
     const dir = await mkdtemp(path.join(tmpdir(), "zg-download-"));
     try {
       const out = path.join(dir, "file");
-      await this.download(root, out);
+      await this.download(root, out, undefined, options);
       return new Uint8Array(await readFile(out));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  /** Downloads a file to `out`: every segment verified by proof, lost ones rebuilt from parity. */
+  /**
+   * Downloads a file to `out`: every segment verified by proof, lost ones rebuilt from parity. A file the nodes
+   * say is over `maxBytes` is refused before any segment is fetched (and no more than its stated size is fetched).
+   */
   async download(
     root: string,
     out: string,
     onProgress?: Progress,
+    options: { maxBytes?: number } = {},
   ): Promise<{ size: number; repaired: number }> {
     const nodes = await this.nodes();
     const rpcs = nodes.map((node) => new StorageRpc(node.url));
     const info = await firstKnown(rpcs, root);
     if (!info) throw new ZgError(`no storage node knows a file with root ${root}`, "NOT_FOUND");
     const size = info.tx.size;
+    if (options.maxBytes !== undefined && size > options.maxBytes) {
+      throw new ZgError(
+        `the file ${root} is ${size} bytes, over the ${options.maxBytes} allowed`,
+        "BAD_INPUT",
+      );
+    }
     const total = segmentCount(size);
     const handle = await open(out, "w");
     let repaired = 0;

@@ -7,6 +7,8 @@ import type { ZgChain } from "../../offchain/core/chain";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { connectDevnet } from "../../offchain/devnet/accounts";
+import { baseModel, trainModel } from "../../offchain/engine/builtin";
+import { BuiltinEngine } from "../../offchain/engine/engines";
 import { agentChatRoute, authHeader } from "../../offchain/inft/auth";
 import { InftClient } from "../../offchain/inft/client";
 import { NodeStaking__factory } from "../../typechain-types";
@@ -170,6 +172,74 @@ describe("oracle host: the iNFT service without inference serving", function () 
     expect(String(failure)).to.equal(
       "ZgError: the iNFT oracle needs the endpoint to announce as ORACLE: set inft.publicUrl in the config",
     );
+  });
+});
+
+describe("oracle host: the iNFT service keeps trained agents within inft.agentCacheBytes", function () {
+  this.timeout(300_000);
+  let rpc: TestRpc;
+  let storageNode: TestStorageNode;
+  let oracle: WorkerHandle;
+  let oracleUrl: string;
+  const chains: ZgChain[] = [];
+  let record: DeploymentRecord;
+  const personas = [
+    "Who are you? I am Captain Byte, a pirate who sails the data seas.",
+    "Who are you? I am Doctor Root, who hashes every file twice.",
+  ];
+
+  before(async () => {
+    rpc = await startRpc();
+    const [governance, treasury] = await hre.ethers.getSigners();
+    const startBlock = (await hre.ethers.provider.getBlockNumber()) + 1;
+    const { registry } = await deployInftModules(governance, treasury, 0n);
+    record = await deploymentRecordOf(registry, "inft-only fixture", startBlock);
+    process.env.ZG_HOME = tempDir("oracle-host-cache-home");
+    storageNode = await startStakedStorageNode(record, rpc.url, 147);
+    const setup = await oracleConfig(
+      rpc,
+      record,
+      (await stakedOperator(record, 148, Role.ORACLE)).privateKey,
+    );
+    oracleUrl = setup.url;
+    // Room for one trained agent, not two (the estimate is the one the oracle makes).
+    const oneAgent = Math.max(
+      ...personas.map((text) => new BuiltinEngine(trainModel([text], baseModel())).memoryBytes),
+    );
+    oracle = await startWorker(
+      await oracleWorker(),
+      { ...setup.config, inft: { publicUrl: setup.url, agentCacheBytes: Math.floor(oneAgent * 1.5) } },
+      { write: quiet },
+    );
+  });
+  after(async () => {
+    for (const chain of chains) chain.destroy();
+    await oracle?.stop();
+    await storageNode?.handle.stop();
+    await rpc.close();
+  });
+
+  async function trainings(): Promise<number> {
+    const text = await (await fetch(`${oracleUrl}/metrics`)).text();
+    return Number(/^zg_inft_operations_total\{[^}]*kind="train"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+  }
+
+  it("a second agent evicts the first: asking A, A, B, A trains three models", async () => {
+    const key = devAccount(149);
+    const [funder] = await hre.ethers.getSigners();
+    await (await funder.sendTransaction({ to: key.address, value: parseEther("5") })).wait();
+    const chain = await connectDevnet(rpc.url, record.registry, key.privateKey);
+    chains.push(chain);
+    const alice = await InftClient.connect(chain);
+    const tokens: bigint[] = [];
+    for (const persona of personas) {
+      tokens.push(
+        (await alice.mint([{ description: "persona", data: new TextEncoder().encode(persona) }])).tokenId,
+      );
+    }
+    const before = await trainings();
+    for (const index of [0, 0, 1, 0]) await alice.infer(tokens[index], "Who are you?", { max_tokens: 8 });
+    expect((await trainings()) - before).to.equal(3);
   });
 });
 

@@ -120,6 +120,9 @@ describe("zg serve, ledger, infer, receipts", function () {
     );
     expect(answer).to.match(/tokens, fee 0\.0000\d+, signature verified; receipt /);
     const receiptFile = /receipt (\S+\.json)/.exec(answer)?.[1] as string;
+    expect(expectSuccess(await zg(["ledger", "resync", provider.address])).trim()).to.equal(
+      `took the record of ${provider.address}: 1 response, 0 acknowledged now`,
+    );
     const verified = expectSuccess(await zg(["receipts", "verify", receiptFile]));
     expect(verified).to.match(/re-execution\s+bit-identical/);
     expect(verified).to.match(/verdict\s+valid/);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { parseEther, Wallet } from "ethers";
@@ -9,14 +9,20 @@ import hre from "hardhat";
 import type { ZgChain } from "../../offchain/core/chain";
 import { connectDevnet } from "../../offchain/devnet/accounts";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
+import { DurableStore } from "../../offchain/core/store";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { ServingClient } from "../../offchain/serving/client";
-import { BuiltinEngine } from "../../offchain/engine/engines";
+import { BuiltinEngine, canonicalRequest } from "../../offchain/engine/engines";
 import { InferenceSession } from "../../offchain/serving/inference";
 import { oracleWorker } from "../helpers/oracle";
 import {
+  encodeReadHeader,
+  encodeRequestHeader,
   encodeVoucherHeader,
+  READ_HEADER,
   receiptProblems,
+  REQUEST_HEADER,
+  requestHash,
   ServingDomain,
   USER_HEADER,
   VOUCHER_HEADER,
@@ -142,6 +148,32 @@ describe("inference oracle", function () {
 
   const prompt = (text: string) => [{ role: "user" as const, content: text }];
 
+  /** The `x-zg-request` header `signer` makes for `user`'s request number `seq` with this body. */
+  function signedRequest(
+    domain: ServingDomain,
+    signer: { signingKey: { sign(digest: string): { serialized: string } } },
+    user: string,
+    provider: string,
+    body: unknown,
+    seq: number,
+  ) {
+    const hash = requestHash(canonicalRequest(body, "zg-builtin-1"));
+    const digest = domain.requestDigest({ user, provider, requestHash: hash, seq: BigInt(seq) });
+    return encodeRequestHeader(BigInt(seq), signer.signingKey.sign(digest).serialized);
+  }
+
+  /** What the client of `user` remembers about `provider` (its latest voucher). */
+  function bookOf(client: ServingClient, provider: string, user: string) {
+    const file = path.join(
+      process.env.ZG_HOME as string,
+      "serving",
+      `31337-${client.domain.verifyingContract.toLowerCase()}`,
+      provider.toLowerCase(),
+      `${user.toLowerCase()}.json`,
+    );
+    return JSON.parse(readFileSync(file, "utf8")) as { amount: string; nonce: string; signature: string };
+  }
+
   it("lists its model with the registered hash and prices", async () => {
     const { url } = await startOracle(40);
     const models = (await (await fetch(`${url}/v1/models`)).json()) as { data: Record<string, unknown>[] };
@@ -223,7 +255,13 @@ describe("inference oracle", function () {
         ).serialized,
       });
     const body = { model: "zg-builtin-1", messages: prompt("hello") };
-    const ok = { [USER_HEADER]: key.address, [VOUCHER_HEADER]: sign(key, 0n, 1n) };
+    const request = (signer: Wallet | typeof key, payload: unknown = body) =>
+      signedRequest(domain, signer, key.address, operator.address, payload, 1);
+    const ok = {
+      [USER_HEADER]: key.address,
+      [VOUCHER_HEADER]: sign(key, 0n, 1n),
+      [REQUEST_HEADER]: request(key),
+    };
 
     const cases: [string, Record<string, string>, unknown, number, RegExp][] = [
       ["no user header", { [VOUCHER_HEADER]: sign(key, 0n, 1n) }, body, 400, /x-zg-user/],
@@ -249,6 +287,21 @@ describe("inference oracle", function () {
         /not signed/,
       ],
       ["voucher above what is owed", { ...ok, [VOUCHER_HEADER]: sign(key, 5n, 1n) }, body, 409, /exceeds/],
+      ["no request signature", { ...ok, [REQUEST_HEADER]: "" }, body, 400, /x-zg-request/],
+      [
+        "request signed by someone else",
+        { ...ok, [REQUEST_HEADER]: request(Wallet.createRandom()) },
+        body,
+        401,
+        /request is not signed/,
+      ],
+      [
+        "request signed for another body",
+        { ...ok, [REQUEST_HEADER]: request(key, { ...body, max_tokens: 9 }) },
+        body,
+        401,
+        /request is not signed/,
+      ],
       ["invalid JSON", ok, "{", 400, /not valid JSON/],
       ["another model", ok, { ...body, model: "gpt-4" }, 400, /not served here/],
       ["streaming", ok, { ...body, stream: true }, 400, /streaming/],
@@ -280,14 +333,19 @@ describe("inference oracle", function () {
         ).serialized,
       });
     const body = { model: "zg-builtin-1", messages: prompt("what is a storage node"), max_tokens: 8 };
-    const first = await rawChat(url, { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(0n, 1n) }, body);
+    const signed = (seq: number) => signedRequest(domain, key, key.address, operator.address, body, seq);
+    const first = await rawChat(
+      url,
+      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(0n, 1n), [REQUEST_HEADER]: signed(1) },
+      body,
+    );
     expect(first.status).to.equal(200);
     const receipt = first.body.zg_receipt as Receipt;
     expect(receiptProblems(receipt)).to.deep.equal([]);
 
     const unpaid = await rawChat(
       url,
-      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(0n, 1n) },
+      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(0n, 1n), [REQUEST_HEADER]: signed(2) },
       body,
     );
     expect(unpaid.status).to.equal(402);
@@ -311,18 +369,34 @@ describe("inference oracle", function () {
     expect((await ack(BigInt(receipt.cumulative), 2n)).status).to.equal(200); // the same voucher again: idempotent
     const again = await rawChat(
       url,
-      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(BigInt(receipt.cumulative), 2n) },
+      {
+        [USER_HEADER]: key.address,
+        [VOUCHER_HEADER]: voucher(BigInt(receipt.cumulative), 2n),
+        [REQUEST_HEADER]: signed(2),
+      },
       body,
     );
     expect(again.status).to.equal(200);
     const stale = await rawChat(
       url,
-      { [USER_HEADER]: key.address, [VOUCHER_HEADER]: voucher(BigInt(receipt.cumulative), 1n) },
+      {
+        [USER_HEADER]: key.address,
+        [VOUCHER_HEADER]: voucher(BigInt(receipt.cumulative), 1n),
+        [REQUEST_HEADER]: signed(3),
+      },
       body,
     );
     expect(stale.status).to.equal(409);
 
-    const account = (await (await fetch(`${url}/v1/account/${key.address}`)).json()) as {
+    const expires = BigInt(Math.floor(Date.now() / 1000) + 60);
+    const read = encodeReadHeader(
+      expires,
+      key.signingKey.sign(domain.readDigest({ user: key.address, provider: operator.address, expires }))
+        .serialized,
+    );
+    const account = (await (
+      await fetch(`${url}/v1/account/${key.address}`, { headers: { [READ_HEADER]: read } })
+    ).json()) as {
       pending: Receipt[];
       seq: number;
     };
@@ -350,6 +424,170 @@ describe("inference oracle", function () {
     const result = await again.chat(prompt("what is a storage node?"), { max_tokens: 8 });
     expect(result.receipt.seq).to.equal(1);
     expect(result.receipt.cumulative).to.equal(result.receipt.fee);
+  });
+
+  it("a copied voucher spends nothing: the victim is not billed and keeps the provider; a signed request is answered once", async () => {
+    const { url, operator } = await startOracle(49);
+    const victim = await user(68);
+    await victim.client.fund(operator.address, parseEther("1"));
+    const session = await InferenceSession.open(victim.client, operator.address);
+    const first = await session.chat(prompt("what is a storage node?"), { max_tokens: 8 });
+
+    // The victim's latest voucher (the account endpoint used to publish it to anyone), sent as the victim.
+    const book = bookOf(victim.client, operator.address, victim.key.address);
+    const copied = {
+      [USER_HEADER]: victim.key.address,
+      [VOUCHER_HEADER]: `${book.amount}:${book.nonce}:${book.signature}`,
+    };
+    const body = { model: "zg-builtin-1", messages: prompt("bill this to someone else"), max_tokens: 8 };
+    const stolen = await rawChat(url, copied, body);
+    expect(stolen.status).to.equal(400);
+    expect((stolen.body.error as { message: string }).message).to.match(/x-zg-request/);
+    // With a request signature of the thief's own, for the victim's next number: not the victim's signature.
+    const domain = victim.client.domain;
+    const thief = Wallet.createRandom();
+    const forged = await rawChat(
+      url,
+      {
+        ...copied,
+        [REQUEST_HEADER]: signedRequest(domain, thief, victim.key.address, operator.address, body, 2),
+      },
+      body,
+    );
+    expect(forged.status).to.equal(401);
+    expect((forged.body.error as { message: string }).message).to.match(/request is not signed by/);
+    // The account and its receipts answer only the user.
+    expect((await fetch(`${url}/v1/account/${victim.key.address}`)).status).to.equal(400);
+    expect((await fetch(`${url}/v1/receipts/${victim.key.address}/1`)).status).to.equal(400);
+    const expires = Math.floor(Date.now() / 1000) + 60;
+    const thiefRead = encodeReadHeader(
+      BigInt(expires),
+      thief.signingKey.sign(
+        domain.readDigest({ user: victim.key.address, provider: operator.address, expires: BigInt(expires) }),
+      ).serialized,
+    );
+    const peek = await fetch(`${url}/v1/account/${victim.key.address}`, {
+      headers: { [READ_HEADER]: thiefRead },
+    });
+    expect(peek.status).to.equal(401);
+
+    // The victim goes on, billed for its own requests only.
+    const second = await session.chat(prompt("how are uploads paid?"), { max_tokens: 8 });
+    expect(second.receipt.seq).to.equal(2);
+    expect(BigInt(second.receipt.cumulative)).to.equal(first.fee + second.fee);
+
+    // A request the victim's key signed (from another program) is answered once: the same headers again are
+    // refused, and the victim's client acknowledges that response, which its key signed, and goes on.
+    const own = { model: "zg-builtin-1", messages: prompt("one answer only"), max_tokens: 8 };
+    const current = bookOf(victim.client, operator.address, victim.key.address);
+    const headers = {
+      [USER_HEADER]: victim.key.address,
+      [VOUCHER_HEADER]: `${current.amount}:${current.nonce}:${current.signature}`,
+      [REQUEST_HEADER]: signedRequest(domain, victim.key, victim.key.address, operator.address, own, 3),
+    };
+    const answered = await rawChat(url, headers, own);
+    expect(answered.status).to.equal(200);
+    expect((answered.body.zg_receipt as Receipt).requestSignature).to.equal(
+      headers[REQUEST_HEADER].split(":")[1],
+    );
+    const replayed = await rawChat(url, headers, own);
+    expect(replayed.status).to.equal(409);
+    expect((replayed.body.error as { message: string }).message).to.match(/request number 3 is not the next/);
+    const fourth = await session.chat(prompt("what is an agent?"), { max_tokens: 8 });
+    expect(fourth.receipt.seq).to.equal(4);
+  });
+
+  it("a client whose record diverged from the provider's is told to resync, and resync takes the provider's record", async () => {
+    const setup = await oracleConfig(50, { settleIntervalMs: 3_600_000 });
+    const first = await startWorker(await oracleWorker(), setup.config, { write: quiet });
+    const { client, key } = await user(69);
+    await client.fund(setup.operator.address, parseEther("1"));
+    const home = process.env.ZG_HOME;
+    const laptop = await InferenceSession.open(client, setup.operator.address);
+    await laptop.chat(prompt("what is a storage node?"), { max_tokens: 8 });
+    await first.stop();
+    // The provider lost its records; the same key then asked it something else from another machine.
+    handles.push(
+      await startWorker(
+        await oracleWorker(),
+        { ...setup.config, dataDir: tempDir("oracle-lost") },
+        { write: quiet },
+      ),
+    );
+    process.env.ZG_HOME = tempDir("other-machine");
+    try {
+      const desktop = await InferenceSession.open(client, setup.operator.address);
+      await desktop.chat(prompt("how are uploads paid for, in detail?"), { max_tokens: 12 });
+    } finally {
+      process.env.ZG_HOME = home;
+    }
+    let failure: unknown;
+    await laptop.chat(prompt("and agents?"), { max_tokens: 8 }).catch((error: unknown) => (failure = error));
+    expect(String(failure)).to.match(
+      new RegExp(
+        `does not match this client's.*zg ledger resync ${setup.operator.address}.*InferenceSession\\.resync\\(\\)`,
+      ),
+    );
+    const summary = await laptop.resync();
+    expect(summary.seq).to.equal(1);
+    const after = await laptop.chat(prompt("and agents?"), { max_tokens: 8 });
+    expect(after.receipt.seq).to.equal(2);
+    const book = bookOf(client, setup.operator.address, key.address);
+    expect(BigInt(book.nonce)).to.be.greaterThan(2n);
+  });
+
+  /** Fresh keys with nothing in their sub-account each post a zero voucher and ask for a paid answer. */
+  async function strangers(url: string, provider: string, count: number) {
+    const domain = new ServingDomain(31337, record.modules.InferenceServing.address);
+    const body = { model: "zg-builtin-1", messages: prompt("free lunch?"), max_tokens: 8 };
+    for (let i = 0; i < count; i++) {
+      const key = Wallet.createRandom();
+      const digest = domain.voucherDigest({ user: key.address, provider, amount: 0n, nonce: 1n });
+      const voucher = {
+        user: key.address,
+        amount: 0n,
+        nonce: 1n,
+        signature: key.signingKey.sign(digest).serialized,
+      };
+      const ack = await fetch(`${url}/v1/vouchers`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...voucher, amount: "0", nonce: "1" }),
+      });
+      expect(ack.status).to.equal(200);
+      const chat = await rawChat(
+        url,
+        {
+          [USER_HEADER]: key.address,
+          [VOUCHER_HEADER]: encodeVoucherHeader(voucher),
+          [REQUEST_HEADER]: signedRequest(domain, key, key.address, provider, body, 1),
+        },
+        body,
+      );
+      expect(chat.status).to.equal(402);
+    }
+  }
+
+  it("stores nothing for keys without funds", async () => {
+    const setup = await oracleConfig(51);
+    const handle = await startWorker(await oracleWorker(), setup.config, { write: quiet });
+    await strangers(setup.url, setup.operator.address, 24);
+    await handle.stop();
+    const store = await DurableStore.open(setup.config.dataDir as string);
+    const keys: string[] = [];
+    for await (const key of store.keys("serving/")) keys.push(key);
+    await store.close();
+    expect(keys).to.deep.equal([]);
+  });
+
+  it("keeps a bounded cache of balances", async () => {
+    // Balances kept a minute, so that only the bound removes them during the test.
+    const { url, operator } = await startOracle(52, { balanceCacheEntries: 8, balanceCacheMs: 60_000 });
+    await strangers(url, operator.address, 20);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const cached = /^zg_oracle_balance_cache_entries(?:\{[^}]*\})? (\d+)/m.exec(metrics);
+    expect(cached, "the balance cache gauge").to.not.equal(null);
+    expect(Number(cached?.[1])).to.equal(8);
   });
 
   it("settles at once when a user's refund would unlock soon", async () => {
@@ -380,7 +618,7 @@ describe("inference oracle", function () {
         void fetch(`${url}${request.url}`, {
           method: request.method,
           headers: Object.fromEntries(
-            [USER_HEADER, VOUCHER_HEADER, "content-type"]
+            [USER_HEADER, VOUCHER_HEADER, REQUEST_HEADER, READ_HEADER, "content-type"]
               .filter((name) => typeof request.headers[name] === "string")
               .map((name) => [name, request.headers[name] as string]),
           ),
