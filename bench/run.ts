@@ -79,6 +79,12 @@ const BENCHMARKS: Benchmark[] = [
     run: async () => (await import("./devnet")).devnetStartup(),
   },
   {
+    name: "abuse",
+    description:
+      "a devnet's storage node and oracle under a batch flood, a request flood and slowloris from another client: honest p99 latency (goal at most 2× quiet) and memory",
+    run: async () => (await import("./abuse")).abuseBench(),
+  },
+  {
     name: "cli-help",
     description: "wall time of `zg --help` (a fresh Node process), median of 15",
     async run() {
