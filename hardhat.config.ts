@@ -15,6 +15,8 @@ if (process.env.ZG_CHAIN_ONLY) {
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const SOLC_VERSION = "0.8.28";
+/** How many of the development mnemonic's accounts the devnet chain funds. */
+const DEVNET_ACCOUNTS = 100;
 
 // The compiler cannot be downloaded on our machines: use the pinned npm `solc` (soljson) instead.
 subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
@@ -73,8 +75,14 @@ function remoteAccounts(): string[] {
 
 const networks: Record<string, NetworkUserConfig> = {
   // The devnet mines a block every ZG_BLOCK_INTERVAL_MS too, so that epochs advance without traffic.
+  // The devnet's chain also funds 100 development accounts (not the default 20): operators, its user and every
+  // account its demo hands out are funded from genesis, so a demo of the no-token profile moves no coin at all.
   hardhat: process.env.ZG_BLOCK_INTERVAL_MS
-    ? { chainId: 31337, mining: { auto: true, interval: Number(process.env.ZG_BLOCK_INTERVAL_MS) } }
+    ? {
+        chainId: 31337,
+        mining: { auto: true, interval: Number(process.env.ZG_BLOCK_INTERVAL_MS) },
+        accounts: { count: DEVNET_ACCOUNTS },
+      }
     : { chainId: 31337 },
   localhost: { url: process.env.ZG_LOCAL_RPC_URL ?? "http://127.0.0.1:8545", chainId: 31337 },
   galileo: {

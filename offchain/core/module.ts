@@ -168,8 +168,8 @@ export interface DemoContext {
   controls: DemoControls;
   /** A connection signing as the first operator of `role`, as the demo user, or as governance. */
   connectAs(role: RoleName | "USER" | "GOVERNANCE"): Promise<ZgChain>;
-  /** A connection signing as a new account that governance funded with `coin` wei. */
-  newAccount(coin: bigint): Promise<ZgChain>;
+  /** A connection signing as a devnet account no one has used yet (funded from genesis). */
+  newAccount(): Promise<ZgChain>;
 }
 
 /** Thrown by a demo step that cannot show its capability on this deployment: the demo reports it as skipped. */

@@ -20,3 +20,6 @@ export function connectDevnet(rpcUrl: string, registry: string, privateKey: stri
     key: { kind: "privateKey", privateKey },
   });
 }
+
+/** The devnet account printed for users (the demo's user too): funded by Hardhat, never an operator. */
+export const DEVNET_USER = 19;

@@ -1,4 +1,3 @@
-import { Wallet } from "ethers";
 import { ZgError, firstLine } from "../core/errors";
 import {
   DemoSkipped,
@@ -9,7 +8,7 @@ import {
   type ModuleManifest,
 } from "../core/module";
 import { MODULES } from "../modules";
-import { connectDevnet, devAccount } from "./accounts";
+import { connectDevnet, devAccount, DEVNET_USER } from "./accounts";
 
 /** The one step that belongs to no module: what the registry lists is what the deployment recorded. */
 const REGISTRY_STEP: DemoStep = {
@@ -43,7 +42,7 @@ export async function runDemo(
   modules: readonly ModuleManifest[] = MODULES,
 ): Promise<boolean> {
   const connect = (privateKey: string) => connectDevnet(state.rpcUrl, state.deployment.registry, privateKey);
-  let funding: Promise<unknown> = Promise.resolve();
+  let lastAccount = DEVNET_USER;
   const context: DemoContext = {
     state,
     controls,
@@ -53,21 +52,8 @@ export async function runDemo(
       if (role !== "USER" && !operator) throw new ZgError(`no devnet operator serves ${role}`);
       return connect(operator?.privateKey ?? state.user.privateKey);
     },
-    // Funding transfers go out one at a time: steps may ask for several accounts at once.
-    newAccount: (coin) => {
-      const funded = funding.then(async () => {
-        const wallet = Wallet.createRandom();
-        const governance = await connect(devAccount(0).privateKey);
-        try {
-          await (await governance.signer.sendTransaction({ to: wallet.address, value: coin })).wait();
-        } finally {
-          governance.destroy();
-        }
-        return wallet.privateKey;
-      });
-      funding = funded.catch(() => undefined);
-      return funded.then(connect);
-    },
+    // Accounts after the devnet's user, each handed out once: the chain funded them at genesis.
+    newAccount: () => connect(devAccount(++lastAccount).privateKey),
   };
   say("demo:");
   let ok = true;

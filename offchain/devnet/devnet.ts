@@ -17,7 +17,7 @@ import type {
 import { packageRoot } from "../core/paths";
 import { MODULES } from "../modules";
 import { loadProfile, profileModules } from "../profiles";
-import { connectDevnet, devAccount } from "./accounts";
+import { connectDevnet, devAccount, DEVNET_USER } from "./accounts";
 import { runDemo } from "./demo";
 import { hardhatArgs } from "./hardhat";
 import { Supervisor } from "./supervisor";
@@ -30,9 +30,6 @@ export interface DevnetOptions {
   exitAfterDemo: boolean;
   json: boolean;
 }
-
-/** The devnet account printed for users (the demo's user too): funded by Hardhat, never an operator. */
-export const DEVNET_USER = 19;
 
 /**
  * Node flags of the devnet's processes: a young generation of 2 MiB semi-spaces instead of 16 keeps each of the

@@ -16,7 +16,7 @@ const DEMO_AGENT = [
  * can; Bob authorizes Dave, who asks the agent a question through the oracle's sealed executor.
  */
 export async function showAgent({ state, newAccount }: DemoContext): Promise<string> {
-  const [alice, bob, dave] = await Promise.all([1, 2, 3].map(() => newAccount(parseEther("10"))));
+  const [alice, bob, dave] = await Promise.all([1, 2, 3].map(() => newAccount()));
   try {
     const [a, b, d] = await Promise.all([alice, bob, dave].map((chain) => InftClient.connect(chain)));
     const persona = new TextEncoder().encode(DEMO_AGENT);

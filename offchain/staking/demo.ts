@@ -41,7 +41,7 @@ export async function showWatcher({ state, connectAs }: DemoContext): Promise<st
 
 /** A new operator joins a role, leaves part of its bond (or the role), and the watcher follows. */
 export async function showUnbonding({ state, newAccount, connectAs }: DemoContext): Promise<string> {
-  const chain = await newAccount(parseEther("10"));
+  const chain = await newAccount();
   const governance = await connectAs("GOVERNANCE");
   try {
     const staking = await StakingClient.connect(chain);

@@ -1,4 +1,4 @@
-import { formatEther, parseEther } from "ethers";
+import { formatEther } from "ethers";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -52,7 +52,7 @@ export async function showChallenges({
   newAccount,
 }: DemoContext): Promise<string> {
   const reader = await connectAs("USER");
-  const operator = await newAccount(parseEther("20"));
+  const operator = await newAccount();
   const governance = await connectAs("GOVERNANCE");
   const victim = "storage-lossy";
   let started = false;
