@@ -56,6 +56,15 @@ export interface JsonRpcServeOptions {
   chargeBatch?: (calls: number) => number;
 }
 
+/** The most bytes one call of a batch may take (a batch's size cap is this times the call cap). */
+const MAX_BATCH_CALL_BYTES = 16 * 1024;
+
+/** The first byte of `body` that is not JSON whitespace, or -1. */
+function firstNonSpace(body: Buffer): number {
+  for (const byte of body) if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return byte;
+  return -1;
+}
+
 interface JsonRpcRequest {
   jsonrpc?: string;
   id?: string | number | null;
@@ -78,6 +87,17 @@ export function serveJsonRpc(
   const concurrency = options.batchConcurrency ?? DEFAULT_LIMITS.batchConcurrency;
   readBody(request, options.maxBodyBytes).then(
     (body) => {
+      // A batch larger than its call cap could ever need is refused before it is parsed: parsing a flood of small
+      // calls is the expensive part (50,000 status calls are 3.3 MB and 40 ms of JSON.parse).
+      const batchBytes = maxBatchCalls * MAX_BATCH_CALL_BYTES;
+      if (body.length > batchBytes && firstNonSpace(body) === 0x5b) {
+        const error = new JsonRpcError(
+          -32600,
+          `batch of ${body.length} bytes is over the limit of ${batchBytes}`,
+        );
+        sendJson(response, 200, errorBody(null, error));
+        return;
+      }
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.toString("utf8"));

@@ -109,11 +109,22 @@ describe("storage node JSON-RPC under abuse", function () {
 
       // The reported attack: 50,000 calls in one batch.
       proxy.counts.clear();
-      const refused = await postJson(node.url, statusCalls(50_000));
+      // It is refused by its size, before it is parsed (100 calls of at most 16 KiB each).
+      const flood = statusCalls(50_000);
+      const refused = await postJson(node.url, flood);
       expect(refused).to.deep.equal({
         jsonrpc: "2.0",
         id: null,
-        error: { code: -32600, message: "batch of 50000 calls is over the limit of 100" },
+        error: {
+          code: -32600,
+          message: `batch of ${JSON.stringify(flood).length} bytes is over the limit of ${100 * 16 * 1024}`,
+        },
+      });
+      // A batch small in bytes but over the call cap is still counted and refused.
+      expect(await postJson(node.url, statusCalls(101))).to.deep.equal({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32600, message: "batch of 101 calls is over the limit of 100" },
       });
       expect(proxy.total()).to.equal(0);
     } finally {
