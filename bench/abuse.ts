@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { request, type IncomingMessage } from "node:http";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { connect, type Socket } from "node:net";
+import { Worker } from "node:worker_threads";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseEther } from "ethers";
@@ -20,12 +20,6 @@ interface Target {
   pid: number;
   /** One honest request; resolves when it is answered. */
   honest(): Promise<void>;
-}
-
-interface Attack {
-  name: string;
-  /** Starts the attack on `target`; the returned function stops it. */
-  start(target: Target): () => Promise<void>;
 }
 
 function percentile(values: number[], p: number): number {
@@ -75,68 +69,59 @@ function send(url: string, body: string | undefined, localAddress?: string): Pro
   });
 }
 
-/** Repeats `work` with `parallel` loops until stopped. */
-function loop(parallel: number, work: () => Promise<unknown>): () => Promise<void> {
-  let running = true;
-  const loops = Array.from({ length: parallel }, async () => {
-    while (running) await work();
+const STATUS = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "zgs_getStatus", params: [] });
+const ATTACKS = ["batch-flood", "request-flood", "slowloris"];
+
+/**
+ * The attacker, run in a worker thread so that its own work never delays the honest client's event loop (both
+ * still share the machine's two cores with the devnet, as an attacker on the same host would). Plain JavaScript
+ * with Node built-ins: batches of 50,000 status calls on two connections; a flood of small requests on eight;
+ * 300 connections that send half a request and never finish it (reopened when the server cuts them).
+ */
+const ATTACKER_SOURCE = `
+const { workerData } = require("node:worker_threads");
+const http = require("node:http");
+const net = require("node:net");
+const { attack, url, rpc, from } = workerData;
+const status = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "zgs_getStatus", params: [] });
+const send = (body) => new Promise((resolve) => {
+  const headers = body === undefined ? {} : { "content-type": "application/json" };
+  const req = http.request(url, { method: body === undefined ? "GET" : "POST", localAddress: from, agent: false, headers },
+    (res) => { res.resume(); res.on("end", resolve); });
+  req.on("error", resolve);
+  req.end(body);
+});
+const loop = async (work) => { for (;;) await work(); };
+if (attack === "batch-flood") {
+  const calls = [];
+  for (let id = 0; id < 50000; id++) calls.push({ jsonrpc: "2.0", id, method: "zgs_getStatus", params: [] });
+  const batch = JSON.stringify(calls);
+  for (let i = 0; i < 2; i++) loop(() => send(batch));
+} else if (attack === "request-flood") {
+  for (let i = 0; i < 8; i++) loop(() => send(rpc ? status : undefined));
+} else if (attack === "slowloris") {
+  const { hostname, port } = new URL(url);
+  const open = () => {
+    const socket = net.connect({ host: hostname, port: Number(port), localAddress: from });
+    socket.on("error", () => undefined);
+    socket.on("close", () => setTimeout(open, 100));
+    socket.write("POST / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 100000\\r\\n\\r\\n{");
+  };
+  for (let i = 0; i < 300; i++) open();
+}
+`;
+
+/** Starts `attack` on `target` in a worker thread; the returned function stops it. */
+function startAttack(attack: string, target: Target): () => Promise<void> {
+  const worker = new Worker(ATTACKER_SOURCE, {
+    eval: true,
+    workerData: { attack, url: target.url, rpc: target.name === "storage", from: ATTACKER },
   });
+  worker.on("error", () => undefined);
   return async () => {
-    running = false;
-    await Promise.all(loops);
+    await worker.terminate();
   };
 }
-
-const STATUS = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "zgs_getStatus", params: [] });
-
-const ATTACKS: Attack[] = [
-  {
-    name: "batch-flood",
-    // Batches of 50,000 status calls, back to back (each refused whole above the batch cap).
-    start: (target) => {
-      const batch = JSON.stringify(
-        Array.from({ length: 50_000 }, (_, id) => ({
-          jsonrpc: "2.0",
-          id,
-          method: "zgs_getStatus",
-          params: [],
-        })),
-      );
-      return loop(2, () => send(target.url, batch, ATTACKER));
-    },
-  },
-  {
-    name: "request-flood",
-    // As many small requests as eight connections can carry.
-    start: (target) =>
-      loop(8, () => send(target.url, target.name === "storage" ? STATUS : undefined, ATTACKER)),
-  },
-  {
-    name: "slowloris",
-    // 300 connections that send half a request each and never finish it, reopened when the server cuts them.
-    start: (target) => {
-      const { port } = new URL(target.url);
-      const sockets = new Set<Socket>();
-      let running = true;
-      const open = () => {
-        if (!running) return;
-        const socket = connect({ host: "127.0.0.1", port: Number(port), localAddress: ATTACKER });
-        sockets.add(socket);
-        socket.on("error", () => undefined);
-        socket.on("close", () => {
-          sockets.delete(socket);
-          setTimeout(open, 100);
-        });
-        socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{");
-      };
-      for (let i = 0; i < 300; i++) open();
-      return async () => {
-        running = false;
-        for (const socket of sockets) socket.destroy();
-      };
-    },
-  },
-];
 
 /** Honest latency (ms) of `count` sequential requests. */
 async function honestLatency(target: Target, count: number): Promise<number[]> {
@@ -223,6 +208,7 @@ export async function abuseBench(): Promise<Figure[]> {
       },
     ];
     for (const target of targets) {
+      await honestLatency(target, 10); // warm-up: the first requests fill caches
       const quiet = percentile(await honestLatency(target, 60), 99);
       figures.push({ name: `abuse-${target.name}-quiet-p99`, value: round(quiet), unit: "ms" });
       figures.push({
@@ -231,19 +217,19 @@ export async function abuseBench(): Promise<Figure[]> {
         unit: "MiB",
       });
       for (const attack of ATTACKS) {
-        const stop = attack.start(target);
+        const stop = startAttack(attack, target);
         await new Promise((resolve) => setTimeout(resolve, 500));
         const under = percentile(await honestLatency(target, 60), 99);
         const rss = rssMiB(target.pid);
         await stop();
         figures.push({
-          name: `abuse-${target.name}-${attack.name}-p99`,
+          name: `abuse-${target.name}-${attack}-p99`,
           value: round(under),
           unit: "ms",
           anchor: { name: "quiet p99 (goal: at most 2×)", value: round(quiet), unit: "ms" },
         });
         figures.push({
-          name: `abuse-${target.name}-${attack.name}-rss`,
+          name: `abuse-${target.name}-${attack}-rss`,
           value: Math.round(rss),
           unit: "MiB",
         });
