@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort } from "../offchain/devnet/devnet";
+import { DEVNET_NODE_FLAGS, freePort } from "../offchain/devnet/devnet";
 import type { Figure } from "./figure";
 
 /** The issue's figures for `npm start` before this work, as quoted (ready after 25–45 s, about 1.5 GiB). */
@@ -60,7 +60,16 @@ export async function devnetStartup(): Promise<Figure[]> {
   const started = Date.now();
   const child = spawn(
     process.execPath,
-    [path.join(__dirname, "..", "bin", "zg.js"), "devnet", "--port", String(port), "--data-dir", dataDir],
+    // As `npm start` runs it, without the demo.
+    [
+      ...DEVNET_NODE_FLAGS,
+      path.join(__dirname, "..", "bin", "zg.js"),
+      "devnet",
+      "--port",
+      String(port),
+      "--data-dir",
+      dataDir,
+    ],
     { env, stdio: ["ignore", "pipe", "pipe"] },
   );
   const marks: (number | undefined)[] = [];
