@@ -374,7 +374,7 @@ export function registerServingCommands(program: Command): void {
     .description(
       "a local OpenAI-compatible endpoint on 127.0.0.1 for a provider: signs each request with your key, verifies each response before passing it on (anyone on this machine can spend through it: see --token)",
     )
-    .requiredOption("--provider <address>", "the provider to forward to")
+    .option("--provider <address>", "the provider to forward to (required)")
     .option("--port <port>", "the port on 127.0.0.1", "8600")
     .option(
       "--token <secret>",
@@ -382,9 +382,12 @@ export function registerServingCommands(program: Command): void {
     )
     .action(
       action(async (options) => {
-        const opts = options as GlobalOptions & { provider: string; port: string; token?: string };
+        const opts = options as GlobalOptions & { provider?: string; port: string; token?: string };
         const { parseAddress } = await import("../core/cli/inputs");
         const { ZgError } = await import("../core/errors");
+        if (opts.provider === undefined) {
+          throw new ZgError("zg proxy needs --provider <address> (see 'zg serve list')", "BAD_INPUT");
+        }
         const provider = parseAddress(opts.provider, "provider");
         const port = Number(opts.port);
         if (!/^\d{1,5}$/.test(opts.port) || port > 65_535) {
