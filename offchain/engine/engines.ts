@@ -53,12 +53,21 @@ const chatBodySchema = z
 
 /**
  * Validates an OpenAI chat-completions body into the canonical request the engines run and receipts carry:
- * every parameter explicit, unknown message fields dropped. Throws a one-line BAD_INPUT error.
+ * every parameter explicit, unknown message fields dropped. Throws a one-line BAD_INPUT error, also for
+ * `stream: true` (where the answer can stream, `chatRequest` reads the flag).
  */
 export function canonicalRequest(body: unknown, model: string): CanonicalRequest {
+  const { request, stream } = chatRequest(body, model);
+  if (stream) throw new ZgError("request: streaming is not supported here; send stream: false", "BAD_INPUT");
+  return request;
+}
+
+/**
+ * The canonical request of an OpenAI chat-completions body, and whether it asks for a streamed answer (`stream`
+ * is not part of the canonical request: a streamed and a non-streamed answer to one request are the same bytes).
+ */
+export function chatRequest(body: unknown, model: string): { request: CanonicalRequest; stream: boolean } {
   const parsed = validate(chatBodySchema, body, "request", "BAD_INPUT");
-  if (parsed.stream)
-    throw new ZgError("request: streaming is not supported; send stream: false", "BAD_INPUT");
   if (parsed.model !== model) {
     throw new ZgError(
       `request: model '${parsed.model}' is not served here (this endpoint serves '${model}')`,
@@ -76,11 +85,14 @@ export function canonicalRequest(body: unknown, model: string): CanonicalRequest
     seed: parsed.seed,
   });
   return {
-    model,
-    messages,
-    max_tokens: params.maxTokens,
-    temperature: params.temperature,
-    seed: params.seed,
+    request: {
+      model,
+      messages,
+      max_tokens: params.maxTokens,
+      temperature: params.temperature,
+      seed: params.seed,
+    },
+    stream: parsed.stream === true,
   };
 }
 
@@ -108,6 +120,28 @@ export function chatCompletionBody(
       completion_tokens: completion.outputTokens,
       total_tokens: completion.inputTokens + completion.outputTokens,
     },
+  };
+}
+
+/** The pieces a streamed answer is sent in: each word with the spaces after it (their concatenation is `content`). */
+export function streamPieces(content: string): string[] {
+  return content.match(/\s*\S+\s*/gu) ?? (content === "" ? [] : [content]);
+}
+
+/** One OpenAI `chat.completion.chunk` of a streamed answer. */
+export function chatCompletionChunk(
+  id: string,
+  createdAt: number,
+  model: string,
+  delta: { role?: "assistant"; content?: string },
+  finishReason: "stop" | "length" | null = null,
+) {
+  return {
+    id,
+    object: "chat.completion.chunk",
+    created: Math.floor(createdAt / 1000),
+    model,
+    choices: [{ index: 0, delta, finish_reason: finishReason }],
   };
 }
 

@@ -102,7 +102,7 @@ async function printService(json: boolean, service: import("./client").ServiceIn
   );
 }
 
-/** `zg serve …`, `zg ledger …`, `zg infer`, `zg receipts verify`. */
+/** `zg serve …`, `zg ledger …`, `zg infer`, `zg proxy`, `zg receipts verify`. */
 export function registerServingCommands(program: Command): void {
   const serve = program.command("serve").description("inference services: register, update, remove, list");
 
@@ -365,6 +365,65 @@ export function registerServingCommands(program: Command): void {
             () =>
               `${result.content}\n\n— ${result.receipt.inputTokens}+${result.receipt.outputTokens} tokens, fee ${formatEther(result.fee)}, signature verified; receipt ${result.receiptFile}`,
           );
+        });
+      }),
+    );
+
+  program
+    .command("proxy")
+    .description(
+      "a local OpenAI-compatible endpoint on 127.0.0.1 for a provider: signs each request with your key, verifies each response before passing it on (anyone on this machine can spend through it: see --token)",
+    )
+    .option("--provider <address>", "the provider to forward to (required)")
+    .option("--port <port>", "the port on 127.0.0.1", "8600")
+    .option(
+      "--token <secret>",
+      "require Authorization: Bearer <secret> (an OpenAI client's apiKey); or ZG_PROXY_TOKEN",
+    )
+    .action(
+      action(async (options) => {
+        const opts = options as GlobalOptions & { provider?: string; port: string; token?: string };
+        const { parseAddress } = await import("../core/cli/inputs");
+        const { ZgError } = await import("../core/errors");
+        if (opts.provider === undefined) {
+          throw new ZgError("zg proxy needs --provider <address> (see 'zg serve list')", "BAD_INPUT");
+        }
+        const provider = parseAddress(opts.provider, "provider");
+        const port = Number(opts.port);
+        if (!/^\d{1,5}$/.test(opts.port) || port > 65_535) {
+          throw new ZgError(`--port must be a port number (0 to 65535), not '${opts.port}'`, "BAD_INPUT");
+        }
+        const token = opts.token ?? process.env.ZG_PROXY_TOKEN;
+        if (token !== undefined && token.length === 0)
+          throw new ZgError("--token must not be empty", "BAD_INPUT");
+        await withServing(options, true, async (ctx) => {
+          const { InferenceSession } = await import("./inference");
+          const { startProxy } = await import("./proxy");
+          const { printResult } = await import("../core/cli/output");
+          const session = await InferenceSession.open(ctx.serving, provider);
+          const json = Boolean(options.json);
+          const proxy = await startProxy(session, {
+            port,
+            token,
+            log: json ? undefined : (line) => process.stderr.write(`zg proxy: ${line}\n`),
+          });
+          const service = session.registered;
+          printResult(
+            json,
+            {
+              url: `${proxy.url}/v1`,
+              provider: service.provider,
+              model: service.model,
+              token: token !== undefined,
+            },
+            () =>
+              `zg proxy: ${service.model} of ${service.provider} at ${proxy.url}/v1 (OPENAI_BASE_URL=${proxy.url}/v1${token === undefined ? "" : ", OPENAI_API_KEY=<your token>"}); every response verified before it is passed on; Ctrl-C stops`,
+          );
+          await new Promise<void>((resolve) => {
+            process.once("SIGINT", resolve);
+            process.once("SIGTERM", resolve);
+          });
+          await proxy.close();
         });
       }),
     );

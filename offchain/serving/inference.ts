@@ -5,7 +5,7 @@ import { ZgError } from "../core/errors";
 import { requestJson } from "../core/http";
 import { zgHome } from "../core/paths";
 import type { ServiceInfo, ServingClient } from "./client";
-import type { ChatMessage } from "../engine/chat";
+import type { CanonicalRequest, ChatMessage } from "../engine/chat";
 import { canonicalRequest } from "../engine/engines";
 import {
   encodeReadHeader,
@@ -113,6 +113,128 @@ export class InferenceSession {
   ): Promise<InferenceResult> {
     const own = target.model === this.service.model;
     const request = canonicalRequest({ model: target.model, messages, ...params }, target.model);
+    return (await this.send(request, target.route, own)).result;
+  }
+
+  /** The provider's registered service (its model, prices, signer, URL). */
+  get registered(): ServiceInfo {
+    return this.service;
+  }
+
+  /**
+   * Sends one canonical request to the provider's model and returns the verified, acknowledged answer with the
+   * provider's chat-completion body (what `zg proxy` passes on).
+   */
+  async send(
+    request: CanonicalRequest,
+    route = "/v1/chat/completions",
+    own = request.model === this.service.model,
+  ): Promise<{ result: InferenceResult; body: Record<string, unknown> }> {
+    const { headers, hash } = await this.prepare(request);
+    const body = (await this.call(route, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(request),
+    })) as Record<string, unknown>;
+    const receipt = (body as { zg_receipt?: Receipt }).zg_receipt;
+    if (!receipt) throw new ZgError(`${this.service.url} answered without a receipt`, "NETWORK");
+    const choice = (body as { choices?: { message?: { content?: string }; finish_reason?: string }[] })
+      .choices?.[0];
+    const result = await this.accept(receipt, hash, own, choice?.message?.content, choice?.finish_reason);
+    return { result, body };
+  }
+
+  /**
+   * Sends one canonical request for a streamed answer (Server-Sent Events). Each content chunk is handed to
+   * `onChunk` as it arrives; the chunk with the finish reason and the receipt are held until the stream ended and
+   * the receipt verified against the content relayed (its hash, fee, number, signer and, for the deterministic
+   * built-in model, a re-execution). Only then is the response acknowledged; the held chunks are returned.
+   */
+  async stream(
+    request: CanonicalRequest,
+    onChunk: (chunk: StreamChunk) => void,
+  ): Promise<{ result: InferenceResult; final: StreamChunk; usage: StreamChunk }> {
+    const { headers, hash } = await this.prepare(request);
+    const url = `${this.service.url.replace(/\/+$/, "")}/v1/chat/completions`;
+    const label = `provider ${this.service.provider}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ ...request, stream: true }),
+        signal: AbortSignal.timeout(120_000),
+      });
+    } catch (error) {
+      throw new ZgError(`cannot reach ${label}: ${(error as Error).message}`, "NETWORK");
+    }
+    if (!response.ok || !(response.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
+      const text = await response.text();
+      let message = text.slice(0, 200);
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
+      } catch {
+        // not JSON: the start of the body is the message
+      }
+      throw new ZgError(
+        `${label} answered HTTP ${response.status}${response.ok ? " without an event stream" : ""}: ${message}`,
+        response.status >= 400 && response.status < 500 ? "BAD_INPUT" : "NETWORK",
+      );
+    }
+    let content = "";
+    let final: StreamChunk | undefined;
+    let usage: StreamChunk | undefined;
+    let receipt: Receipt | undefined;
+    const problems: string[] = [];
+    for await (const data of sseData(response, label)) {
+      if (data === "[DONE]") break;
+      let chunk: StreamChunk & { error?: { message?: string }; zg_receipt?: Receipt };
+      try {
+        chunk = JSON.parse(data) as typeof chunk;
+      } catch {
+        throw new ZgError(`${label} streamed an event that is not JSON`, "NETWORK");
+      }
+      if (chunk.error) {
+        throw new ZgError(
+          `${label} ended the stream with an error: ${chunk.error.message ?? "?"}`,
+          "NETWORK",
+        );
+      }
+      if (receipt) problems.push("the stream goes on after the receipt");
+      if (chunk.zg_receipt) {
+        const { zg_receipt, ...rest } = chunk;
+        receipt = zg_receipt;
+        usage = rest;
+        continue;
+      }
+      const choice = chunk.choices?.[0];
+      if (!choice) continue;
+      if (final) problems.push("the stream goes on after its finish reason");
+      if (typeof choice.delta?.content === "string") content += choice.delta.content;
+      if (choice.finish_reason) final = chunk;
+      else if (!final) onChunk(chunk);
+    }
+    if (!receipt || !final || !usage) {
+      throw new ZgError(
+        `${url} ended the stream without ${receipt ? "a finish reason" : "a receipt"}`,
+        "NETWORK",
+      );
+    }
+    const result = await this.accept(
+      receipt,
+      hash,
+      true,
+      content,
+      final.choices[0].finish_reason ?? undefined,
+      problems,
+    );
+    return { result, final, usage };
+  }
+
+  /** Catches up with the provider, then signs the request (its hash and number) and the voucher it carries. */
+  private async prepare(
+    request: CanonicalRequest,
+  ): Promise<{ headers: Record<string, string>; hash: string }> {
     await this.reconcile();
     const voucher = this.book.signature === null ? this.signVoucher(0n) : this.currentVoucher();
     const hash = requestHash(request);
@@ -123,29 +245,44 @@ export class InferenceSession {
       requestHash: hash,
       seq,
     });
-
-    const body = await this.call(target.route, {
-      method: "POST",
+    return {
+      hash,
       headers: {
         "content-type": "application/json",
         [USER_HEADER]: this.user,
         [VOUCHER_HEADER]: encodeVoucherHeader(voucher),
         [REQUEST_HEADER]: encodeRequestHeader(seq, this.client.chain.signDigest(digest)),
       },
-      body: JSON.stringify(request),
-    });
-    const receipt = (body as { zg_receipt?: Receipt }).zg_receipt;
-    if (!receipt) throw new ZgError(`${this.service.url} answered without a receipt`, "NETWORK");
-    const content = (body as { choices?: { message?: { content?: string } }[] }).choices?.[0]?.message
-      ?.content;
-    const problems = await this.problemsOf(receipt, BigInt(this.book.amount), this.book.seq, own);
+    };
+  }
+
+  /**
+   * Verifies a response (the receipt, and that the answer delivered is the receipt's), then acknowledges it with a
+   * voucher; a response that fails is stored as rejected and never acknowledged (ResponseRejected).
+   */
+  private async accept(
+    receipt: Receipt,
+    hash: string,
+    own: boolean,
+    content: string | undefined,
+    finishReason: string | undefined,
+    earlier: string[] = [],
+  ): Promise<InferenceResult> {
+    const problems = [
+      ...earlier,
+      ...(await this.problemsOf(receipt, BigInt(this.book.amount), this.book.seq, own)),
+    ];
     if (content !== receipt.response.content) problems.push("the answer differs from the receipt's response");
+    if (finishReason !== receipt.response.finishReason) {
+      problems.push(
+        `the finish reason ${finishReason} is not the receipt's ${receipt.response.finishReason}`,
+      );
+    }
     if (receipt.requestHash !== hash) problems.push("the receipt is for another request");
     if (problems.length > 0) {
       this.writeReceipt(receipt, ".rejected");
-      throw new ZgError(
+      throw new ResponseRejected(
         `the response of ${this.service.provider} failed verification (${problems.join("; ")}): it is not acknowledged and will not be paid`,
-        "ZG_ERROR",
       );
     }
     await this.acknowledge([receipt]);
@@ -391,6 +528,56 @@ export class InferenceSession {
     writeFileSync(file, `${JSON.stringify(receipt, null, 2)}\n`);
     return file;
   }
+}
+
+/** A response that failed verification: it was not acknowledged, and the provider cannot be paid for it. */
+export class ResponseRejected extends ZgError {
+  constructor(message: string) {
+    super(message, "ZG_ERROR");
+    this.name = "ResponseRejected";
+  }
+}
+
+/** One `chat.completion.chunk` of a streamed answer, as far as the client reads it. */
+export interface StreamChunk {
+  choices: { index?: number; delta?: { role?: string; content?: string }; finish_reason?: string | null }[];
+  [field: string]: unknown;
+}
+
+/** The most bytes a streamed answer may take (a provider cannot make a client buffer without bound). */
+const MAX_STREAM_BYTES = 16 << 20;
+
+/** The `data` of each Server-Sent Event of a response (`data:` lines of one event joined by newlines). */
+async function* sseData(response: Response, label: string): AsyncGenerator<string> {
+  if (!response.body) return;
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let total = 0;
+  const events = function* (final: boolean) {
+    const parts = buffer.split(/\r?\n\r?\n/);
+    buffer = final ? "" : (parts.pop() ?? "");
+    for (const part of parts) {
+      const data = part
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith("data:"))
+        .map((line) => line.slice(5).replace(/^ /, ""));
+      if (data.length > 0) yield data.join("\n");
+    }
+  };
+  try {
+    for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
+      total += bytes.length;
+      if (total > MAX_STREAM_BYTES)
+        throw new ZgError(`${label} streamed more than ${MAX_STREAM_BYTES} bytes`, "NETWORK");
+      buffer += decoder.decode(bytes, { stream: true });
+      yield* events(false);
+    }
+  } catch (error) {
+    if (error instanceof ZgError) throw error;
+    throw new ZgError(`${label} broke off the stream: ${(error as Error).message}`, "NETWORK");
+  }
+  buffer += decoder.decode();
+  yield* events(true);
 }
 
 /** The responses the provider's voucher covers: those before the first pending one. */

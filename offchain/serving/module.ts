@@ -58,6 +58,9 @@ export const serving = {
       return [
         ...(paid ? ["zg ledger deposit 1", `zg ledger fund ${provider} 0.5`] : []),
         `zg infer --provider ${provider} "what is a storage node?"`,
+        // Any OpenAI client, through the local signing and verifying proxy (OPENAI_BASE_URL for stock SDKs).
+        `zg proxy --provider ${provider} --port 8600 &  # OPENAI_BASE_URL=http://127.0.0.1:8600/v1`,
+        `curl -s --retry 10 --retry-connrefused http://127.0.0.1:8600/v1/chat/completions -H 'content-type: application/json' -d '{"model":"zg-builtin-1","messages":[{"role":"user","content":"what is a validator?"}]}'`,
       ];
     },
     workers: ({ deployment }) => {

@@ -12,9 +12,11 @@ import { CoinCounter } from "../core/metrics";
 import type { DurableStore } from "../core/store";
 import type { RunningWorker, WorkerConfig, WorkerService } from "../core/worker";
 import {
-  canonicalRequest,
   chatCompletionBody,
+  chatCompletionChunk,
+  chatRequest,
   engineConfigShape,
+  streamPieces,
   engineFromConfig,
   type Engine,
 } from "../engine/engines";
@@ -212,7 +214,7 @@ export class InferenceOracle implements PaidChat {
     const started = process.hrtime.bigint();
     const voucher = parseVoucherHeaders(header(request, USER_HEADER), header(request, VOUCHER_HEADER));
     const signed = parseRequestHeader(header(request, REQUEST_HEADER));
-    const canonical = canonicalRequest(await readJson(request), target.model);
+    const { request: canonical, stream } = chatRequest(await readJson(request), target.model);
     const hash = requestHash(canonical);
     const statement = { user: voucher.user, provider: this.provider, requestHash: hash, seq: signed.seq };
     if (!this.domain.isRequestSignedBy(statement, signed.signature)) {
@@ -292,6 +294,12 @@ export class InferenceOracle implements PaidChat {
         `engine;dur=${(Number(engineTime) / 1e6).toFixed(3)}, overhead;dur=${(overhead / 1e6).toFixed(3)}`,
       );
       const id = `chatcmpl-${receipt.requestHash.slice(2, 18)}-${seq}`;
+      if (stream) {
+        // The receipt is on disk already: the stream is written whole (the engine answered first), and the
+        // JSON reply that follows the work is skipped (its headers are sent).
+        writeStream(response, id, engine.model, receipt, completion);
+        return undefined;
+      }
       return { ...chatCompletionBody(id, receipt.createdAt, engine.model, completion), zg_receipt: receipt };
     });
   }
@@ -487,6 +495,47 @@ export class InferenceOracle implements PaidChat {
   forgetBalance(user: string): void {
     this.balances.delete(user);
   }
+}
+
+/**
+ * A streamed answer as Server-Sent Events in OpenAI's chunk format: a first chunk with the role, the content in
+ * pieces (word by word), a chunk with the finish reason, then a chunk with no choices carrying the usage and the
+ * signed receipt (`zg_receipt`), and `data: [DONE]`.
+ */
+function writeStream(
+  response: ServerResponse,
+  id: string,
+  model: string,
+  receipt: Receipt,
+  completion: { content: string; finishReason: "stop" | "length"; inputTokens: number; outputTokens: number },
+): void {
+  const event = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
+  const chunk = (delta: { role?: "assistant"; content?: string }, finish: "stop" | "length" | null = null) =>
+    event(chatCompletionChunk(id, receipt.createdAt, model, delta, finish));
+  response.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",
+  });
+  response.write(chunk({ role: "assistant", content: "" }));
+  for (const piece of streamPieces(completion.content)) response.write(chunk({ content: piece }));
+  response.write(chunk({}, completion.finishReason));
+  response.write(
+    event({
+      id,
+      object: "chat.completion.chunk",
+      created: Math.floor(receipt.createdAt / 1000),
+      model,
+      choices: [],
+      usage: {
+        prompt_tokens: completion.inputTokens,
+        completion_tokens: completion.outputTokens,
+        total_tokens: completion.inputTokens + completion.outputTokens,
+      },
+      zg_receipt: receipt,
+    }),
+  );
+  response.end("data: [DONE]\n\n");
 }
 
 /**
