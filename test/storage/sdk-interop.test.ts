@@ -1,15 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import {
   Downloader,
   getFlowContract,
   Indexer,
   MemData,
-  selectNodes,
   StorageNode,
   Uploader,
-  type ShardedNode,
 } from "@0gfoundation/0g-ts-sdk";
 import { expect } from "chai";
 import { JsonRpcProvider, parseEther, Wallet } from "ethers";
@@ -21,23 +19,24 @@ import { segmentLength, shardSegments, type LogEntry } from "../../offchain/stor
 import { computeFileMerkle, segmentWithProof } from "../../offchain/storage/merkle";
 import { DEVNET_NODES } from "../../offchain/storage/module";
 import { StorageRpc } from "../../offchain/storage/rpc";
-import type { FileInfo } from "../../offchain/storage/types";
+import type { FileInfo, ShardConfig } from "../../offchain/storage/types";
 import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
-import { expectFailure, expectSuccess, runZg, until } from "../helpers/process";
+import { expectFailure, expectSuccess, runScript, runZg, until } from "../helpers/process";
 import { startStakedStorageNode, type TestStorageNode } from "../helpers/storage";
 
 const SEGMENT = 262_144;
 const MiB = 1 << 20;
 
 /**
- * The workaround for the SDK's task splitter (docs/storage.md): `Uploader.splitTasks` hands every node only as many
- * tasks as the shortest list holds, and a node with c segments gets ceil(c / taskSize) tasks. In one shard class
- * every node holds q or q + 1 segments (q = ⌊segments / numShard⌋), so a taskSize that does not divide q gives every
- * list the same length.
+ * The workaround for the SDK's task splitter, as docs/storage.md gives it: `Uploader.splitTasks` hands every node
+ * only as many tasks as the shortest list holds, and a node with c segments gets ⌈c / taskSize⌉ tasks. In one shard
+ * class every node holds q or q + 1 segments (q = ⌊segments / numShard⌋), so a taskSize that does not divide q
+ * gives every list the same length. Starting at ⌈q / 128⌉ keeps each node to at most 128 requests at once (the SDK
+ * sends every task at the same time).
  */
 function taskSizeFor(fileSize: number, numShard: number): number {
-  const perNode = Math.floor(Math.ceil(fileSize / SEGMENT) / numShard);
-  let taskSize = 2;
+  const perNode = Math.floor(Math.ceil(fileSize / 262_144) / numShard);
+  let taskSize = Math.max(2, Math.ceil(perNode / 128));
   while (perNode > 0 && perNode % taskSize === 0) taskSize += 1;
   return taskSize;
 }
@@ -54,6 +53,101 @@ async function quietly<T>(work: () => Promise<T>): Promise<T> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("the official 0G SDK's task splitter (Uploader.splitTasks), for files of 1 to 4096 segments", () => {
+  /**
+   * Plans an upload of `segments` segments starting at log-wide segment `start` with the SDK's own splitTasks, and
+   * says whether every node is sent every segment of its shard, and the most requests one node gets. A task is up
+   * to taskSize segments from its segIndex, numShard apart, within the file (as uploadTask sends them); the nodes
+   * are test doubles that answer only what splitTasks asks: their shard config, and that they hold nothing yet.
+   */
+  async function plan(shards: readonly ShardConfig[], segments: number, start: number, taskSize: number) {
+    const doubles = shards.map((shard) => ({
+      getShardConfig: async () => shard,
+      getFileInfo: async () => null,
+    }));
+    const uploader = new Uploader(doubles as unknown as StorageNode[], "http://127.0.0.1:1", null as never);
+    const info = {
+      tx: { seq: 0, startEntryIndex: start * 1024, size: segments * SEGMENT },
+      finalized: false,
+    } as unknown as Parameters<Uploader["splitTasks"]>[0];
+    const tree = { rootHash: () => `0x${"00".repeat(32)}` } as unknown as Parameters<
+      Uploader["splitTasks"]
+    >[1];
+    const tasks = (await uploader.splitTasks(info, tree, { taskSize }))!;
+    const sent = shards.map(() => 0);
+    const requests = shards.map(() => 0);
+    for (const task of tasks) {
+      // A node's tasks start in its shard, numShard × taskSize apart: they never overlap.
+      if ((start + task.segIndex) % task.numShard !== shards[task.clientIndex].shardId)
+        throw new Error(`a task of node ${task.clientIndex} starts outside its shard`);
+      sent[task.clientIndex] += Math.min(
+        task.taskSize,
+        Math.ceil((segments - task.segIndex) / task.numShard),
+      );
+      requests[task.clientIndex] += 1;
+    }
+    return {
+      complete: shards.every((shard, n) => sent[n] === owned(shard, segments, start)),
+      maxRequests: Math.max(...requests),
+    };
+  }
+
+  /** How many of the file's segments fall in a shard. */
+  function owned(shard: ShardConfig, segments: number, start: number): number {
+    const first = (shard.shardId - (start % shard.numShard) + shard.numShard) % shard.numShard;
+    return first >= segments ? 0 : Math.ceil((segments - first) / shard.numShard);
+  }
+
+  const all = DEVNET_NODES.map((node) => node.shard);
+  const halves = all.filter((shard) => shard.numShard === 2);
+  const quarters = all.filter((shard) => shard.numShard === 4);
+  const upTo = (count: number) => [...Array(count).keys()].map((i) => i + 1);
+
+  it("with its default taskSize of 1, it drops segments: given all six nodes from 3 segments, the half shards every odd count from 3, the quarter shards every count from 5 not divisible by 4", async () => {
+    const wrong: string[] = [];
+    await quietly(async () => {
+      for (const start of [0, 1, 2, 3]) {
+        for (const segments of upTo(512)) {
+          const expected: [string, readonly ShardConfig[], boolean][] = [
+            ["all six", all, segments < 3],
+            ["halves", halves, segments < 3 || segments % 2 === 0],
+            ["quarters", quarters, segments < 5 || segments % 4 === 0],
+          ];
+          for (const [name, shards, complete] of expected)
+            if ((await plan(shards, segments, start, 1)).complete !== complete)
+              wrong.push(`${name}: ${segments} segments from ${start}`);
+        }
+      }
+      // The tester's file, 40 MiB + 5 B, is 161 segments.
+      if ((await plan(quarters, 161, 0, 1)).complete) wrong.push("quarters: 161 segments");
+    });
+    expect(wrong).to.deep.equal([]);
+  });
+
+  it("with the documented taskSize, every node of one shard class is sent all its segments, in at most 128 requests of at most 32 segments", async () => {
+    const wrong: string[] = [];
+    await quietly(async () => {
+      for (const [name, shards] of [
+        ["halves", halves],
+        ["quarters", quarters],
+      ] as const) {
+        // Only the start's position modulo numShard matters.
+        for (const start of [...Array(shards[0].numShard).keys()]) {
+          for (const segments of upTo(4096)) {
+            const taskSize = taskSizeFor(segments * SEGMENT, shards[0].numShard);
+            const { complete, maxRequests } = await plan(shards, segments, start, taskSize);
+            if (!complete || maxRequests > 128 || taskSize < 2 || taskSize > 32)
+              wrong.push(
+                `${name}: ${segments} segments from ${start}: taskSize ${taskSize}, ${maxRequests} requests`,
+              );
+          }
+        }
+      }
+    });
+    expect(wrong).to.deep.equal([]);
+  });
+});
 
 describe("the official 0G SDK on the devnet's shard layout (four quarter and two half shards)", function () {
   this.timeout(180_000);
@@ -270,28 +364,31 @@ describe("the official 0G SDK on the devnet's shard layout (four quarter and two
   });
 
   describe("with the documented workaround, both directions, every size", () => {
-    /** Indexer.upload as docs/storage.md shows it: the SDK's own node choice, and the taskSize that makes its lists equal. */
+    /**
+     * The SDK's upload as a 0G user runs it (test/fixtures/sdk-user.mjs, its own process, docs/storage.md's recipe):
+     * Indexer.upload through `via`, with the SDK's own node choice and the documented taskSize.
+     */
     async function sdkUpload(bytes: Uint8Array, via: string): Promise<string> {
-      const indexer = new Indexer(via);
-      const { trusted } = await indexer.getShardedNodes();
-      const [picked, ok] = selectNodes(trusted, 1, "min");
-      expect(ok).to.equal(true);
-      const classes = new Set(picked.map((node: ShardedNode) => node.config.numShard));
-      expect([...classes]).to.deep.equal([2]);
-      const taskSize = taskSizeFor(bytes.length, picked[0].config.numShard);
-      const [result, error] = await quietly(() =>
-        indexer.upload(new MemData(bytes), rpc.url, user, { taskSize }),
-      );
-      expect(error).to.equal(null);
-      if (!("rootHash" in result)) throw new Error("one file gave several fragments");
+      const file = path.join(tempDir("sdk-upload"), "file");
+      writeFileSync(file, bytes);
+      const run = await runScript("test/fixtures/sdk-user.mjs", ["upload", file, via, rpc.url], {
+        ...process.env,
+        ZG_SDK_PRIVATE_KEY: user.privateKey,
+      });
+      expect(run.code, run.stderr.slice(-3000)).to.equal(0);
+      const result = JSON.parse(run.stdout) as { rootHash: string; taskSize: number; nodes: string[] };
+      // The SDK picked the two half shards.
+      expect(result.nodes).to.have.members([nodeOf(0, 2).url, nodeOf(1, 2).url]);
+      expect(result.taskSize).to.equal(taskSizeFor(bytes.length, 2));
       expect(result.rootHash).to.equal((await computeFileMerkle(bytes)).root);
       return result.rootHash;
     }
 
+    /** The SDK's download as a 0G user runs it: Indexer.download through `via` (indexer_getFileLocations). */
     async function sdkDownload(root: string, via: string): Promise<Buffer> {
       const out = path.join(tempDir("sdk-download"), "file");
-      const error = await quietly(() => new Indexer(via).download(root, out, true));
-      expect(error).to.equal(null);
+      const run = await runScript("test/fixtures/sdk-user.mjs", ["download", root, out, via], process.env);
+      expect(run.code, run.stderr.slice(-3000)).to.equal(0);
       return readFileSync(out);
     }
 
