@@ -17,7 +17,10 @@ export interface RangeResult {
 }
 
 /** Handles the logs of one block range without writing: the reader commits the result with the cursor. */
-export type LogHandler = (logs: Log[], range: { fromBlock: number; toBlock: number }) => Promise<RangeResult>;
+export type LogHandler = (
+  logs: Log[],
+  range: { fromBlock: number; toBlock: number; /** The unix time of block `toBlock`. */ toBlockTime: number },
+) => Promise<RangeResult>;
 
 export interface ChainReaderOptions {
   /** Names the cursor in the store, so several readers can share one store. */
@@ -130,7 +133,7 @@ export class ChainReader {
     const logs = batches.flat().sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
     const block = await provider.getBlock(toBlock);
     if (!block?.hash) throw new ZgError(`block ${toBlock} is not available from the RPC endpoint`, "NETWORK");
-    const result = await handler(logs, { fromBlock, toBlock });
+    const result = await handler(logs, { fromBlock, toBlock, toBlockTime: block.timestamp });
     const cursor: Cursor = { block: toBlock, hash: block.hash };
     await store.batch([...result.ops, { type: "put", key: this.cursorKey, value: cursor }]);
     this.cursor = cursor;

@@ -117,6 +117,49 @@ export function registerStorageCommands(program: Command): void {
     );
 
   storage
+    .command("nodes")
+    .description("the active storage nodes: URL, shard and region (from NodeStaking)")
+    .option("--region <code>", "only nodes announcing this region")
+    .action(
+      action(async (options) => {
+        const { regionBytes } = await import("../staking/client");
+        const { printResult } = await import("../core/cli/output");
+        const opts = options as GlobalOptions & { region?: string };
+        if (opts.region !== undefined) regionBytes(opts.region); // longer than 32 bytes: a one-line error
+        await withStorage(options, false, async ({ storage: client }) => {
+          const nodes = (await client.nodes(opts.region)).sort(
+            (a, b) =>
+              a.shard.numShard - b.shard.numShard ||
+              a.shard.shardId - b.shard.shardId ||
+              a.url.localeCompare(b.url),
+          );
+          const where = opts.region === undefined ? "" : ` in region '${opts.region}'`;
+          printResult(Boolean(options.json), nodes, () => {
+            if (nodes.length === 0) return `no active storage nodes${where}`;
+            const rows = [
+              ["url", "shard", "region", "operator"],
+              ...nodes.map((node) => [
+                node.url,
+                `${node.shard.shardId}/${node.shard.numShard}`,
+                node.region || "-",
+                node.operator,
+              ]),
+            ];
+            const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+            return rows
+              .map((row) =>
+                row
+                  .map((cell, c) => cell.padEnd(widths[c]))
+                  .join("  ")
+                  .trimEnd(),
+              )
+              .join("\n");
+          });
+        });
+      }),
+    );
+
+  storage
     .command("info <root>")
     .description("a file's log entry, the nodes that hold it, and its parity")
     .action(

@@ -15,14 +15,8 @@ import {
   writeParityFile,
   type ErasureCode,
 } from "./erasure";
-import {
-  decodeShardMetadata,
-  globalSegmentIndex,
-  inShard,
-  segmentCount,
-  segmentLength,
-  type LogEntry,
-} from "./log";
+import { readStorageNodes, type StorageNodeInfo } from "./directory";
+import { globalSegmentIndex, inShard, segmentCount, segmentLength, type LogEntry } from "./log";
 import {
   computeFileMerkle,
   SEGMENT_SIZE,
@@ -33,13 +27,7 @@ import {
 import { StorageRpc } from "./rpc";
 import type { FileInfo, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
 
-/** A storage node as clients discover it on-chain (NodeStaking, role STORAGE). */
-export interface StorageNodeInfo {
-  operator: string;
-  url: string;
-  region: string;
-  shard: ShardConfig;
-}
+export type { StorageNodeInfo } from "./directory";
 
 /** Progress of a long transfer, in bytes. */
 export type Progress = (event: {
@@ -93,17 +81,8 @@ export class StorageClient {
   }
 
   /** The active storage nodes that announced an endpoint and a shard, optionally in one region. */
-  async nodes(region?: string): Promise<StorageNodeInfo[]> {
-    const active = await this.staking.activeNodes("STORAGE");
-    const nodes: StorageNodeInfo[] = [];
-    for (const node of active) {
-      const info = await this.staking.nodeInfo(node.operator, "STORAGE");
-      const shard = decodeShardMetadata(info.metadata);
-      if (!node.endpoint || !shard) continue;
-      if (region !== undefined && node.region !== region) continue;
-      nodes.push({ operator: node.operator, url: node.endpoint, region: node.region, shard });
-    }
-    return nodes;
+  nodes(region?: string): Promise<StorageNodeInfo[]> {
+    return readStorageNodes(this.staking, region);
   }
 
   /** Uploads a file (path or bytes); resumes a file already submitted without paying again. */

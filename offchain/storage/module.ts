@@ -26,7 +26,7 @@ const profile = z
   .strict();
 
 /** Devnet storage nodes: four quarter shards and two half shards, so 4+2 parity survives any two losses. */
-const DEVNET_NODES: { shard: { shardId: number; numShard: number }; region: string }[] = [
+export const DEVNET_NODES: { shard: { shardId: number; numShard: number }; region: string }[] = [
   { shard: { shardId: 0, numShard: 4 }, region: "eu" },
   { shard: { shardId: 1, numShard: 4 }, region: "eu" },
   { shard: { shardId: 2, numShard: 4 }, region: "eu" },

@@ -3,13 +3,15 @@ import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
 import { Flow__factory, StorageChallenges__factory, type Flow } from "../../typechain-types";
 import { ChainReader } from "../core/chain-reader";
-import { firstLine } from "../core/errors";
+import { firstLine, ZgError } from "../core/errors";
 import { JsonRpcError, type JsonRpcMethods } from "../core/jsonrpc";
 import type { Logger } from "../core/log";
 import type { DurableStore, StoreOp } from "../core/store";
 import type { RunningWorker, WorkerConfig, WorkerRuntime, WorkerService } from "../core/worker";
 import { StakingClient } from "../staking/client";
 import { storage as manifest } from "./module";
+import { StorageDirectory } from "./directory";
+import { indexerMethods } from "./indexer";
 import {
   encodeShardMetadata,
   fileInfo,
@@ -83,6 +85,13 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
   const shard: ShardConfig = config.shard;
   const flowAddress = await chain.moduleAddress(manifest.contracts.flow.name);
   const flow = Flow__factory.connect(flowAddress, chain.provider);
+  const staking = await StakingClient.connect(chain);
+  const stakingAddress = await staking.contract.getAddress();
+  // The active storage nodes, for discovery (indexer_*): read now, then again when NodeStaking says they changed.
+  const directory = new StorageDirectory(staking, log);
+  const head = await chain.provider.getBlock("latest");
+  if (!head) throw new ZgError("the RPC endpoint has no latest block", "NETWORK");
+  await directory.load(head.number, head.timestamp);
   let nextTxSeq = (await store.get<number>(NEXT_SEQ_KEY)) ?? 0;
 
   const segmentsStored = new Counter({
@@ -111,16 +120,24 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
     name: "flow",
     provider: chain.provider,
     store,
-    filters: [{ address: flowAddress, topics: [flow.interface.getEvent("Submit").topicHash] }],
+    filters: [
+      { address: flowAddress, topics: [flow.interface.getEvent("Submit").topicHash] },
+      { address: stakingAddress, topics: [directory.topics()] },
+    ],
     confirmations: config.confirmations,
     startBlock: runtime.startBlock,
     pollIntervalMs: config.pollIntervalMs,
     log,
   });
-  await reader.start(async (logs) => {
+  await reader.start(async (logs, range) => {
     const ops: StoreOp[] = [];
     let next = nextTxSeq;
+    let stakingChanged = false;
     for (const entryLog of logs) {
+      if (entryLog.address.toLowerCase() === stakingAddress.toLowerCase()) {
+        stakingChanged = true;
+        continue;
+      }
       const entry = parseSubmit(flow, entryLog);
       if (!entry) continue;
       ops.push(
@@ -154,6 +171,8 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
       afterCommit: () => {
         nextTxSeq = next;
         logEntries.set(next);
+        if (stakingChanged) directory.changed(range.toBlock);
+        directory.tick(range.toBlock, range.toBlockTime);
       },
     };
   });
@@ -244,6 +263,12 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
       };
     },
     zgs_getShardConfig: async () => shard,
+    ...indexerMethods({
+      directory,
+      entryOf: (root) => files.byRoot(root),
+      finalizedHere: async (entry) => (await files.state(entry.seq)).finalized,
+      self: chain.address,
+    }),
     /** Ours: the parity submissions (Reed-Solomon, see erasure.ts) that protect a data root. */
     zg_getParity: async ([root]) => {
       const found: ParityEntry[] = [];
@@ -289,7 +314,9 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
     },
   };
 
-  if (config.publicUrl) await announce(runtime, config.publicUrl, shard, config.region);
+  // Its own announcement changes the directory: read it now rather than when the chain reader sees the event.
+  if (config.publicUrl && (await announce(runtime, staking, config.publicUrl, shard, config.region)))
+    directory.changed(await chain.provider.getBlockNumber());
 
   return {
     rpc,
@@ -303,11 +330,13 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
       processedBlock: reader.processedBlock,
       headBlock: reader.head,
       nextTxSeq,
+      storageNodes: directory.nodes().length,
       challenges: responder ? responder.recent() : "disabled",
     }),
     stop: async () => {
       await responder?.stop();
       await reader.stop();
+      await directory.stop();
     },
   };
 }
@@ -518,31 +547,35 @@ function parseSubmit(flow: Flow, entryLog: Log): LogEntry | undefined {
   };
 }
 
-/** Publishes the node's URL, region and shard in NodeStaking when they changed; warns when not staked. */
+/**
+ * Publishes the node's URL, region and shard in NodeStaking when they changed (then true); warns when not staked.
+ */
 async function announce(
   runtime: WorkerRuntime<StorageNodeConfig>,
+  staking: StakingClient,
   publicUrl: string,
   shard: ShardConfig,
   region: string,
-) {
+): Promise<boolean> {
   const { chain, log } = runtime;
   if (!chain.address) {
     log.warn("publicUrl is set but the node has no key: it cannot announce itself");
-    return;
+    return false;
   }
-  const staking = await StakingClient.connect(chain);
   const status = await staking.status(chain.address, "STORAGE");
   if (!status.member) {
     log.warn("this node's operator is not staked for STORAGE: clients will not discover it", {
       operator: chain.address,
     });
-    return;
+    return false;
   }
   const current = await staking.nodeInfo(chain.address, "STORAGE");
   const metadata = encodeShardMetadata(shard);
-  if (current.endpoint === publicUrl && current.region === region && current.metadata === metadata) return;
+  if (current.endpoint === publicUrl && current.region === region && current.metadata === metadata)
+    return false;
   await staking.announce("STORAGE", { endpoint: publicUrl, region, metadata });
   log.info("announced in NodeStaking", { endpoint: publicUrl, region, shard });
+  return true;
 }
 
 function hash(value: unknown, what: string): string {

@@ -18,7 +18,10 @@ export class StorageRpcError extends Error {
 export class StorageRpc {
   private nextId = 1;
 
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    private readonly timeoutMs = TIMEOUT_MS,
+  ) {}
 
   async call<T>(method: string, params: unknown[] = []): Promise<T> {
     let response: Response;
@@ -27,7 +30,7 @@ export class StorageRpc {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ jsonrpc: "2.0", id: this.nextId++, method, params }),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;

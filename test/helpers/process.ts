@@ -10,8 +10,13 @@ export interface ZgRun {
 
 /** Runs the built `zg` CLI as a user would, asynchronously (a chain served by this process can answer it). */
 export function runZg(args: string[], env: NodeJS.ProcessEnv): Promise<ZgRun> {
+  return runScript("bin/zg.js", args, env);
+}
+
+/** Runs a Node script in its own process, asynchronously, collecting its output. */
+export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<ZgRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.resolve("bin/zg.js"), ...args], {
+    const child = spawn(process.execPath, [path.resolve(script), ...args], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
     });

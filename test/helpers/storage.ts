@@ -18,13 +18,13 @@ export interface TestStorageNode {
 
 /**
  * Funds and stakes devnet account `operatorIndex` for STORAGE, then starts its storage node in this process,
- * announced with its URL, shard and region (quiet logs, fast polling).
+ * announced with its URL, shard and region (quiet logs, fast polling; `config` overrides any field).
  */
 export async function startStakedStorageNode(
   record: DeploymentRecord,
   rpcUrl: string,
   operatorIndex: number,
-  options: { shard?: ShardConfig; region?: string } = {},
+  options: { shard?: ShardConfig; region?: string; config?: Record<string, unknown> } = {},
 ): Promise<TestStorageNode> {
   const operator = devAccount(operatorIndex);
   const [funder] = await hre.ethers.getSigners();
@@ -49,6 +49,7 @@ export async function startStakedStorageNode(
     shard: options.shard ?? { shardId: 0, numShard: 1 },
     region: options.region ?? "",
     publicUrl: url,
+    ...options.config,
   };
   return {
     address: operator.address,

@@ -6,10 +6,14 @@ import hre from "hardhat";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
 import { workerDefinition } from "../../offchain/modules";
+import { randomBytes } from "node:crypto";
+import { computeFileMerkle } from "../../offchain/storage/merkle";
 import { StorageRpc, StorageRpcError } from "../../offchain/storage/rpc";
 import type { NodeStatus } from "../../offchain/storage/types";
+import { Flow__factory, Market__factory } from "../../typechain-types";
 import { deployForTest, startRpc, tempDir, type TestRpc } from "../helpers/chain";
 import { until } from "../helpers/process";
+import { startStakedStorageNode, type TestStorageNode } from "../helpers/storage";
 
 const quiet = () => undefined;
 
@@ -51,6 +55,15 @@ async function postJson(url: string, body: unknown): Promise<unknown> {
 
 const statusCalls = (count: number) =>
   Array.from({ length: count }, (_, id) => ({ jsonrpc: "2.0", id, method: "zgs_getStatus" }));
+
+const calls = (method: string, params: (id: number) => unknown[], count: number) =>
+  Array.from({ length: count }, (_, id) => ({ jsonrpc: "2.0", id, method, params: params(id) }));
+
+interface Answer<T> {
+  id: number;
+  result?: T;
+  error?: { code: number; message: string; data?: unknown };
+}
 
 describe("storage node JSON-RPC under abuse", function () {
   this.timeout(120_000);
@@ -159,5 +172,92 @@ describe("storage node JSON-RPC under abuse", function () {
     expect(ours).to.be.instanceOf(StorageRpcError);
     expect((ours as StorageRpcError).code).to.equal(-32005);
     expect((ours as StorageRpcError).message).to.match(/^limit exceeded: .*retry after [1-5] s$/);
+  });
+  describe("discovery (indexer_*)", () => {
+    let announced: TestStorageNode;
+    before(async () => {
+      // A staked node announces itself, then stops: it stays listed (active, announced) for the nodes below.
+      announced = await startStakedStorageNode(record, rpc.url, 310, {
+        shard: { shardId: 1, numShard: 2 },
+        region: "eu",
+      });
+      await announced.handle.stop();
+    });
+
+    it("indexer_getShardedNodes, and indexer_getFileLocations of a root not on the log, make no chain call", async () => {
+      const proxy = await countingProxy(rpc.url);
+      try {
+        // Polling once a minute: after the first catch-up, the chain reader is quiet during the measurement.
+        const node = await startNode(proxy.url, { pollIntervalMs: 60_000 });
+        const head = await hre.ethers.provider.getBlockNumber();
+        await until(
+          async () => (await (await fetch(`${node.url}/health`)).json()) as { processedBlock: number },
+          (health) => health.processedBlock === head,
+        );
+        proxy.counts.clear();
+        const answers = (await postJson(
+          node.url,
+          calls("indexer_getShardedNodes", () => [], 100),
+        )) as Answer<{ trusted: { url: string; config: unknown }[]; discovered: unknown[] }>[];
+        expect(answers).to.have.length(100);
+        for (const answer of answers) {
+          expect(answer.result?.discovered).to.deep.equal([]);
+          expect(answer.result?.trusted.map((listed) => [listed.url, listed.config])).to.deep.equal([
+            [announced.url, { shardId: 1, numShard: 2 }],
+          ]);
+        }
+        const unknown = (await postJson(
+          node.url,
+          calls("indexer_getFileLocations", (id) => [`0x${id.toString(16).padStart(64, "0")}`], 100),
+        )) as Answer<unknown[]>[];
+        expect(unknown.map((answer) => answer.result)).to.deep.equal(Array.from({ length: 100 }, () => []));
+        expect(proxy.total(), JSON.stringify([...proxy.counts])).to.equal(0);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it("indexer_getFileLocations asks the other nodes for at most 40 files at once, 20 a second (then -32005)", async () => {
+      const [signer] = await hre.ethers.getSigners();
+      const flow = Flow__factory.connect(record.modules.Flow.address, signer);
+      const price = await Market__factory.connect(record.modules.Market.address, signer).pricePerSector();
+      const roots: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        const merkle = await computeFileMerkle(randomBytes(300));
+        const sectors = merkle.submission.nodes.reduce((sum, n) => sum + (1n << BigInt(n.height)), 0n);
+        await (
+          await flow.submit(
+            { data: merkle.submission, submitter: signer.address },
+            { value: sectors * price },
+          )
+        ).wait();
+        roots.push(merkle.root);
+      }
+      const node = await startNode(rpc.url, { pollIntervalMs: 100 });
+      await until(
+        () => new StorageRpc(node.url).call<NodeStatus>("zgs_getStatus"),
+        (status) => status.nextTxSeq >= 50,
+      );
+      const answers = (await postJson(
+        node.url,
+        calls("indexer_getFileLocations", (id) => [roots[id]], 50),
+      )) as Answer<unknown[]>[];
+      const refused = answers.filter((answer) => answer.error);
+      // The announced node is down: no file has a location; 40 lookups ran (a few more as the bucket refills).
+      expect(answers.filter((answer) => answer.result).map((answer) => answer.result)).to.deep.equal(
+        Array.from({ length: 50 - refused.length }, () => []),
+      );
+      expect(refused.length).to.be.within(5, 10);
+      for (const answer of refused) {
+        expect(answer.error?.code).to.equal(-32005);
+        expect(answer.error?.data).to.deep.equal({ retryAfterSeconds: 1 });
+      }
+      // A file asked for again within 2 s is answered from the last lookup, not refused.
+      const again = (await postJson(
+        node.url,
+        calls("indexer_getFileLocations", () => [roots[0]], 1),
+      )) as Answer<unknown[]>[];
+      expect(again[0].result).to.deep.equal([]);
+    });
   });
 });
