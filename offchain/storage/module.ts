@@ -79,6 +79,7 @@ export const storage = {
   cli: registerStorageCommands,
   devnet: {
     tryIt: () => [
+      "zg storage nodes",
       "zg storage upload README.md",
       'zg storage download "$(zg storage root README.md)" "$(mktemp -u)"',
     ],
