@@ -365,13 +365,13 @@ describe("the official 0G SDK on the devnet's shard layout (four quarter and two
 
   describe("with the documented workaround, both directions, every size", () => {
     /**
-     * The SDK's upload as a 0G user runs it (test/fixtures/sdk-user.mjs, its own process, docs/storage.md's recipe):
+     * The SDK's upload as a 0G user runs it (docs/examples/0g-sdk-user.mjs, its own process, docs/storage.md's recipe):
      * Indexer.upload through `via`, with the SDK's own node choice and the documented taskSize.
      */
     async function sdkUpload(bytes: Uint8Array, via: string): Promise<string> {
       const file = path.join(tempDir("sdk-upload"), "file");
       writeFileSync(file, bytes);
-      const run = await runScript("test/fixtures/sdk-user.mjs", ["upload", file, via, rpc.url], {
+      const run = await runScript("docs/examples/0g-sdk-user.mjs", ["upload", file, via, rpc.url], {
         ...process.env,
         ZG_SDK_PRIVATE_KEY: user.privateKey,
       });
@@ -387,7 +387,7 @@ describe("the official 0G SDK on the devnet's shard layout (four quarter and two
     /** The SDK's download as a 0G user runs it: Indexer.download through `via` (indexer_getFileLocations). */
     async function sdkDownload(root: string, via: string): Promise<Buffer> {
       const out = path.join(tempDir("sdk-download"), "file");
-      const run = await runScript("test/fixtures/sdk-user.mjs", ["download", root, out, via], process.env);
+      const run = await runScript("docs/examples/0g-sdk-user.mjs", ["download", root, out, via], process.env);
       expect(run.code, run.stderr.slice(-3000)).to.equal(0);
       return readFileSync(out);
     }
