@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, connect } from "../core/cli/command";
+import { action, connect, withChain } from "../core/cli/command";
 import type { GlobalOptions } from "../core/cli/context";
 
 type InftContext = {
@@ -9,12 +9,7 @@ type InftContext = {
 
 async function withInft(options: GlobalOptions, body: (ctx: InftContext) => Promise<void>) {
   const { InftClient } = await import("./client");
-  const chain = await connect(options, true);
-  try {
-    await body({ chain, inft: await InftClient.connect(chain) });
-  } finally {
-    chain.destroy();
-  }
+  await withChain(options, true, async (chain) => body({ chain, inft: await InftClient.connect(chain) }));
 }
 
 async function parseTokenId(value: string): Promise<bigint> {

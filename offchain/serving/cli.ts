@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, connect } from "../core/cli/command";
+import { action, connect, withChain } from "../core/cli/command";
 import type { GlobalOptions } from "../core/cli/context";
 
 type ServingContext = {
@@ -13,12 +13,9 @@ async function withServing(
   body: (ctx: ServingContext) => Promise<void>,
 ) {
   const { ServingClient } = await import("./client");
-  const chain = await connect(options, requireKey);
-  try {
-    await body({ chain, serving: await ServingClient.connect(chain) });
-  } finally {
-    chain.destroy();
-  }
+  await withChain(options, requireKey, async (chain) =>
+    body({ chain, serving: await ServingClient.connect(chain) }),
+  );
 }
 
 interface TermsOptions {

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { Option } from "commander";
-import { action, connect } from "../core/cli/command";
+import { action, connect, withChain } from "../core/cli/command";
 import type { GlobalOptions } from "../core/cli/context";
 import type { RoleName } from "../core/roles";
 
@@ -16,12 +16,9 @@ export function registerStakingCommands(program: Command): void {
     body: (ctx: StakingContext) => Promise<void>,
   ) {
     const { StakingClient } = await import("./client");
-    const chain = await connect(options, requireKey);
-    try {
-      await body({ chain, staking: await StakingClient.connect(chain) });
-    } finally {
-      chain.destroy();
-    }
+    await withChain(options, requireKey, async (chain) =>
+      body({ chain, staking: await StakingClient.connect(chain) }),
+    );
   }
   type StakingContext = {
     chain: Awaited<ReturnType<typeof connect>>;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { action, connect } from "../core/cli/command";
+import { action, connect, withChain } from "../core/cli/command";
 import type { GlobalOptions } from "../core/cli/context";
 
 /** What the progress bar calls each phase of an upload or download. */
@@ -23,12 +23,9 @@ export function registerStorageCommands(program: Command): void {
     body: (client: StorageContext) => Promise<void>,
   ) {
     const { StorageClient } = await import("./client");
-    const chain = await connect(options, requireKey);
-    try {
-      await body({ chain, storage: await StorageClient.connect(chain) });
-    } finally {
-      chain.destroy();
-    }
+    await withChain(options, requireKey, async (chain) =>
+      body({ chain, storage: await StorageClient.connect(chain) }),
+    );
   }
   type StorageContext = {
     chain: Awaited<ReturnType<typeof connect>>;
