@@ -69,6 +69,10 @@ function send(url: string, body: string | undefined, localAddress?: string): Pro
   });
 }
 
+/** Honest requests per measurement (sequential), and how long an attack runs before it is measured. */
+const SAMPLES = 200;
+const SETTLE_MS = 3000;
+
 const STATUS = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "zgs_getStatus", params: [] });
 const ATTACKS = ["batch-flood", "request-flood", "slowloris"];
 
@@ -209,7 +213,7 @@ export async function abuseBench(): Promise<Figure[]> {
     ];
     for (const target of targets) {
       await honestLatency(target, 10); // warm-up: the first requests fill caches
-      const quiet = percentile(await honestLatency(target, 60), 99);
+      const quiet = percentile(await honestLatency(target, SAMPLES), 99);
       figures.push({ name: `abuse-${target.name}-quiet-p99`, value: round(quiet), unit: "ms" });
       figures.push({
         name: `abuse-${target.name}-quiet-rss`,
@@ -217,16 +221,21 @@ export async function abuseBench(): Promise<Figure[]> {
         unit: "MiB",
       });
       for (const attack of ATTACKS) {
+        // Each attack is compared with the quiet latency measured just before it: the devnet's own background
+        // work (challenge epochs, chain polling) drifts over a run.
+        const before = percentile(await honestLatency(target, SAMPLES), 99);
         const stop = startAttack(attack, target);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const under = percentile(await honestLatency(target, 60), 99);
+        // The attack is measured sustained: its first seconds spend the burst any client is allowed (2,000
+        // requests at once by default), which an honest heavy client may use as well.
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+        const under = percentile(await honestLatency(target, SAMPLES), 99);
         const rss = rssMiB(target.pid);
         await stop();
         figures.push({
           name: `abuse-${target.name}-${attack}-p99`,
           value: round(under),
           unit: "ms",
-          anchor: { name: "quiet p99 (goal: at most 2×)", value: round(quiet), unit: "ms" },
+          anchor: { name: "quiet p99 just before (goal: at most 2×)", value: round(before), unit: "ms" },
         });
         figures.push({
           name: `abuse-${target.name}-${attack}-rss`,

@@ -4,33 +4,52 @@ import type { Logger } from "./log";
 
 /** Thrown by `readBody` when a request body is larger than allowed. */
 export class BodyTooLargeError extends ZgError {
-  constructor(readonly limit: number) {
+  constructor(
+    readonly limit: number,
+    /** The body's Content-Length, when the client declared one. */
+    readonly declared?: number,
+  ) {
     super(`request body over ${limit} bytes`, "BAD_INPUT");
   }
 }
 
 /**
  * Reads a request body, refusing one over `maxBytes` before reading it whole (by its Content-Length, or as
- * soon as it grows past the limit); the rest of a refused body is drained so the connection stays usable.
+ * soon as it grows past the limit). `maxBytesFor` may lower the limit once the body's first byte that is not
+ * JSON whitespace is seen (a JSON-RPC batch, `[`, has a smaller cap than a single call). The rest of a refused
+ * body is never read: the request is paused, and whoever answers the refusal closes the connection
+ * (`refuseBody`), so a client cannot make the server take in megabytes it has already refused.
  */
-export function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+export function readBody(
+  request: IncomingMessage,
+  maxBytes: number,
+  maxBytesFor?: (firstByte: number) => number,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    if (Number(request.headers["content-length"] ?? 0) > maxBytes) {
-      request.resume();
-      reject(new BodyTooLargeError(maxBytes));
+    const declared = Number(request.headers["content-length"] ?? 0);
+    let limit = maxBytes;
+    let refused = false;
+    const refuse = () => {
+      refused = true;
+      request.pause();
+      reject(new BodyTooLargeError(limit, declared || undefined));
+    };
+    if (declared > limit) {
+      refuse();
       return;
     }
     const chunks: Buffer[] = [];
     let size = 0;
-    let refused = false;
+    let firstByte = -1;
     request.on("data", (chunk: Buffer) => {
       if (refused) return;
-      size += chunk.length;
-      if (size > maxBytes) {
-        refused = true;
-        reject(new BodyTooLargeError(maxBytes));
-        return;
+      if (firstByte < 0 && maxBytesFor) {
+        firstByte = firstNonSpace(chunk);
+        if (firstByte >= 0) limit = Math.min(limit, maxBytesFor(firstByte));
+        if (declared > limit) return refuse();
       }
+      size += chunk.length;
+      if (size > limit) return refuse();
       chunks.push(chunk);
     });
     request.on("end", () => {
@@ -40,6 +59,17 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<Bu
       if (!refused) reject(error);
     });
   });
+}
+
+/** The first byte of `data` that is not JSON whitespace, or -1. */
+export function firstNonSpace(data: Buffer): number {
+  for (const byte of data) if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return byte;
+  return -1;
+}
+
+/** Marks an answer to a request whose body was not read whole: its connection closes once the answer is sent. */
+export function refuseBody(response: ServerResponse): void {
+  if (!response.headersSent) response.setHeader("connection", "close");
 }
 
 /** Answers with a JSON body (bigints as decimal strings), unless an answer was already sent. */
@@ -119,6 +149,7 @@ export function replyJson(
         status = error.status;
         type = error.type;
       } else if (error instanceof BodyTooLargeError) {
+        refuseBody(response);
         status = 413;
         type = "invalid_request_error";
       } else if (error instanceof ZgError && STATUS_OF[error.code]) {

@@ -31,6 +31,12 @@ export const limitsSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * How long a request refused by the rate limit waits for its answer (at most the wait the answer names), its
+     * connection read no further meanwhile: a flooding client then idles instead of taking the machine from
+     * honest ones. 0 answers at once.
+     */
+    refusalHoldMs: z.number().int().min(0).max(60_000).default(1000),
     /** The most calls one JSON-RPC batch may hold; a longer batch gets one error and runs nothing. */
     maxBatchCalls: z.number().int().min(1).max(100_000).default(100),
     /** How many calls of one JSON-RPC batch run at once. */

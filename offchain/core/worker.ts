@@ -9,7 +9,7 @@ import { chainConfigSchema, chainConfigFromEnv, resolveChainConfig, validate } f
 import { readDeployment } from "./deployments";
 import { firstLine, ZgError } from "./errors";
 import { createLogger, type Logger, type LogLevel } from "./log";
-import { hasBody, sendJson, sendTooManyRequests } from "./http";
+import { hasBody, refuseBody, sendJson, sendTooManyRequests } from "./http";
 import { sendJsonRpcLimit, serveJsonRpc, type JsonRpcMethods } from "./jsonrpc";
 import { createLimitedServer, limitsSchema, RateLimiter, type Limits } from "./limits";
 import { DurableStore } from "./store";
@@ -286,6 +286,30 @@ function serveWorker(
   };
   const apiRate = new RateLimiter(limits.rate);
   const monitoringRate = new RateLimiter(limits.rate);
+  /**
+   * Answers a request refused by the rate limit only after `limits.refusalHoldMs` (at most the wait it names),
+   * reading nothing more from its connection meanwhile. A client that waits for its answers, as every HTTP client
+   * does, thus gets at most one refusal per connection per hold instead of thousands a second, and spends the
+   * hold idle instead of competing with honest clients for the machine; it is told Retry-After of at least
+   * 1 s, so it would wait that long in any case. A refused body is not read: its connection closes after the
+   * answer. Held connections are bounded by the connection caps.
+   */
+  const holdRefusal = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    waitMs: number,
+    answer: (response: ServerResponse, waitMs: number) => void,
+  ) => {
+    if (hasBody(request)) refuseBody(response);
+    const holdMs = Math.min(limits.refusalHoldMs, waitMs);
+    if (holdMs <= 0) return answer(response, waitMs);
+    request.socket.pause();
+    const timer = setTimeout(() => {
+      request.socket.resume();
+      answer(response, waitMs);
+    }, holdMs);
+    request.socket.once("close", () => clearTimeout(timer));
+  };
   const limited = createLimitedServer(
     limits,
     (request, response) => {
@@ -296,10 +320,7 @@ function serveWorker(
       const wait = (monitoring ? monitoringRate : apiRate).take(client);
       if (wait > 0) {
         refuse("rate", client);
-        // A refused body is not read: the connection closes after the answer instead.
-        if (hasBody(request)) response.setHeader("connection", "close");
-        if (jsonRpc) sendJsonRpcLimit(response, wait);
-        else sendTooManyRequests(response, wait);
+        holdRefusal(request, response, wait, jsonRpc ? sendJsonRpcLimit : sendTooManyRequests);
         return;
       }
       if (worker.http?.(request, response, route)) return;
@@ -310,15 +331,22 @@ function serveWorker(
           maxBatchCalls: limits.maxBatchCalls,
           batchConcurrency: limits.batchConcurrency,
           // The request paid one token; a batch pays one per call.
-          chargeBatch: (calls) => {
+          chargeBatch: (calls, answer) => {
             const batchWait = apiRate.take(client, calls - 1);
-            if (batchWait > 0) refuse("rate", client);
-            return batchWait;
+            if (batchWait === 0) return true;
+            refuse("rate", client);
+            holdRefusal(request, answer, batchWait, sendJsonRpcLimit);
+            return false;
           },
+          // A body too large costs what the largest batch would: a client that sends them over and over is soon
+          // over its rate (and then held).
+          onRefusedBody: () => apiRate.take(client, Math.min(limits.maxBatchCalls, limits.rate.burst) - 1),
         });
       } else if (route !== "/health" && route !== "/metrics") {
+        if (hasBody(request)) refuseBody(response);
         response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
       } else if (request.method !== "GET") {
+        if (hasBody(request)) refuseBody(response);
         response.writeHead(405, { "content-type": "application/json" }).end('{"error":"method not allowed"}');
       } else if (route === "/health") {
         const body = {

@@ -255,7 +255,8 @@ describe("worker server limits", function () {
 
   describe("per-client rate limit", () => {
     it("a client over its rate gets 429 + Retry-After, or the JSON-RPC limit error; /health and other clients are unaffected", async function () {
-      const { url } = await start({ rate: { perSecond: 1, burst: 3 }, maxBatchCalls: 3 });
+      // Refusals answered at once here (their hold has a test of its own).
+      const { url } = await start({ rate: { perSecond: 1, burst: 3 }, maxBatchCalls: 3, refusalHoldMs: 0 });
       for (let i = 0; i < 3; i++) expect((await send(url)).status).to.equal(200);
 
       const refused = await send(url);
@@ -299,11 +300,15 @@ describe("worker server limits", function () {
     });
 
     it("a JSON-RPC batch costs one token per call; a batch over the cap gets one error", async () => {
-      const { url } = await start({ rate: { perSecond: 0.1, burst: 6 }, maxBatchCalls: 5 });
+      const { url } = await start({
+        rate: { perSecond: 0.1, burst: 10 },
+        maxBatchCalls: 5,
+        refusalHoldMs: 0,
+      });
       const batch = (count: number) => Array.from({ length: count }, (_, id) => ({ id, method: "ping" }));
       const error = async (body: unknown) =>
         (JSON.parse((await rpcCall(url, body)).body) as { error?: { code: number; message: string } }).error;
-      // Over the cap: one error that says the limit (the request itself cost a token: 5 left).
+      // Over the cap: one error that says the limit; it costs what the largest batch would (5 tokens: 5 left).
       expect(await error(batch(6))).to.deep.equal({
         code: -32600,
         message: "batch of 6 calls is over the limit of 5",
@@ -318,8 +323,76 @@ describe("worker server limits", function () {
       expect(await error({ id: 10, method: "ping" })).to.deep.include({ code: -32005 });
     });
 
+    it("a refusal is held for refusalHoldMs with its connection unread, so a flooding client idles between refusals", async () => {
+      const { url } = await start({
+        rate: { perSecond: 0.1, burst: 2 },
+        maxBatchCalls: 2,
+        refusalHoldMs: 400,
+      });
+      expect((await send(url)).status).to.equal(200);
+      expect((await send(url)).status).to.equal(200);
+      // A client that waits for its answers, as an HTTP client does: each refusal takes the hold.
+      let startedAt = Date.now();
+      const refused = await send(url);
+      expect(refused.status).to.equal(429);
+      expect(Date.now() - startedAt).to.be.within(380, 1500);
+      expect(refused.headers["retry-after"]).to.equal("10");
+      // Eight such clients in parallel for one second get about eight refusals each second, not thousands.
+      let refusals = 0;
+      const deadline = Date.now() + 1000;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (Date.now() < deadline) if ((await send(url)).status === 429) refusals += 1;
+        }),
+      );
+      expect(refusals).to.be.within(8, 32);
+      // JSON-RPC refusals are held the same way; monitoring is not (its bucket is full).
+      startedAt = Date.now();
+      const limited = JSON.parse((await rpcCall(url, { jsonrpc: "2.0", id: 1, method: "ping" })).body) as {
+        error: { code: number };
+      };
+      expect(limited.error.code).to.equal(-32005);
+      expect(Date.now() - startedAt).to.be.at.least(380);
+      startedAt = Date.now();
+      expect((await send(url, { path: "/health" })).status).to.equal(200);
+      expect(Date.now() - startedAt).to.be.below(300);
+    });
+
+    it("a batch body over its byte cap is refused at its first byte and never read: the connection closes", async () => {
+      const { url } = await start({
+        rate: { perSecond: 0.1, burst: 500 },
+        maxBatchCalls: 5,
+        refusalHoldMs: 0,
+      });
+      const cap = 5 * 16 * 1024;
+      // 900 kB announced (under the 1 MiB body cap, over the batch cap), 4 KiB sent: refused without the rest.
+      const flood = await raw(url);
+      flood.socket.write(
+        `POST / HTTP/1.1\r\nHost: probe\r\nContent-Type: application/json\r\nContent-Length: 900000\r\n\r\n[${" ".repeat(4096)}`,
+      );
+      expect(await within(flood.closed, 2000), "connection still open").to.be.a("number");
+      const answer = flood.received();
+      expect(answer).to.match(/^HTTP\/1\.1 200/);
+      expect(answer.toLowerCase()).to.include("connection: close");
+      expect(answer).to.include(`"message":"batch of 900000 bytes is over the limit of ${cap}"`);
+      // Without a Content-Length (chunked), as soon as it grows past the cap.
+      const chunked = await raw(url);
+      chunked.socket.write(
+        "POST / HTTP/1.1\r\nHost: probe\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+      );
+      const piece = "[" + " ".repeat(16 * 1024 - 1);
+      for (let i = 0; i < 6; i++) chunked.socket.write(`${piece.length.toString(16)}\r\n${piece}\r\n`);
+      expect(await within(chunked.closed, 2000), "chunked connection still open").to.be.a("number");
+      expect(chunked.received()).to.include(`"message":"batch over the limit of ${cap} bytes"`);
+      // Each refused body cost its client the largest batch (5 tokens): 500 - 2 × 5 left, then a small batch runs.
+      const answers = JSON.parse((await rpcCall(url, [{ jsonrpc: "2.0", id: 1, method: "ping" }])).body) as {
+        result: string;
+      }[];
+      expect(answers[0].result).to.equal("pong");
+    });
+
     it("the client key is injectable (here: every connection is a client of its own)", async () => {
-      const limits = { rate: { perSecond: 0.1, burst: 1 }, maxBatchCalls: 1 };
+      const limits = { rate: { perSecond: 0.1, burst: 1 }, maxBatchCalls: 1, refusalHoldMs: 0 };
       const shared = await start(limits);
       expect((await send(shared.url)).status).to.equal(200);
       expect((await send(shared.url)).status).to.equal(429);
@@ -377,6 +450,7 @@ describe("worker server limits", function () {
         maxConnections: 1024,
         maxConnectionsPerClient: 256,
         rate: { perSecond: 200, burst: 2000 },
+        refusalHoldMs: 1000,
         maxBatchCalls: 100,
         batchConcurrency: 4,
       });
