@@ -1,0 +1,57 @@
+import { z } from "zod";
+import { coinAmountSchema } from "../core/schemas";
+import type { ModuleManifest } from "../core/module";
+
+const weiSchema = z.string().regex(/^\d{1,30}$/, "must be a whole number of wei");
+
+const profile = z
+  .object({
+    /** Blocks per signer epoch: the signer set and weights are frozen for one epoch. */
+    epochBlocks: z.number().int().min(2).max(1_000_000),
+    /** Wei per blob paid at submission; "0" in no-token deployments. */
+    feePerBlob: weiSchema,
+    /** Blocks after submission within which a payload must be attested, else its fee can be refunded. */
+    attestWindow: z.number().int().min(1).max(10_000_000).default(7200),
+    /** Blocks after attestation within which a signer can be challenged for a payload. */
+    challengeWindow: z.number().int().min(1).max(10_000_000),
+    /** Blocks a challenged signer has to answer (below 256: the answer needs the challenge block's hash). */
+    responseWindow: z.number().int().min(2).max(255),
+    /** Coin a challenger posts; forfeited to the signer when it answers. "0" in no-token deployments. */
+    challengeBond: coinAmountSchema,
+    /** Coin taken from a signer that leaves a challenge unanswered (no-token deployments jail instead). */
+    slashAmount: coinAmountSchema,
+  })
+  .strict();
+
+/** Data availability: KZG blob commitments, a BLS quorum on-chain, DA nodes, sampling and availability challenges. */
+export const da = {
+  name: "da",
+  summary: "data availability: KZG blobs, a BLS quorum on-chain, DA nodes, light-client sampling, challenges",
+  contracts: {
+    signers: { name: "DASigners", version: "1.0.0" },
+    entrance: { name: "DAEntrance", version: "1.0.0" },
+  },
+  requires: ["staking"],
+  profile,
+  async deploy(section: z.output<typeof profile>) {
+    const { parseEther } = await import("ethers");
+    const { DAModule } = await import("./ignition");
+    return [
+      {
+        module: DAModule,
+        parameters: {
+          epochBlocks: section.epochBlocks,
+          feePerBlob: section.feePerBlob,
+          attestWindow: section.attestWindow,
+          challengeWindow: section.challengeWindow,
+          responseWindow: section.responseWindow,
+          challengeBond: parseEther(section.challengeBond).toString(),
+          slashAmount: parseEther(section.slashAmount).toString(),
+        },
+      },
+    ];
+  },
+  roles: ["DA_SIGNER"],
+  workers: [],
+  demo: [],
+} satisfies ModuleManifest<typeof profile>;
