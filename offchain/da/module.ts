@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { coinAmountSchema } from "../core/schemas";
 import type { ModuleManifest } from "../core/module";
+import { registerDACommands } from "./cli";
 
 const weiSchema = z.string().regex(/^\d{1,30}$/, "must be a whole number of wei");
 
@@ -22,6 +23,9 @@ const profile = z
     slashAmount: coinAmountSchema,
   })
   .strict();
+
+/** DA nodes on the devnet (the sampler comes on top). */
+const DEVNET_DA_NODES = 4;
 
 /** Data availability: KZG blob commitments, a BLS quorum on-chain, DA nodes, sampling and availability challenges. */
 export const da = {
@@ -52,6 +56,53 @@ export const da = {
     ];
   },
   roles: ["DA_SIGNER"],
-  workers: [],
-  demo: [],
+  workers: [
+    {
+      worker: "da",
+      description:
+        "holds its custody cells of every payload, verified against the commitments, signs attestations, serves cells, answers availability challenges",
+      load: async () => (await import("./node")).daNode,
+    },
+    {
+      worker: "sampler",
+      description:
+        "samples random cells of every attested payload from the signers, challenges a signer that cannot serve its cells",
+      load: async () => (await import("./sampler")).sampler,
+    },
+  ],
+  cli: registerDACommands,
+  devnet: {
+    tryIt: () => [
+      "zg da submit README.md   # prints the payload id",
+      'zg da sample <id> && zg da get <id> "$(mktemp -u)"',
+    ],
+    workers: () => [
+      ...Array.from({ length: DEVNET_DA_NODES }, (_, n) => ({
+        name: `da-${n}`,
+        kind: "da",
+        roles: ["DA_SIGNER" as const],
+        api: "DA dispersal and cells (/v1/da)",
+        config: (port: number) => ({ publicUrl: `http://127.0.0.1:${port}` }),
+      })),
+      {
+        name: "sampler",
+        kind: "sampler",
+        // A challenger must be an operator where no coin moves (no-token): the sampler stakes as a DA operator
+        // without a BLS key, so it is never one of the signers it checks.
+        roles: ["DA_SIGNER" as const],
+        config: () => ({ samples: 16, resampleEveryMs: 2000 }),
+      },
+    ],
+  },
+  demo: [
+    {
+      title:
+        "a file made available: dispersed to the DA nodes, attested by a BLS quorum, sampled and read back",
+      run: async (context) => (await import("./demo")).showAvailability(context),
+    },
+    {
+      title: "a DA node that lost the cells it signed for is caught by the sampler and slashed",
+      run: async (context) => (await import("./demo")).showWithholding(context),
+    },
+  ],
 } satisfies ModuleManifest<typeof profile>;

@@ -120,6 +120,27 @@ export class StakingClient {
     );
   }
 
+  /**
+   * Announces `node` for `role` as `operator` (this client's signer) unless the chain already holds exactly it:
+   * "announced", "unchanged", or "not-member" when the operator is not staked for the role (nothing is sent).
+   */
+  async announceIfChanged(
+    operator: string,
+    role: RoleName,
+    node: NodeAnnouncement,
+  ): Promise<"announced" | "unchanged" | "not-member"> {
+    if (!(await this.status(operator, role)).member) return "not-member";
+    const current = await this.nodeInfo(operator, role);
+    if (
+      current.endpoint === node.endpoint &&
+      current.region === (node.region ?? "") &&
+      current.metadata === (node.metadata ?? "0x")
+    )
+      return "unchanged";
+    await this.announce(role, node);
+    return "announced";
+  }
+
   /** Governance: admits or removes an operator for a role (no-token deployments). */
   async setAdmitted(operator: string, role: RoleName, admitted: boolean) {
     return this.chain.send(`${admitted ? "admit" : "remove"} ${operator} for ${role}`, () =>

@@ -6,6 +6,7 @@ import path from "node:path";
 import { ZgError } from "../core/errors";
 import { DemoSkipped, type DemoContext } from "../core/module";
 import { DurableStore, type StoreOp } from "../core/store";
+import { waitFor } from "../core/wait";
 import { StakingClient } from "../staking/client";
 import { ChallengesClient } from "./challenges";
 import { StorageClient } from "./client";
@@ -125,14 +126,5 @@ export async function showChallenges({
   } finally {
     if (started) await controls.removeWorker(victim);
     for (const chain of [reader, operator, governance]) chain.destroy();
-  }
-}
-
-/** Polls `done` every second until it holds, or fails after `timeoutMs`. */
-async function waitFor(done: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new ZgError(`not reached within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }

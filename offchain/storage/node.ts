@@ -562,18 +562,17 @@ async function announce(
     log.warn("publicUrl is set but the node has no key: it cannot announce itself");
     return false;
   }
-  const status = await staking.status(chain.address, "STORAGE");
-  if (!status.member) {
+  const metadata = encodeShardMetadata(shard);
+  const outcome = await staking.announceIfChanged(chain.address, "STORAGE", {
+    endpoint: publicUrl,
+    region,
+    metadata,
+  });
+  if (outcome === "not-member")
     log.warn("this node's operator is not staked for STORAGE: clients will not discover it", {
       operator: chain.address,
     });
-    return false;
-  }
-  const current = await staking.nodeInfo(chain.address, "STORAGE");
-  const metadata = encodeShardMetadata(shard);
-  if (current.endpoint === publicUrl && current.region === region && current.metadata === metadata)
-    return false;
-  await staking.announce("STORAGE", { endpoint: publicUrl, region, metadata });
+  if (outcome !== "announced") return false;
   log.info("announced in NodeStaking", { endpoint: publicUrl, region, shard });
   return true;
 }
