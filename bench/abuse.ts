@@ -1,15 +1,13 @@
-import { spawn } from "node:child_process";
 import { request, type IncomingMessage } from "node:http";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseEther } from "ethers";
 import { connectDevnet } from "../offchain/devnet/accounts";
-import { freePort } from "../offchain/devnet/devnet";
 import { ServingClient } from "../offchain/serving/client";
 import { InferenceSession } from "../offchain/serving/inference";
-import type { Figure } from "./figure";
+import { startBenchDevnet } from "./devnet-run";
+import { percentile, type Figure } from "./figure";
 
 /** Attackers speak from a second loopback address, so the per-client limits tell them from the honest client. */
 const ATTACKER = "127.0.0.2";
@@ -20,11 +18,6 @@ interface Target {
   pid: number;
   /** One honest request; resolves when it is answered. */
   honest(): Promise<void>;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
 function rssMiB(pid: number): number {
@@ -144,46 +137,10 @@ async function honestLatency(target: Target, count: number): Promise<number[]> {
  * attack. Goal: honest p99 at most twice its quiet value, memory bounded.
  */
 export async function abuseBench(): Promise<Figure[]> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), "zg-bench-abuse-"));
-  const port = await freePort();
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
-  env.ZG_DEPLOYMENTS_DIR = path.join(dataDir, "deployments");
-  const devnet = spawn(
-    process.execPath,
-    [
-      path.join(__dirname, "..", "bin", "zg.js"),
-      "devnet",
-      "--port",
-      String(port),
-      "--data-dir",
-      dataDir,
-      "--json",
-    ],
-    { env, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  devnet.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const devnet = await startBenchDevnet();
+  const { state, dataDir } = devnet;
   const figures: Figure[] = [];
   try {
-    // `zg devnet --json` prints its state as one JSON document once every worker is up.
-    const parsed = () => {
-      try {
-        return JSON.parse(output.slice(output.indexOf("{"))) as unknown;
-      } catch {
-        return undefined;
-      }
-    };
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => parsed() && (clearInterval(timer), resolve()), 200);
-      devnet.once("exit", (code) => reject(new Error(`zg devnet exited (${code})`)));
-    });
-    const state = parsed() as {
-      rpcUrl: string;
-      deployment: { registry: string };
-      user: { privateKey: string };
-      workers: { name: string; url: string }[];
-      operators: { role: string; address: string }[];
-    };
     const url = (name: string) => state.workers.find((w) => w.name === name)?.url as string;
     const chain = await connectDevnet(state.rpcUrl, state.deployment.registry, state.user.privateKey);
     const serving = await ServingClient.connect(chain);
@@ -248,9 +205,7 @@ export async function abuseBench(): Promise<Figure[]> {
     chain.destroy();
     return figures;
   } finally {
-    devnet.kill("SIGINT");
-    await new Promise((resolve) => devnet.once("exit", resolve));
-    rmSync(dataDir, { recursive: true, force: true });
+    await devnet.stop();
   }
 }
 

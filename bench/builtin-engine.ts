@@ -16,7 +16,7 @@ import {
   type GenerateParams,
 } from "../offchain/engine/builtin";
 import type { ChatMessage } from "../offchain/engine/chat";
-import type { Figure } from "./figure";
+import { percentile, type Figure } from "./figure";
 
 const PROMPTS = [
   "What is data availability?",
@@ -31,11 +31,6 @@ const PROMPTS = [
 
 function elapsedMs(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
 export async function builtinEngineBench(): Promise<Figure[]> {

@@ -34,7 +34,7 @@ import {
   type SignedVoucher,
 } from "../offchain/serving/protocol";
 import { NodeStaking__factory } from "../typechain-types";
-import type { Figure } from "./figure";
+import { percentile, type Figure } from "./figure";
 
 const SEQUENTIAL = 500;
 const USERS = 8;
@@ -105,11 +105,6 @@ class BenchUser {
     await ack.arrayBuffer();
     return Number(timing?.[1] ?? NaN);
   }
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];
 }
 
 export async function oracleBench(): Promise<Figure[]> {
