@@ -116,7 +116,7 @@ export function blobsToPayload(blobs: readonly Uint8Array[], length: number): Ui
       }
       const from = start + e * PAYLOAD_BYTES_PER_ELEMENT;
       const kept = Math.max(0, Math.min(PAYLOAD_BYTES_PER_ELEMENT, length - from));
-      data.set(blob.subarray(at + 1, at + 1 + kept), from);
+      if (kept > 0) data.set(blob.subarray(at + 1, at + 1 + kept), from);
       for (let i = at + 1 + kept; i < at + BYTES_PER_ELEMENT; i++) {
         if (blob[i] !== 0) {
           throw new ZgError(
