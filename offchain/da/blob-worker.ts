@@ -20,15 +20,15 @@ import {
  * speed up the fixed-base multi-scalar multiplications of cell proofs. Measured on the 2-core dev box (one
  * thread, `computeCellsAndKzgProofs` median of 5, setup load, process RSS after loading):
  *
- * | precompute | cells + proofs | setup load | RSS    |
- * | ---------- | -------------- | ---------- | ------ |
- * | 0          | 310–328 ms     | 1.76–1.85 s | 52 MB |
- * | 4          | 287 ms         | 1.79 s     |        |
- * | 6          | 216 ms         | 1.84–1.95 s | 78 MB |
- * | 7          | 208 ms         | 2.07 s     | 103 MB |
- * | 8          | 203 ms         | 2.57 s     | 153 MB |
- * | 9          | 194 ms         | 3.24 s     | 254 MB |
- * | 10         | 182 ms         | 4.56 s     |        |
+ * | precompute | cells + proofs | setup load  | RSS    |
+ * | ---------- | -------------- | ----------- | ------ |
+ * | 0          | 310–328 ms     | 1.76–1.85 s | 52 MB  |
+ * | 4          | 287 ms         | 1.79 s      |        |
+ * | 6          | 216 ms         | 1.84–1.95 s | 78 MB  |
+ * | 7          | 208 ms         | 2.07 s      | 103 MB |
+ * | 8          | 203 ms         | 2.57 s      | 153 MB |
+ * | 9          | 194 ms         | 3.24 s      | 254 MB |
+ * | 10         | 182 ms         | 4.56 s      |        |
  *
  * 6 takes 30 % off every blob for no extra start-up; 8 would save 6 % more per blob for 0.7 s more start-up
  * and twice the memory in every thread (each pool worker holds its own table), and 10 costs 2.7 s more.
@@ -52,8 +52,9 @@ export type ExtendReply = { extension: ArrayBuffer } | { error: string };
 let kzgLoaded = false;
 
 /**
- * Loads c-kzg's trusted setup (the Ethereum KZG ceremony's, shipped with c-kzg) in this thread, once: every
- * thread has its own copy, and the first call costs about 1.9 s. Later calls return at once.
+ * Loads c-kzg's trusted setup (the Ethereum KZG ceremony's, shipped with c-kzg) in this thread, once, with
+ * {@link KZG_PRECOMPUTE}: every thread has its own copy, and the first call costs about 1.9 s. Later calls
+ * return at once.
  */
 export function ensureKzg(): void {
   if (kzgLoaded) return;

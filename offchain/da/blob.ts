@@ -380,7 +380,7 @@ export function verifyCells(
   cells: readonly Uint8Array[],
   proofs: readonly Uint8Array[],
 ): boolean {
-  if (commitment?.length !== BYTES_PER_COMMITMENT) return false;
+  if (!(commitment instanceof Uint8Array) || commitment.length !== BYTES_PER_COMMITMENT) return false;
   if (!Array.isArray(indices) || !Array.isArray(cells) || !Array.isArray(proofs)) return false;
   if (indices.length === 0 || cells.length !== indices.length || proofs.length !== indices.length)
     return false;

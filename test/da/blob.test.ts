@@ -292,6 +292,8 @@ describe("da/blob", function () {
     it("returns false, without throwing, on malformed input", function () {
       const { commitment, cells, proofs } = extended;
       expect(verifyCells(commitment, [], [], [])).to.equal(false);
+      const hex = `0x${Buffer.from(commitment).toString("hex")}` as unknown as Uint8Array;
+      expect(verifyCells(hex, [0], [cells[0]], [proofs[0]])).to.equal(false);
       expect(verifyCells(commitment.subarray(1), [0], [cells[0]], [proofs[0]])).to.equal(false);
       expect(verifyCells(commitment, [0, 1], [cells[0]], [proofs[0]])).to.equal(false);
       expect(verifyCells(commitment, [128], [cells[0]], [proofs[0]])).to.equal(false);
