@@ -52,14 +52,16 @@ export type ExtendReply = { extension: ArrayBuffer } | { error: string };
 let kzgLoaded = false;
 
 /**
- * Loads c-kzg's trusted setup (the Ethereum KZG ceremony's, shipped with c-kzg) in this thread, once, with
- * {@link KZG_PRECOMPUTE}: every thread has its own copy, and the first call costs about 1.9 s. Later calls
- * return at once.
+ * Loads c-kzg's trusted setup (the Ethereum KZG ceremony's, shipped with c-kzg) in this thread, once: every
+ * thread has its own copy, and the first call costs about 1.9 s. Later calls return at once. Encoder workers
+ * load it with {@link KZG_PRECOMPUTE}; a process's main thread with none, since there it verifies cells,
+ * recovers and evaluates blobs, which the table does not speed up much, and every DA node, sampler and client
+ * would otherwise carry the table's 26 MB.
  */
 export function ensureKzg(): void {
   if (kzgLoaded) return;
   try {
-    loadTrustedSetup(KZG_PRECOMPUTE);
+    loadTrustedSetup(isMainThread ? 0 : KZG_PRECOMPUTE);
   } catch (error) {
     // Someone else in this thread loaded it (with c-kzg directly): the setup is the same.
     if (!/already loaded/.test(String(error))) throw error;
