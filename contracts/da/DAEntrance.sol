@@ -37,7 +37,8 @@ contract DAEntrance is IDAEntrance, RegistryGovernedUpgradeable, ReentrancyGuard
     uint256 private constant _COMMITMENT_BYTES = 48;
     uint256 private constant _MAX_RESPONSE_WINDOW = 255;
     /// @dev The BLS12-381 scalar field order: challenge points are reduced by it.
-    uint256 private constant _BLS_MODULUS = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001;
+    uint256 private constant _BLS_MODULUS =
+        0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001;
     /// @dev The point-evaluation precompile (EIP-4844) and the version byte of a KZG versioned hash.
     address private constant _POINT_EVALUATION = address(0x0a);
     bytes1 private constant _KZG_VERSION = 0x01;
@@ -83,7 +84,8 @@ contract DAEntrance is IDAEntrance, RegistryGovernedUpgradeable, ReentrancyGuard
     // solhint-enable gas-struct-packing
 
     // keccak256(abi.encode(uint256(keccak256("zerog.da.DAEntrance")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant _STORAGE_SLOT = 0x3a047b675b43f9df14d3c70d24f73176657da224238cee4748b1b58741038e00;
+    bytes32 private constant _STORAGE_SLOT =
+        0x3a047b675b43f9df14d3c70d24f73176657da224238cee4748b1b58741038e00;
 
     /// @dev The DASigners contract (its proxy).
     IDASigners private immutable _SIGNERS;
@@ -149,7 +151,9 @@ contract DAEntrance is IDAEntrance, RegistryGovernedUpgradeable, ReentrancyGuard
         if (epoch + 1 < current) revert DAEpochStale(epoch, current);
         IDASigners.Quorum memory q = _SIGNERS.quorum(epoch, nonSignerBitmap);
         if (q.signedWeight * 3 < q.totalWeight * 2) revert DABelowThreshold(q.signedWeight, q.totalWeight);
-        bytes32 message = keccak256(abi.encode("zerog-stack DA attestation", block.chainid, address(this), id, epoch));
+        bytes32 message = keccak256(
+            abi.encode("zerog-stack DA attestation", block.chainid, address(this), id, epoch)
+        );
         if (!BN254.verify(BN254.hashToG1(message), q.apk, apkG2, sigma)) revert DAInvalidSignature();
         payload.attestedAt = uint32(block.number);
         payload.epoch = uint32(epoch);
@@ -234,7 +238,9 @@ contract DAEntrance is IDAEntrance, RegistryGovernedUpgradeable, ReentrancyGuard
         uint256 deadline = c.deadline;
         if (block.number > deadline) revert DAResponseWindowClosed(id, signer, deadline);
         bytes32 z = _point(c.challengeBlock, id, signer);
-        (bool ok, ) = _POINT_EVALUATION.staticcall(abi.encodePacked(c.versionedHash, z, y, commitment, proof));
+        (bool ok, ) = _POINT_EVALUATION.staticcall(
+            abi.encodePacked(c.versionedHash, z, y, commitment, proof)
+        );
         if (!ok) revert DAInvalidOpening();
         uint256 bond = c.bond;
         c.status = ChallengeStatus.ANSWERED;
@@ -309,13 +315,13 @@ contract DAEntrance is IDAEntrance, RegistryGovernedUpgradeable, ReentrancyGuard
         info = PayloadInfo({
             blobs: payload.blobs,
             fee: payload.fee,
-            submitter: attested ? address(0) : address(uint160(payload.word0)),
             attestDeadline: payload.attestDeadline,
-            attested: attested,
-            refunded: payload.flags & _REFUNDED != 0,
             epoch: payload.epoch,
             attestedAt: payload.attestedAt,
-            nonSignerBitmap: _nonSigners(payload)
+            nonSignerBitmap: _nonSigners(payload),
+            submitter: attested ? address(0) : address(uint160(payload.word0)),
+            attested: attested,
+            refunded: payload.flags & _REFUNDED != 0
         });
     }
 

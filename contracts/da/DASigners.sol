@@ -59,7 +59,8 @@ contract DASigners is IDASigners, RegistryGovernedUpgradeable {
     }
 
     // keccak256(abi.encode(uint256(keccak256("zerog.da.DASigners")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant _STORAGE_SLOT = 0xf2e9753bc29301a06b1682a95cf4123772d1b11b82118717410dcdd67bb64700;
+    bytes32 private constant _STORAGE_SLOT =
+        0xf2e9753bc29301a06b1682a95cf4123772d1b11b82118717410dcdd67bb64700;
 
     /**
      * @notice Sets up the proxy's state; epoch 0 starts at this block.
@@ -77,9 +78,14 @@ contract DASigners is IDASigners, RegistryGovernedUpgradeable {
     }
 
     /// @inheritdoc IDASigners
-    function register(BN254.G1Point calldata pkG1, BN254.G2Point calldata pkG2, BN254.G1Point calldata pop) external {
+    function register(
+        BN254.G1Point calldata pkG1,
+        BN254.G2Point calldata pkG2,
+        BN254.G1Point calldata pop
+    ) external {
         SignersStorage storage $ = _s();
-        if (!_staking($).isActive(msg.sender, INodeStaking.Role.DA_SIGNER)) revert DASignersNotActive(msg.sender);
+        if (!_staking($).isActive(msg.sender, INodeStaking.Role.DA_SIGNER))
+            revert DASignersNotActive(msg.sender);
         if ($.keys[msg.sender].X != 0) revert DASignersAlreadyRegistered(msg.sender);
         if (pkG1.X == 0 && pkG1.Y == 0) revert DASignersInvalidKey();
         bytes32 keyHash = keccak256(abi.encode(pkG1));
@@ -88,7 +94,8 @@ contract DASigners is IDASigners, RegistryGovernedUpgradeable {
         bytes32 message = keccak256(
             abi.encode("zerog-stack DA signer", block.chainid, address(this), msg.sender, pkG1.X, pkG1.Y)
         );
-        if (!BN254.verify(BN254.hashToG1(message), pkG1, pkG2, pop)) revert DASignersInvalidProofOfPossession();
+        if (!BN254.verify(BN254.hashToG1(message), pkG1, pkG2, pop))
+            revert DASignersInvalidProofOfPossession();
         $.keys[msg.sender] = pkG1;
         $.keyOwner[keyHash] = msg.sender;
         $.registered.push(msg.sender);
@@ -223,7 +230,8 @@ contract DASigners is IDASigners, RegistryGovernedUpgradeable {
     }
 
     function _currentEpoch(Clock memory c) private view returns (uint256) {
-        if (block.number >= c.anchorBlock) return c.anchorEpoch + (block.number - c.anchorBlock) / c.epochBlocks;
+        if (block.number >= c.anchorBlock)
+            return c.anchorEpoch + (block.number - c.anchorBlock) / c.epochBlocks;
         return c.prevAnchorEpoch + (block.number - c.prevAnchorBlock) / c.prevEpochBlocks;
     }
 

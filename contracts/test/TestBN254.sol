@@ -12,14 +12,14 @@ contract TestBN254 {
 
     function verify(
         bytes32 messageHash,
-        BN254.G1Point memory apk,
-        BN254.G2Point memory apkG2,
-        BN254.G1Point memory sigma
+        BN254.G1Point calldata apk,
+        BN254.G2Point calldata apkG2,
+        BN254.G1Point calldata sigma
     ) external view returns (bool) {
         return BN254.verify(BN254.hashToG1(messageHash), apk, apkG2, sigma);
     }
 
-    function neg(BN254.G1Point memory a) external pure returns (BN254.G1Point memory) {
+    function neg(BN254.G1Point calldata a) external pure returns (BN254.G1Point memory) {
         return BN254.neg(a);
     }
 }

@@ -99,12 +99,12 @@ export function sign(secret: bigint, messageHash: string): G1Point {
 
 /** Σ of G1 points (signatures or public keys). */
 export function aggregateG1(points: readonly G1Point[]): G1Point {
-  return toG1(points.reduce((sum, p) => sum.add(fromG1(p)), G1P.ZERO));
+  return toG1(points.reduce<G1>((sum, p) => sum.add(fromG1(p)), G1P.ZERO));
 }
 
 /** Σ of G2 public keys. */
 export function aggregateG2(points: readonly G2Point[]): G2Point {
-  return toG2(points.reduce((sum, p) => sum.add(fromG2(p)), G2P.ZERO));
+  return toG2(points.reduce<G2>((sum, p) => sum.add(fromG2(p)), G2P.ZERO));
 }
 
 const word = (v: bigint) => zeroPadValue(toBeHex(v), 32);
@@ -138,7 +138,12 @@ export function verify(messageHash: string, apk: G1Point, apkG2: G2Point, sigma:
 }
 
 /** What an operator signs to register its key (the proof of possession's message), as DASigners hashes it. */
-export function registrationMessage(chainId: bigint, signersContract: string, operator: string, pkG1: G1Point): string {
+export function registrationMessage(
+  chainId: bigint,
+  signersContract: string,
+  operator: string,
+  pkG1: G1Point,
+): string {
   return keccak256(
     abi.encode(
       ["string", "uint256", "address", "address", "uint256", "uint256"],
@@ -148,7 +153,12 @@ export function registrationMessage(chainId: bigint, signersContract: string, op
 }
 
 /** What a signer signs to attest payload `payloadId` in `epoch`, as DAEntrance hashes it. */
-export function attestationMessage(chainId: bigint, entrance: string, payloadId: string, epoch: bigint): string {
+export function attestationMessage(
+  chainId: bigint,
+  entrance: string,
+  payloadId: string,
+  epoch: bigint,
+): string {
   return keccak256(
     abi.encode(
       ["string", "uint256", "address", "bytes32", "uint256"],
@@ -158,6 +168,11 @@ export function attestationMessage(chainId: bigint, entrance: string, payloadId:
 }
 
 /** The proof of possession `DASigners.register` takes: the key's signature of its registration message. */
-export function proofOfPossession(key: BlsKey, chainId: bigint, signersContract: string, operator: string): G1Point {
+export function proofOfPossession(
+  key: BlsKey,
+  chainId: bigint,
+  signersContract: string,
+  operator: string,
+): G1Point {
   return sign(key.secret, registrationMessage(chainId, signersContract, operator, key.pkG1));
 }

@@ -42,20 +42,23 @@ interface IDAEntrance is IRegistryGoverned {
     /// @notice A payload's state.
     /// @param blobs Its number of blobs (0: unknown payload).
     /// @param fee The fee paid and not refunded.
-    /// @param submitter Who paid it (zero once attested).
     /// @param attestDeadline Last block at which it can be attested.
+    /// @param epoch The epoch it was attested in.
+    /// @param attestedAt The block it was attested at.
+    /// @param nonSignerBitmap Who did not sign its attestation (bit k: signer k of `epoch`).
+    /// @param submitter Who paid it (zero once attested).
     /// @param attested Whether it is attested; then `epoch`, `attestedAt` and `nonSignerBitmap` are set.
     /// @param refunded Whether its fee was refunded.
     struct PayloadInfo {
         uint256 blobs;
         uint256 fee;
-        address submitter;
         uint256 attestDeadline;
-        bool attested;
-        bool refunded;
         uint256 epoch;
         uint256 attestedAt;
         uint256 nonSignerBitmap;
+        address submitter;
+        bool attested;
+        bool refunded;
     }
 
     /// @notice The state of a challenge.
@@ -166,7 +169,12 @@ interface IDAEntrance is IRegistryGoverned {
     /// @notice Emitted when a challenge is answered; the bond went to the signer.
     event ChallengeAnswered(bytes32 indexed id, address indexed signer, bytes32 y);
     /// @notice Emitted when an unanswered challenge is slashed (`slashed` 0: NodeStaking had nothing to take).
-    event UnansweredSlashed(bytes32 indexed id, address indexed signer, address indexed challenger, uint256 slashed);
+    event UnansweredSlashed(
+        bytes32 indexed id,
+        address indexed signer,
+        address indexed challenger,
+        uint256 slashed
+    );
     /// @notice Emitted when credited coin is withdrawn.
     event Withdrawn(address indexed account, uint256 amount);
     /// @notice Emitted when governance sets the parameters.

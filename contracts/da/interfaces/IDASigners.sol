@@ -85,7 +85,11 @@ interface IDASigners is IRegistryGoverned {
      * @param pop The signature by sk of `keccak256(abi.encode("zerog-stack DA signer", chainid, this, caller,
      * pkG1.X, pkG1.Y))`: proves possession of sk, and that both keys share it.
      */
-    function register(BN254.G1Point calldata pkG1, BN254.G2Point calldata pkG2, BN254.G1Point calldata pop) external;
+    function register(
+        BN254.G1Point calldata pkG1,
+        BN254.G2Point calldata pkG2,
+        BN254.G1Point calldata pop
+    ) external;
 
     /// @notice Records the current epoch's signers (anyone; once per epoch; at most `MAX_SIGNERS`, the first
     /// active ones in registration order).

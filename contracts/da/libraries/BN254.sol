@@ -9,6 +9,9 @@ pragma solidity 0.8.28;
  * precompile takes them: `X = [x.c1, x.c0]`, `Y = [y.c1, y.c0]`. The point at infinity is (0, 0).
  */
 library BN254 {
+    // The coordinates are named as the precompiles' specifications and EigenLayer name them.
+    // solhint-disable var-name-mixedcase
+
     /// @notice A G1 point.
     struct G1Point {
         uint256 X;
@@ -20,20 +23,28 @@ library BN254 {
         uint256[2] X;
         uint256[2] Y;
     }
+    // solhint-enable var-name-mixedcase
 
     /// @notice Thrown when a precompile refuses its input (a point not on the curve or not in G2's subgroup).
     error BN254InvalidPoint();
 
     /// @dev The base field modulus and the group order.
-    uint256 internal constant P = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
-    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    uint256 internal constant P =
+        21888242871839275222246405745257275088696311157297823662689037894645226208583;
+    uint256 internal constant R =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
     /// @dev (p + 1) / 4: y = rhs^((p+1)/4) is a square root of rhs when one exists (p ≡ 3 mod 4).
-    uint256 private constant _SQRT_EXPONENT = 0xc19139cb84c680a6e14116da060561765e05aa45a1c72a34f082305b61f3f52;
+    uint256 private constant _SQRT_EXPONENT =
+        0xc19139cb84c680a6e14116da060561765e05aa45a1c72a34f082305b61f3f52;
     /// @dev −G2 (the generator negated), imaginary parts first.
-    uint256 private constant _NG2_X1 = 11559732032986387107991004021392285783925812861821192530917403151452391805634;
-    uint256 private constant _NG2_X0 = 10857046999023057135944570762232829481370756359578518086990519993285655852781;
-    uint256 private constant _NG2_Y1 = 17805874995975841540914202342111839520379459829704422454583296818431106115052;
-    uint256 private constant _NG2_Y0 = 13392588948715843804641432497768002650278120570034223513918757245338268106653;
+    uint256 private constant _NG2_X1 =
+        11559732032986387107991004021392285783925812861821192530917403151452391805634;
+    uint256 private constant _NG2_X0 =
+        10857046999023057135944570762232829481370756359578518086990519993285655852781;
+    uint256 private constant _NG2_Y1 =
+        17805874995975841540914202342111839520379459829704422454583296818431106115052;
+    uint256 private constant _NG2_Y0 =
+        13392588948715843804641432497768002650278120570034223513918757245338268106653;
 
     // solhint-disable no-inline-assembly
 
