@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {RegistryGovernedUpgradeable} from "../core/RegistryGovernedUpgradeable.sol";
+import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
+import {INodeStaking} from "../staking/interfaces/INodeStaking.sol";
+import {IDASigners} from "./interfaces/IDASigners.sol";
+import {BN254} from "./libraries/BN254.sol";
+
+/**
+ * @title DASigners
+ * @notice The DA signer set (see `IDASigners`). Deployed behind an ERC-1967 proxy (UUPS); governance (the
+ * registry owner) sets the epoch length and authorizes upgrades. NodeStaking is looked up in the registry.
+ * @dev Invariants:
+ * - a key is registered once per operator and never changes; a key hash maps to at most one operator;
+ * - epochs are numbered by segments `(anchorEpoch, anchorBlock, epochBlocks)`; a new length applies from the
+ *   start of the next epoch, so `currentEpoch()` never decreases;
+ * - a frozen epoch never changes: `apk = Σ pkG1` and `totalWeight = Σ weight` over its `count` signers, each
+ *   stored in one slot as `operator | weight << 160`.
+ */
+contract DASigners is IDASigners, RegistryGovernedUpgradeable {
+    bytes32 private constant _STAKING = "NodeStaking";
+    /// @notice The most signers an epoch has, and the most a bitmap may leave out.
+    uint256 public constant MAX_SIGNERS = 256;
+    uint256 public constant MAX_NON_SIGNERS = 128;
+    uint256 private constant _MIN_EPOCH_BLOCKS = 2;
+    uint256 private constant _MAX_EPOCH_BLOCKS = 1_000_000;
+
+    /// @dev Epoch numbering: from `anchorBlock` on, epoch `anchorEpoch + (block - anchorBlock) / epochBlocks`;
+    /// before it (while a new length is pending), the previous segment's. One slot.
+    struct Clock {
+        uint32 epochBlocks;
+        uint40 anchorEpoch;
+        uint48 anchorBlock;
+        uint32 prevEpochBlocks;
+        uint40 prevAnchorEpoch;
+        uint48 prevAnchorBlock;
+    }
+
+    struct Epoch {
+        // slot 0
+        bool frozen;
+        uint16 count;
+        uint96 totalWeight;
+        // slots 1-2
+        BN254.G1Point apk;
+        mapping(uint256 index => uint256 packed) signers;
+    }
+
+    /// @custom:storage-location erc7201:zerog.da.DASigners
+    struct SignersStorage {
+        IModuleRegistry registry;
+        Clock clock;
+        mapping(address operator => BN254.G1Point) keys;
+        mapping(bytes32 keyHash => address operator) keyOwner;
+        address[] registered;
+        mapping(uint256 epoch => Epoch) epochs;
+    }
+
+    // keccak256(abi.encode(uint256(keccak256("zerog.da.DASigners")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant _STORAGE_SLOT =
+        0xf2e9753bc29301a06b1682a95cf4123772d1b11b82118717410dcdd67bb64700;
+
+    /**
+     * @notice Sets up the proxy's state; epoch 0 starts at this block.
+     * @param registry_ The module registry; its owner is governance.
+     * @param epochBlocks_ Blocks per epoch.
+     */
+    function initialize(address registry_, uint256 epochBlocks_) external initializer {
+        if (registry_ == address(0)) revert DASignersZeroAddress();
+        _validate(epochBlocks_);
+        SignersStorage storage $ = _s();
+        $.registry = IModuleRegistry(registry_);
+        $.clock.epochBlocks = uint32(epochBlocks_);
+        $.clock.anchorBlock = SafeCast.toUint48(block.number);
+        emit EpochBlocksSet(epochBlocks_, 0, block.number);
+    }
+
+    /// @inheritdoc IDASigners
+    function register(
+        BN254.G1Point calldata pkG1,
+        BN254.G2Point calldata pkG2,
+        BN254.G1Point calldata pop
+    ) external {
+        SignersStorage storage $ = _s();
+        if (!_staking($).isActive(msg.sender, INodeStaking.Role.DA_SIGNER))
+            revert DASignersNotActive(msg.sender);
+        if ($.keys[msg.sender].X != 0) revert DASignersAlreadyRegistered(msg.sender);
+        if (pkG1.X == 0 && pkG1.Y == 0) revert DASignersInvalidKey();
+        bytes32 keyHash = keccak256(abi.encode(pkG1));
+        address owner = $.keyOwner[keyHash];
+        if (owner != address(0)) revert DASignersKeyTaken(owner);
+        bytes32 message = keccak256(
+            abi.encode("zerog-stack DA signer", block.chainid, address(this), msg.sender, pkG1.X, pkG1.Y)
+        );
+        if (!BN254.verify(BN254.hashToG1(message), pkG1, pkG2, pop))
+            revert DASignersInvalidProofOfPossession();
+        $.keys[msg.sender] = pkG1;
+        $.keyOwner[keyHash] = msg.sender;
+        $.registered.push(msg.sender);
+        emit SignerRegistered(msg.sender, pkG1, pkG2);
+    }
+
+    /// @inheritdoc IDASigners
+    function freezeEpoch() external returns (uint256 epoch) {
+        SignersStorage storage $ = _s();
+        epoch = _currentEpoch($.clock);
+        Epoch storage e = $.epochs[epoch];
+        if (e.frozen) revert DASignersAlreadyFrozen(epoch);
+        INodeStaking staking = _staking($);
+        bool native = staking.mode() == INodeStaking.Mode.NATIVE;
+        address[] storage registered = $.registered;
+        uint256 count = 0;
+        uint256 total = 0;
+        BN254.G1Point memory apk;
+        for (uint256 i = 0; i < registered.length && count < MAX_SIGNERS; ++i) {
+            address operator = registered[i];
+            if (!staking.isActive(operator, INodeStaking.Role.DA_SIGNER)) continue;
+            uint256 weight = native ? staking.positionOf(operator, INodeStaking.Role.DA_SIGNER).bonded : 1;
+            e.signers[count] = uint256(uint160(operator)) | (uint256(SafeCast.toUint96(weight)) << 160);
+            apk = BN254.add(apk, $.keys[operator]);
+            total += weight;
+            ++count;
+        }
+        if (count == 0) revert DASignersNoSigners(epoch);
+        e.frozen = true;
+        e.count = uint16(count);
+        e.totalWeight = SafeCast.toUint96(total);
+        e.apk = apk;
+        emit EpochFrozen(epoch, count, total, apk);
+    }
+
+    /// @inheritdoc IDASigners
+    function setEpochBlocks(uint256 epochBlocks_) external onlyGovernance {
+        _validate(epochBlocks_);
+        Clock memory c = _s().clock;
+        uint256 next = _currentEpoch(c) + 1;
+        if (block.number >= c.anchorBlock) {
+            // No change pending: the current segment becomes the previous one, the new one starts next epoch.
+            uint256 nextBlock = c.anchorBlock + (next - c.anchorEpoch) * c.epochBlocks;
+            c.prevEpochBlocks = c.epochBlocks;
+            c.prevAnchorEpoch = c.anchorEpoch;
+            c.prevAnchorBlock = c.anchorBlock;
+            c.anchorEpoch = SafeCast.toUint40(next);
+            c.anchorBlock = SafeCast.toUint48(nextBlock);
+        }
+        c.epochBlocks = uint32(epochBlocks_);
+        _s().clock = c;
+        emit EpochBlocksSet(epochBlocks_, c.anchorEpoch, c.anchorBlock);
+    }
+
+    // ─── Views ────────────────────────────────────────────────────────────────────────────────────
+
+    /// @inheritdoc IDASigners
+    function epochBlocks() external view returns (uint256) {
+        Clock memory c = _s().clock;
+        return block.number >= c.anchorBlock ? c.epochBlocks : c.prevEpochBlocks;
+    }
+
+    /// @inheritdoc IDASigners
+    function currentEpoch() external view returns (uint256) {
+        return _currentEpoch(_s().clock);
+    }
+
+    /// @inheritdoc IDASigners
+    function epochInfo(uint256 epoch) external view returns (EpochInfo memory) {
+        Epoch storage e = _s().epochs[epoch];
+        return EpochInfo({frozen: e.frozen, signers: e.count, totalWeight: e.totalWeight, apk: e.apk});
+    }
+
+    /// @inheritdoc IDASigners
+    function epochSigners(uint256 epoch) external view returns (Signer[] memory list) {
+        Epoch storage e = _frozen(epoch);
+        list = new Signer[](e.count);
+        for (uint256 i = 0; i < list.length; ++i) {
+            (list[i].operator, list[i].weight) = _unpack(e.signers[i]);
+        }
+    }
+
+    /// @inheritdoc IDASigners
+    function signerAt(uint256 epoch, uint256 index) external view returns (address, uint256) {
+        Epoch storage e = _frozen(epoch);
+        if (index >= e.count) revert DASignersNoSuchSigner(epoch, index);
+        return _unpack(e.signers[index]);
+    }
+
+    /// @inheritdoc IDASigners
+    function keyOf(address operator) external view returns (BN254.G1Point memory) {
+        return _s().keys[operator];
+    }
+
+    /// @inheritdoc IDASigners
+    function registeredOperators() external view returns (address[] memory) {
+        return _s().registered;
+    }
+
+    /// @inheritdoc IDASigners
+    function quorum(uint256 epoch, uint256 nonSignerBitmap) external view returns (Quorum memory q) {
+        SignersStorage storage $ = _s();
+        Epoch storage e = _checkedEpoch(epoch, nonSignerBitmap);
+        q.totalWeight = e.totalWeight;
+        q.signedWeight = q.totalWeight;
+        q.apk = e.apk;
+        if (nonSignerBitmap == 0) return q;
+        BN254.G1Point memory missing;
+        for (uint256 bits = nonSignerBitmap; bits != 0; bits &= bits - 1) {
+            (address operator, uint256 weight) = _unpack(e.signers[_lowestBit(bits)]);
+            q.signedWeight -= weight;
+            missing = BN254.add(missing, $.keys[operator]);
+        }
+        q.apk = BN254.add(q.apk, BN254.neg(missing));
+    }
+
+    /// @inheritdoc IDASigners
+    function signedWeight(uint256 epoch, uint256 nonSignerBitmap) external view returns (uint256 weight) {
+        Epoch storage e = _checkedEpoch(epoch, nonSignerBitmap);
+        weight = e.totalWeight;
+        for (uint256 bits = nonSignerBitmap; bits != 0; bits &= bits - 1) {
+            weight -= e.signers[_lowestBit(bits)] >> 160;
+        }
+    }
+
+    // ─── Internals ────────────────────────────────────────────────────────────────────────────────
+
+    function _validate(uint256 epochBlocks_) private pure {
+        if (epochBlocks_ < _MIN_EPOCH_BLOCKS || epochBlocks_ > _MAX_EPOCH_BLOCKS) {
+            revert DASignersInvalidEpochBlocks(epochBlocks_);
+        }
+    }
+
+    function _currentEpoch(Clock memory c) private view returns (uint256) {
+        if (block.number >= c.anchorBlock)
+            return c.anchorEpoch + (block.number - c.anchorBlock) / c.epochBlocks;
+        return c.prevAnchorEpoch + (block.number - c.prevAnchorBlock) / c.prevEpochBlocks;
+    }
+
+    function _frozen(uint256 epoch) private view returns (Epoch storage e) {
+        e = _s().epochs[epoch];
+        if (!e.frozen) revert DASignersEpochNotFrozen(epoch);
+    }
+
+    /// @dev The frozen epoch, after checking that the bitmap names at most `MAX_NON_SIGNERS` of its signers.
+    function _checkedEpoch(uint256 epoch, uint256 bitmap) private view returns (Epoch storage e) {
+        e = _frozen(epoch);
+        uint256 count = e.count;
+        if (count < 256 && bitmap >> count != 0) revert DASignersInvalidBitmap(bitmap, count);
+        uint256 ones = _popcount(bitmap);
+        if (ones > MAX_NON_SIGNERS) revert DASignersTooManyNonSigners(ones);
+    }
+
+    function _unpack(uint256 packed) private pure returns (address operator, uint256 weight) {
+        return (address(uint160(packed)), packed >> 160);
+    }
+
+    /// @dev The index of the lowest set bit of a non-zero word.
+    function _lowestBit(uint256 bits) private pure returns (uint256 index) {
+        uint256 low = bits & (~bits + 1);
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            // 2^k has exactly k trailing zeros: binary search on halves.
+            if iszero(and(low, 0xffffffffffffffffffffffffffffffff)) {
+                index := 128
+                low := shr(128, low)
+            }
+            if iszero(and(low, 0xffffffffffffffff)) {
+                index := add(index, 64)
+                low := shr(64, low)
+            }
+            if iszero(and(low, 0xffffffff)) {
+                index := add(index, 32)
+                low := shr(32, low)
+            }
+            if iszero(and(low, 0xffff)) {
+                index := add(index, 16)
+                low := shr(16, low)
+            }
+            if iszero(and(low, 0xff)) {
+                index := add(index, 8)
+                low := shr(8, low)
+            }
+            if iszero(and(low, 0xf)) {
+                index := add(index, 4)
+                low := shr(4, low)
+            }
+            if iszero(and(low, 0x3)) {
+                index := add(index, 2)
+                low := shr(2, low)
+            }
+            if iszero(and(low, 0x1)) {
+                index := add(index, 1)
+            }
+        }
+    }
+
+    function _popcount(uint256 bits) private pure returns (uint256 count) {
+        for (; bits != 0; bits &= bits - 1) ++count;
+    }
+
+    function _staking(SignersStorage storage $) private view returns (INodeStaking) {
+        return INodeStaking($.registry.getModule(_STAKING));
+    }
+
+    /// @dev The registry, from this module's namespace.
+    function _registry() internal view override returns (IModuleRegistry) {
+        return _s().registry;
+    }
+
+    function _revertNotGovernance(address caller) internal pure override {
+        revert DASignersNotGovernance(caller);
+    }
+
+    function _s() private pure returns (SignersStorage storage $) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            $.slot := _STORAGE_SLOT
+        }
+    }
+}
