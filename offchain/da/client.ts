@@ -1,5 +1,4 @@
 import { randomInt } from "node:crypto";
-import { getBytes } from "ethers";
 import {
   DAEntrance__factory,
   DASigners__factory,
@@ -100,6 +99,10 @@ export interface SampleReport {
   confidence: number;
 }
 
+/** `IDAEntrance.ChallengeStatus` values. */
+const CHALLENGE_ANSWERED = 2n;
+const CHALLENGE_SLASHED = 3n;
+
 /** Confidence that a blob is available after `verified` random cells of its 2× extension verified. */
 export function confidenceOf(verified: number): number {
   return 1 - 2 ** -verified;
@@ -149,19 +152,25 @@ export class DAClient {
     if (known) return known;
     const info = await this.signers.epochInfo(epoch);
     if (!info.frozen) throw new ZgError(`DA epoch ${epoch} is not frozen`, "NOT_FOUND");
-    const [operators, weights] = await this.signers.epochSigners(epoch);
+    const frozen = await this.signers.epochSigners(epoch);
     const signers = await Promise.all(
-      operators.map(async (operator, index) => {
-        const key = await this.signers.keyOf(operator);
-        const node = await this.staking.nodeInfo(operator, "DA_SIGNER");
+      frozen.map(async ({ operator, weight }, index): Promise<EpochSigner> => {
+        const [pkG1, registered, node] = await Promise.all([
+          this.signers.keyOf(operator),
+          // The G2 key is in the registration event only (the contract keeps the G1 key and the aggregate).
+          this.signers.queryFilter(this.signers.filters.SignerRegistered(operator)),
+          this.staking.nodeInfo(operator, "DA_SIGNER"),
+        ]);
+        const pkG2 = registered[0]?.args.pkG2;
+        if (!pkG2) throw new ZgError(`DA signer ${operator} has no registration event`, "NOT_FOUND");
         return {
           index,
           operator,
-          weight: weights[index],
-          pkG1: { X: key.pkG1.X, Y: key.pkG1.Y },
-          pkG2: { X: [key.pkG2.X[0], key.pkG2.X[1]], Y: [key.pkG2.Y[0], key.pkG2.Y[1]] },
+          weight,
+          pkG1: { X: pkG1.X, Y: pkG1.Y },
+          pkG2: { X: [pkG2.X[0], pkG2.X[1]], Y: [pkG2.Y[0], pkG2.Y[1]] },
           endpoint: node.endpoint,
-        } satisfies EpochSigner;
+        };
       }),
     );
     const set: EpochSet = { epoch, signers, totalWeight: info.totalWeight };
@@ -173,13 +182,22 @@ export class DAClient {
   async payload(id: string): Promise<PayloadInfo> {
     const [submitted] = await this.entrance.queryFilter(this.entrance.filters.Submitted(id));
     if (!submitted) throw new ZgError(`no DA payload ${id} was submitted on this chain`, "NOT_FOUND");
+    // By position: the event's `length` argument hides the typed names.
+    const [, submitter, blobs, length, fee, commitments] = submitted.args as unknown as [
+      string,
+      string,
+      bigint,
+      bigint,
+      bigint,
+      string,
+    ];
     const info: PayloadInfo = {
       id,
-      submitter: submitted.args.submitter,
-      blobs: Number(submitted.args.blobs),
-      length: Number(submitted.args.length),
-      commitments: decodeCommitments(getBytes(submitted.args.commitments)),
-      fee: submitted.args.fee,
+      submitter,
+      blobs: Number(blobs),
+      length: Number(length),
+      commitments: decodeCommitments(commitments),
+      fee,
       submittedBlock: submitted.blockNumber,
     };
     const [attested] = await this.entrance.queryFilter(this.entrance.filters.Attested(id));
@@ -214,7 +232,7 @@ export class DAClient {
     const onChain = await this.entrance.payloadOf(id);
     if (onChain.submitter === "0x0000000000000000000000000000000000000000") {
       progress({ phase: "submit", done: 0, total: 1 });
-      const fee = (await this.entrance.feePerBlob()) * BigInt(extended.length);
+      const fee = (await this.entrance.params()).feePerBlob * BigInt(extended.length);
       await this.chain.send(`submit DA payload ${id}`, () =>
         this.entrance.submit(packed, data.length, { value: fee }),
       );
@@ -363,13 +381,13 @@ export class DAClient {
    * last block of its answer window.
    */
   async challenge(info: PayloadInfo, blob: number, signerIndex: number): Promise<number> {
-    const bond = await this.entrance.challengeBond();
+    const { challengeBond: bond } = await this.entrance.params();
     const receipt = await this.chain.send(`challenge DA signer ${signerIndex} on ${info.id}`, () =>
       this.entrance.challenge(info.id, encodeCommitments(info.commitments), info.length, blob, signerIndex, {
         value: bond,
       }),
     );
-    return receipt.blockNumber + Number(await this.entrance.responseWindow());
+    return receipt.blockNumber + Number((await this.entrance.params()).responseWindow);
   }
 
   /**
@@ -377,9 +395,9 @@ export class DAClient {
    * (jailed without a token) and the challenger paid: "slashed".
    */
   async settleChallenge(id: string, signer: string): Promise<"answered" | "slashed"> {
-    const challenge = await this.entrance.challengeOf(id, signer);
-    if (challenge.answered) return "answered";
-    if (!challenge.slashed)
+    const { status } = await this.entrance.challengeOf(id, signer);
+    if (status === CHALLENGE_ANSWERED) return "answered";
+    if (status !== CHALLENGE_SLASHED)
       await this.chain.send(`slash DA signer ${signer} for ${id}`, () =>
         this.entrance.slashUnanswered(id, signer),
       );

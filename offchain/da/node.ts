@@ -309,7 +309,7 @@ export const daNode: WorkerService<typeof config> = {
       return draining;
     };
 
-    const opened = client.entrance.interface.getEvent("ChallengeOpened");
+    const opened = client.entrance.interface.getEvent("Challenged");
     const reader = new ChainReader({
       name: "da-challenges",
       provider: chain.provider,
@@ -406,8 +406,8 @@ async function register(
   const { chain, log } = runtime;
   const operator = chain.address as string;
   const current = await client.signers.keyOf(operator);
-  if (current.pkG1.X !== 0n || current.pkG1.Y !== 0n) {
-    if (current.pkG1.X !== key.pkG1.X || current.pkG1.Y !== key.pkG1.Y)
+  if (current.X !== 0n || current.Y !== 0n) {
+    if (current.X !== key.pkG1.X || current.Y !== key.pkG1.Y)
       throw new ZgError(
         `operator ${operator} registered another BLS key in DASigners: run the node with the key it was registered with`,
         "BAD_CONFIG",

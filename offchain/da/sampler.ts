@@ -188,7 +188,7 @@ export const sampler: WorkerService<typeof config> = {
       return working;
     };
 
-    const challengeWindow = Number(await client.entrance.challengeWindow());
+    const challengeWindow = Number((await client.entrance.params()).challengeWindow);
     const attested = client.entrance.interface.getEvent("Attested");
     const reader = new ChainReader({
       name: "da-sampler",

@@ -116,14 +116,30 @@ describe("DA nodes and the sampler", function () {
     // Three nodes in this process, one as a child process on a config file.
     for (let n = 0; n < 3; n++) {
       const setup = await daConfig(420 + n);
-      nodes.push({ ...setup, dataDir: setup.config.dataDir as string, handle: await startInProcess("da", setup.config) });
+      nodes.push({
+        ...setup,
+        dataDir: setup.config.dataDir as string,
+        handle: await startInProcess("da", setup.config),
+      });
     }
     const setup = await daConfig(423);
     const configFile = path.join(tempDir("da-config"), "da.json");
     writeFileSync(configFile, JSON.stringify(setup.config));
-    const child: TestDANode = { ...setup, dataDir: setup.config.dataDir as string, child: spawnNode(configFile) };
+    const child: TestDANode = {
+      ...setup,
+      dataDir: setup.config.dataDir as string,
+      child: spawnNode(configFile),
+    };
     nodes.push(child);
-    await until(() => fetch(`${child.url}/health`).then((r) => r.ok, () => false), Boolean, 60_000);
+    await until(
+      () =>
+        fetch(`${child.url}/health`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      Boolean,
+      60_000,
+    );
 
     const client = await userClient(430);
     // The next epoch counts every registered key.
@@ -133,17 +149,32 @@ describe("DA nodes and the sampler", function () {
     // Bad input first: each refused with one clear line.
     const stray = `0x${"ab".repeat(32)}`;
     const post = (url: string, route: string, body: unknown) =>
-      fetch(`${url}${route}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      fetch(`${url}${route}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
     const errorOf = async (response: Response) => ({
       status: response.status,
       message: ((await response.json()) as { error: { message: string } }).error.message,
     });
-    expect(await errorOf(await post(nodes[0].url, `/v1/da/payloads/${stray}`, { commitments: "0x" + "00".repeat(48), length: 1 }))).to.deep.equal({
+    expect(
+      await errorOf(
+        await post(nodes[0].url, `/v1/da/payloads/${stray}`, {
+          commitments: "0x" + "00".repeat(48),
+          length: 1,
+        }),
+      ),
+    ).to.deep.equal({
       status: 400,
       message: `the commitments and length do not hash to ${stray}`,
     });
-    expect((await errorOf(await post(nodes[0].url, `/v1/da/payloads/${stray}/signature`, { epoch: "1" }))).status).to.equal(404);
-    expect(await errorOf(await fetch(`${nodes[0].url}/v1/da/payloads/${stray}/blobs/0/cells/3`))).to.deep.include({ status: 404 });
+    expect(
+      (await errorOf(await post(nodes[0].url, `/v1/da/payloads/${stray}/signature`, { epoch: "1" }))).status,
+    ).to.equal(404);
+    expect(
+      await errorOf(await fetch(`${nodes[0].url}/v1/da/payloads/${stray}/blobs/0/cells/3`)),
+    ).to.deep.include({ status: 404 });
 
     // A payload encoded but not yet submitted is refused: nothing unpaid is stored.
     const encoder = new Encoder({ threads: 1 });
@@ -151,10 +182,12 @@ describe("DA nodes and the sampler", function () {
     const encoded = await encoder.encode(data).finally(() => encoder.close());
     const packed = encodeCommitments(encoded.commitment.commitments);
     const offer = { commitments: `0x${Buffer.from(packed).toString("hex")}`, length: data.length };
-    expect((await errorOf(await post(nodes[0].url, `/v1/da/payloads/${encoded.id}`, offer))).message).to.match(/is not submitted on chain/);
+    expect(
+      (await errorOf(await post(nodes[0].url, `/v1/da/payloads/${encoded.id}`, offer))).message,
+    ).to.match(/is not submitted on chain/);
 
     // Paid for: the child node takes half of its cells, is killed -9, and keeps what it acknowledged.
-    const fee = (await client.entrance.feePerBlob()) * 3n;
+    const fee = (await client.entrance.params()).feePerBlob * 3n;
     await (await client.entrance.submit(packed, data.length, { value: fee })).wait();
     await (await client.signers.freezeEpoch()).wait().catch(() => undefined);
     const epoch = await client.currentEpoch();
@@ -172,24 +205,52 @@ describe("DA nodes and the sampler", function () {
     // A corrupted cell is refused before anything is stored.
     const corrupted = custody.map((c) => Uint8Array.from(blob0.cells[c]));
     corrupted[5][100] ^= 1;
-    expect(await errorOf(await put(child.url, 0, corrupted, custody.map((c) => blob0.proofs[c])))).to.deep.equal({
+    expect(
+      await errorOf(
+        await put(
+          child.url,
+          0,
+          corrupted,
+          custody.map((c) => blob0.proofs[c]),
+        ),
+      ),
+    ).to.deep.equal({
       status: 400,
       message: "a cell proof of blob 0 does not verify against its commitment",
     });
     // The wrong number of cells, likewise.
     expect((await put(child.url, 0, blob0.cells.slice(0, 3), blob0.proofs.slice(0, 3))).status).to.equal(400);
-    const ok = await put(child.url, 0, custody.map((c) => blob0.cells[c]), custody.map((c) => blob0.proofs[c]));
+    const ok = await put(
+      child.url,
+      0,
+      custody.map((c) => blob0.cells[c]),
+      custody.map((c) => blob0.proofs[c]),
+    );
     expect(ok.status).to.equal(200);
     // It will not sign while blobs 1 and 2 are missing.
-    expect(await errorOf(await post(child.url, `/v1/da/payloads/${encoded.id}/signature`, { epoch: epoch.toString() }))).to.deep.equal({
+    expect(
+      await errorOf(
+        await post(child.url, `/v1/da/payloads/${encoded.id}/signature`, { epoch: epoch.toString() }),
+      ),
+    ).to.deep.equal({
       status: 409,
       message: `not signing: 64 of its 64 cells of blob 1 are missing`,
     });
     child.child?.kill("SIGKILL");
     await new Promise((resolve) => child.child?.once("exit", resolve));
     child.child = spawnNode(configFile);
-    await until(() => fetch(`${child.url}/health`).then((r) => r.ok, () => false), Boolean, 60_000);
-    const served = (await (await fetch(`${child.url}/v1/da/payloads/${encoded.id}/blobs/0/cells/${custody[0]}`)).json()) as { cell: string };
+    await until(
+      () =>
+        fetch(`${child.url}/health`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      Boolean,
+      60_000,
+    );
+    const served = (await (
+      await fetch(`${child.url}/v1/da/payloads/${encoded.id}/blobs/0/cells/${custody[0]}`)
+    ).json()) as { cell: string };
     expect(served.cell).to.equal(`0x${Buffer.from(blob0.cells[custody[0]]).toString("hex")}`);
 
     // The SDK resumes: no second payment, every node signs, the quorum attests.
@@ -226,16 +287,26 @@ describe("DA nodes and the sampler", function () {
 
     const entrance = DAEntrance__factory.connect(record.modules.DAEntrance.address, hre.ethers.provider);
     const staking = NodeStaking__factory.connect(record.modules.NodeStaking.address, hre.ethers.provider);
-    const bondedBefore = await Promise.all(nodes.map(async (n) => (await staking.positionOf(n.address, DA_SIGNER)).bonded));
-    await until(async () => (await entrance.queryFilter(entrance.filters.ChallengeOpened())).length, (n) => n > 0, 120_000);
+    const bondedBefore = await Promise.all(
+      nodes.map(async (n) => (await staking.positionOf(n.address, DA_SIGNER)).bonded),
+    );
+    await until(
+      async () => (await entrance.queryFilter(entrance.filters.Challenged())).length,
+      (n) => n > 0,
+      120_000,
+    );
     // Let the answer window pass; the sampler settles it.
-    await mine(Number(await entrance.responseWindow()) + 1);
-    await until(async () => (await staking.positionOf(lossy.address, DA_SIGNER)).jailedUntil, (t) => t > 0n, 120_000);
+    await mine(Number((await entrance.params()).responseWindow) + 1);
+    await until(
+      async () => (await staking.positionOf(lossy.address, DA_SIGNER)).jailedUntil,
+      (t) => t > 0n,
+      120_000,
+    );
     // More resampling rounds: no second challenge or slash for the same fault, nobody else touched.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    await mine(Number(await entrance.responseWindow()) + 1);
+    await mine(Number((await entrance.params()).responseWindow) + 1);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const opened = await entrance.queryFilter(entrance.filters.ChallengeOpened());
+    const opened = await entrance.queryFilter(entrance.filters.Challenged());
     expect(opened.map((e) => e.args.signer)).to.deep.equal([lossy.address]);
     const slashes = await staking.queryFilter(staking.filters.Slashed(lossy.address));
     expect(slashes).to.have.length(1);
