@@ -265,17 +265,19 @@ contract DAEntrance is IDAEntrance, RegistryGovernedUpgradeable, ReentrancyGuard
         delete c.bond;
         delete c.versionedHash;
         // A signer that left NodeStaking entirely has nothing to slash: the challenge still ends (bond back).
-        try
-            _staking($).slash(
+        // Checked beforehand rather than by catching a failed slash: a caught failure would also swallow a slash
+        // starved of gas by the caller's gas limit (63/64 rule), ending the challenge with nobody slashed.
+        INodeStaking staking = _staking($);
+        INodeStaking.Position memory position = staking.positionOf(signer, INodeStaking.Role.DA_SIGNER);
+        if (position.member || position.unbonding != 0) {
+            slashed = staking.slash(
                 signer,
                 INodeStaking.Role.DA_SIGNER,
                 $.params.slashAmount,
                 keccak256(abi.encode(id, signer, _EVIDENCE_TAG)),
                 challenger
-            )
-        returns (uint256 taken) {
-            slashed = taken;
-        } catch {}
+            );
+        }
         emit UnansweredSlashed(id, signer, challenger, slashed);
     }
 

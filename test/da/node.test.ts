@@ -83,7 +83,9 @@ describe("DA nodes and the sampler", function () {
   }
 
   async function startInProcess(kind: string, config: Record<string, unknown>): Promise<WorkerHandle> {
-    const handle = await startWorker(await workerDefinition(kind), config, { write: () => undefined });
+    const handle = await startWorker(await workerDefinition(kind), config, {
+      write: process.env.DEBUG_DA ? (line: string) => process.stderr.write(`${kind}: ${line}`) : () => undefined,
+    });
     handles.push(handle);
     return handle;
   }
@@ -277,7 +279,7 @@ describe("DA nodes and the sampler", function () {
     // data); it keeps the first test's payload, which the sampler checks as well.
     const lossy = nodes[1];
     await lossy.handle?.stop();
-    const store = await DurableStore.open(path.join(lossy.dataDir, "data"));
+    const store = await DurableStore.open(lossy.dataDir);
     const lost: StoreOp[] = [];
     for await (const key of store.keys(`da/cell/${result.id}/`)) lost.push({ type: "del", key });
     expect(lost).to.have.length(64);
@@ -297,6 +299,9 @@ describe("DA nodes and the sampler", function () {
     );
     // Let the answer window pass; the sampler settles it.
     await mine(Number((await entrance.params()).responseWindow) + 1);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    console.log((await entrance.queryFilter(entrance.filters.UnansweredSlashed())).map((e) => e.args.toObject()));
+    console.log(await staking.positionOf(lossy.address, DA_SIGNER), (await staking.queryFilter(staking.filters.Slashed())).length);
     await until(
       async () => (await staking.positionOf(lossy.address, DA_SIGNER)).jailedUntil,
       (t) => t > 0n,
