@@ -2,7 +2,8 @@
  * Gas of the DA contracts on the in-process Hardhat network: `attest` with 4, 32 and 100 signers all signing and
  * with 10% not signing (anchors: 0G's on-chain check per blob, EigenDA's worst case), `answer` of an availability
  * challenge with a real KZG opening, `freezeEpoch` at 100 signers, and `submit` of 1 and 34 blobs. Each figure is
- * the gas the network charged for one transaction (after refunds).
+ * the gas the network charged for one transaction (after refunds). `attestWith` gives `attest` what the SDK does: the
+ * non-signers' keys and weights (checked against one slot each) and the hash-to-G1 witness.
  */
 import { mine } from "@nomicfoundation/hardhat-network-helpers";
 import { Mode } from "../test/helpers/staking-fixture";

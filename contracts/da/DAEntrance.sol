@@ -138,23 +138,30 @@ contract DAEntrance is IDAEntrance, RegistryGovernedUpgradeable, ReentrancyGuard
         bytes32 id,
         uint256 epoch,
         uint256 nonSignerBitmap,
+        IDASigners.NonSigner[] calldata nonSigners,
         BN254.G1Point calldata sigma,
-        BN254.G2Point calldata apkG2
+        BN254.G2Point calldata apkG2,
+        uint256[] calldata hashHint
     ) external {
         Payload storage payload = _s().payloads[id];
         if (payload.blobs == 0) revert DAUnknownPayload(id);
         if (payload.flags & _ATTESTED != 0) revert DAAlreadyAttested(id);
         uint256 deadline = payload.attestDeadline;
         if (block.number > deadline) revert DAAttestWindowClosed(id, deadline);
-        uint256 current = _SIGNERS.currentEpoch();
+        // One call to DASigners: the current epoch, and the quorum when the epoch is in range.
+        (uint256 current, IDASigners.Quorum memory q) = _SIGNERS.attestationQuorum(
+            epoch,
+            nonSignerBitmap,
+            nonSigners
+        );
         if (epoch > current) revert DAEpochFuture(epoch, current);
         if (epoch + 1 < current) revert DAEpochStale(epoch, current);
-        IDASigners.Quorum memory q = _SIGNERS.quorum(epoch, nonSignerBitmap);
         if (q.signedWeight * 3 < q.totalWeight * 2) revert DABelowThreshold(q.signedWeight, q.totalWeight);
         bytes32 message = keccak256(
             abi.encode("zerog-stack DA attestation", block.chainid, address(this), id, epoch)
         );
-        if (!BN254.verify(BN254.hashToG1(message), q.apk, apkG2, sigma)) revert DAInvalidSignature();
+        if (!BN254.verify(BN254.hashToG1(message, hashHint), q.apk, apkG2, sigma))
+            revert DAInvalidSignature();
         payload.attestedAt = uint32(block.number);
         payload.epoch = uint32(epoch);
         if (nonSignerBitmap == 0) {

@@ -10,6 +10,13 @@ contract TestBN254 {
         return BN254.hashToG1(messageHash);
     }
 
+    function hashToG1WithHint(
+        bytes32 messageHash,
+        uint256[] calldata hint
+    ) external view returns (BN254.G1Point memory) {
+        return BN254.hashToG1(messageHash, hint);
+    }
+
     function verify(
         bytes32 messageHash,
         BN254.G1Point calldata apk,

@@ -92,6 +92,24 @@ export function hashToG1(messageHash: string): G1Point {
   }
 }
 
+/**
+ * The witness with which `BN254.hashToG1(messageHash, hint)` checks `hashToG1(messageHash)` instead of searching
+ * for it: `[w₀, …, w_{k−1}, y, s]`, one w per x skipped (w² = −(x³ + 3): x³ + 3 is not a square), then the
+ * point's y and s with s² = y (y is the square root the exponent gives).
+ */
+export function hashToG1Hint(messageHash: string): bigint[] {
+  const hint: bigint[] = [];
+  for (let x = BigInt(messageHash) % P; ; x = (x + 1n) % P) {
+    const rhs = Fp.add(Fp.mul(Fp.sqr(x), x), 3n);
+    const y = Fp.pow(rhs, SQRT_EXPONENT);
+    if (Fp.sqr(y) === rhs) {
+      hint.push(y, Fp.pow(y, SQRT_EXPONENT));
+      return hint;
+    }
+    hint.push(Fp.pow(Fp.neg(rhs), SQRT_EXPONENT));
+  }
+}
+
 /** σ = sk · H(message). */
 export function sign(secret: bigint, messageHash: string): G1Point {
   return toG1(fromG1(hashToG1(messageHash)).multiply(secret));

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { Mode, Role } from "../helpers/staking-fixture";
-import { attestationMessage } from "../../offchain/da/bls";
+import { attestationMessage, hashToG1Hint } from "../../offchain/da/bls";
 import {
   CHALLENGE_BOND,
   DEFAULT_PARAMS,
@@ -17,6 +17,7 @@ import {
   freeze,
   makePayload,
   nextEpoch,
+  nonSignersOf,
   openingAt,
   submitPayload,
   type DAFixture,
@@ -219,6 +220,65 @@ describe("DAEntrance", function () {
           "DAInvalidSignature",
         );
       }
+    });
+
+    it("non-signers' keys and weights come in calldata: a forged key or weight, or a wrong count, is refused", async function () {
+      const { f, operators, epoch, p } = await loadFixture(nativeReady);
+      const a = attestation(f, p.id, epoch, operators, [0]);
+      const recorded = await nonSignersOf(f, epoch, a.bitmap);
+      expect(recorded).to.deep.equal([{ pkG1: operators[0].key.pkG1, weight: ethers.parseEther("2") }]);
+      // Another signer's key (a real point), the right key with another weight, a key off by one in Y.
+      for (const forged of [
+        { ...recorded[0], pkG1: operators[1].key.pkG1 },
+        { ...recorded[0], weight: recorded[0].weight - 1n },
+        { ...recorded[0], pkG1: { ...recorded[0].pkG1, Y: recorded[0].pkG1.Y + 1n } },
+      ]) {
+        await expect(attestWith(f, p.id, epoch, { ...a, nonSigners: [forged] }))
+          .to.be.revertedWithCustomError(f.signers, "DASignersWrongNonSigner")
+          .withArgs(0);
+      }
+      // Right entries for signers 0 and 2, in the wrong order: index 0 gets signer 2's entry.
+      const two = attestation(f, p.id, epoch, operators, [0, 2]);
+      const both = await nonSignersOf(f, epoch, two.bitmap);
+      await expect(attestWith(f, p.id, epoch, { ...two, nonSigners: [both[1], both[0]] }))
+        .to.be.revertedWithCustomError(f.signers, "DASignersWrongNonSigner")
+        .withArgs(0);
+      // One entry a set bit.
+      await expect(attestWith(f, p.id, epoch, { ...a, nonSigners: [] }))
+        .to.be.revertedWithCustomError(f.signers, "DASignersNonSignerCountMismatch")
+        .withArgs(1, 0);
+      await expect(attestWith(f, p.id, epoch, { ...a, nonSigners: [...recorded, ...recorded] }))
+        .to.be.revertedWithCustomError(f.signers, "DASignersNonSignerCountMismatch")
+        .withArgs(1, 2);
+      await expect(
+        attestWith(f, p.id, epoch, { ...attestation(f, p.id, epoch, operators), nonSigners: recorded }),
+      )
+        .to.be.revertedWithCustomError(f.signers, "DASignersNonSignerCountMismatch")
+        .withArgs(0, 1);
+      await expect(attestWith(f, p.id, epoch, a))
+        .to.emit(f.entrance, "Attested")
+        .withArgs(p.id, epoch, 1, ethers.parseEther("12"));
+    });
+
+    it("hash hint: a wrong witness is refused; an empty one hashes on-chain", async function () {
+      const { f, operators, epoch, p } = await loadFixture(nativeReady);
+      const a = attestation(f, p.id, epoch, operators);
+      const hint = hashToG1Hint(attestationMessage(f.chainId, f.entranceAddress, p.id, epoch));
+      const [y, s] = hint.slice(-2);
+      const P = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+      for (const wrong of [
+        [y], // too short
+        [...hint.slice(0, -2), P - y, s], // the other root
+        [...hint.slice(0, -2), y, P - s + 1n], // s² ≠ y
+        [...hint.slice(0, -2), y + P, s], // y not reduced
+        [1n, ...hint], // an x skipped that is not to be skipped, or a false witness
+      ]) {
+        await expect(attestWith(f, p.id, epoch, { ...a, hashHint: wrong })).to.be.revertedWithCustomError(
+          f.entrance,
+          "BN254InvalidHashHint",
+        );
+      }
+      await expect(attestWith(f, p.id, epoch, { ...a, hashHint: [] })).to.emit(f.entrance, "Attested");
     });
 
     it("rejects replay, unknown payloads and a closed window", async function () {

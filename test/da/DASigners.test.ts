@@ -106,6 +106,22 @@ describe("DASigners", function () {
       expect([q.apk.X, q.apk.Y]).to.deep.equal([operators[0].key.pkG1.X, operators[0].key.pkG1.Y]);
       expect(q.signedWeight).to.equal(stakes[0]);
       expect(await f.signers.signedWeight(epoch, 1n)).to.equal(stakes[2]);
+      // attestationQuorum: the same from the non-signers' calldata, with the current epoch.
+      const nonSigner = { pkG1: operators[2].key.pkG1, weight: stakes[2] };
+      const [current, aq] = await f.signers.attestationQuorum(epoch, 2n, [nonSigner]);
+      expect(current).to.equal(epoch);
+      expect([aq.apk.X, aq.apk.Y, aq.signedWeight, aq.totalWeight]).to.deep.equal([
+        q.apk.X,
+        q.apk.Y,
+        q.signedWeight,
+        ethers.parseEther("9"),
+      ]);
+      // Out of range (future): only the current epoch, nothing checked.
+      const [, none] = await f.signers.attestationQuorum(epoch + 5n, 2n, []);
+      expect(none.totalWeight).to.equal(0n);
+      await expect(f.signers.attestationQuorum(epoch, 2n, [{ ...nonSigner, weight: stakes[0] }]))
+        .to.be.revertedWithCustomError(f.signers, "DASignersWrongNonSigner")
+        .withArgs(1);
       await expect(f.signers.quorum(epoch, 4n))
         .to.be.revertedWithCustomError(f.signers, "DASignersInvalidBitmap")
         .withArgs(4n, 2);

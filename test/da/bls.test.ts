@@ -11,6 +11,7 @@ import {
   blsKeyFromOperatorKey,
   blsKeyFromSecret,
   hashToG1,
+  hashToG1Hint,
   proofOfPossession,
   registrationMessage,
   sign,
@@ -74,6 +75,36 @@ describe("DA BLS (BN254)", function () {
     // A hash above p is reduced first.
     const high = ethers.toBeHex(ethers.MaxUint256, 32);
     expect((await t.hashToG1(high)).X).to.equal(hashToG1(high).X);
+  });
+
+  it("hashToG1Hint: the contract checks the witnessed point, the same as hashToG1; wrong witnesses are refused", async function () {
+    const t = await loadFixture(harness);
+    let skipped = 0;
+    for (let i = 0; i < 8; i++) {
+      const h = ethers.id(`hint:${i}`);
+      const hint = hashToG1Hint(h);
+      skipped += hint.length - 2;
+      const onChain = await t.hashToG1WithHint(h, hint);
+      const point = hashToG1(h);
+      expect([onChain.X, onChain.Y]).to.deep.equal([point.X, point.Y]);
+      if (hint.length > 2) {
+        // Stopping at a skipped x (claiming it is the point) or skipping the point is refused.
+        await expect(t.hashToG1WithHint(h, hint.slice(1))).to.be.revertedWithCustomError(
+          t,
+          "BN254InvalidHashHint",
+        );
+      }
+      await expect(t.hashToG1WithHint(h, [hint[0], ...hint])).to.be.revertedWithCustomError(
+        t,
+        "BN254InvalidHashHint",
+      );
+    }
+    // Some of these hashes skip an x, so both branches ran.
+    expect(skipped > 0).to.equal(true);
+    expect([...(await t.hashToG1WithHint(message, []))]).to.deep.equal([
+      hashToG1(message).X,
+      hashToG1(message).Y,
+    ]);
   });
 
   it("the on-chain verifier accepts real aggregate signatures and rejects forged or wrong-message ones", async function () {

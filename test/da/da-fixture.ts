@@ -33,6 +33,7 @@ import {
   aggregateG2,
   attestationMessage,
   blsKeyFromSecret,
+  hashToG1Hint,
   proofOfPossession,
   sign,
   type BlsKey,
@@ -263,10 +264,20 @@ export function openingAt(blob: Uint8Array, z: string): [Uint8Array, Uint8Array]
 
 // ─── Attestations ────────────────────────────────────────────────────────────────────────────────
 
+/** A non-signer as `attest` takes it: its registered G1 key and its weight in the epoch. */
+export interface NonSigner {
+  pkG1: G1Point;
+  weight: bigint;
+}
+
 export interface Attestation {
   bitmap: bigint;
   sigma: G1Point;
   apkG2: G2Point;
+  /** Default (`attestWith`): the bitmap's signers as recorded on-chain, lowest bit first. */
+  nonSigners?: NonSigner[];
+  /** Default (`attestWith`): the witness of the contract's attestation message's hash to G1. */
+  hashHint?: bigint[];
 }
 
 /** The aggregate signature of every operator not in `nonSigners` on `message`. */
@@ -290,6 +301,28 @@ export function attestation(
   return aggregateOn(attestationMessage(f.chainId, f.entranceAddress, id, epoch), operators, nonSigners);
 }
 
+/**
+ * The non-signers of `bitmap` in `epoch` as `attest` takes them, from the chain (`signerAt`, `keyOf`), lowest bit
+ * first; a bit with no signer (an unfrozen epoch, a bit beyond the count) gives a zero entry, for the contract to
+ * refuse.
+ */
+export async function nonSignersOf(f: DAFixture, epoch: bigint, bitmap: bigint): Promise<NonSigner[]> {
+  const list: NonSigner[] = [];
+  for (let k = 0n; bitmap >> k !== 0n; k++) {
+    if (((bitmap >> k) & 1n) === 0n) continue;
+    try {
+      const [operator, weight] = await f.signers.signerAt(epoch, k);
+      const key = await f.signers.keyOf(operator);
+      list.push({ pkG1: { X: key.X, Y: key.Y }, weight });
+    } catch {
+      list.push({ pkG1: { X: 0n, Y: 0n }, weight: 0n });
+    }
+  }
+  return list;
+}
+
 export async function attestWith(f: DAFixture, id: string, epoch: bigint, a: Attestation) {
-  return f.entrance.attest(id, epoch, a.bitmap, a.sigma, a.apkG2);
+  const nonSigners = a.nonSigners ?? (await nonSignersOf(f, epoch, a.bitmap));
+  const hashHint = a.hashHint ?? hashToG1Hint(attestationMessage(f.chainId, f.entranceAddress, id, epoch));
+  return f.entrance.attest(id, epoch, a.bitmap, nonSigners, a.sigma, a.apkG2, hashHint);
 }

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IRegistryGoverned} from "../../core/interfaces/IRegistryGoverned.sol";
 import {BN254} from "../libraries/BN254.sol";
+import {IDASigners} from "./IDASigners.sol";
 
 /**
  * @title IDAEntrance
@@ -192,13 +193,23 @@ interface IDAEntrance is IRegistryGoverned {
      * @notice Records payload `id` as available: `sigma` is the aggregate signature of the epoch's signers not in
      * `nonSignerBitmap` and `apkG2` their aggregate G2 key. `epoch` must be frozen and the current or the previous
      * one; at most 128 non-signers; the signers must hold ≥ 2/3 of the weight. Anyone may call.
+     * Gas (Osaka): about 191,000 when all sign, plus about 5,000 once someone does not (the bitmap is stored) and
+     * about 4,700 a non-signer; the worst case (`MAX_NON_SIGNERS` = 128) about 800,000.
+     * @param nonSigners The registered G1 key and epoch weight of each signer in the bitmap, lowest bit first
+     * (`DASigners.keyOf` and `signerAt`); checked against the epoch's record (`DASignersWrongNonSigner`,
+     * `DASignersNonSignerCountMismatch`).
+     * @param hashHint The witness of the attestation message's hash to G1 (`BN254.hashToG1` with a hint): the
+     * message's point is checked, not searched for; empty: computed on-chain (about 4,600 gas a try, two on
+     * average).
      */
     function attest(
         bytes32 id,
         uint256 epoch,
         uint256 nonSignerBitmap,
+        IDASigners.NonSigner[] calldata nonSigners,
         BN254.G1Point calldata sigma,
-        BN254.G2Point calldata apkG2
+        BN254.G2Point calldata apkG2,
+        uint256[] calldata hashHint
     ) external;
 
     /// @notice Pays signer `signerIndex` of an attested payload's epoch its share of the fee (once); anyone may

@@ -41,6 +41,13 @@ interface IDASigners is IRegistryGoverned {
         uint256 totalWeight;
     }
 
+    /// @notice A non-signer of an attestation, as `attestationQuorum` takes it: its registered G1 key and its
+    /// weight in the epoch, checked against the epoch's record `keccak256(abi.encode(pkG1.X, pkG1.Y, weight))`.
+    struct NonSigner {
+        BN254.G1Point pkG1;
+        uint256 weight;
+    }
+
     /// @notice Thrown when `initialize` is given no registry.
     error DASignersZeroAddress();
     /// @notice Thrown when the caller is not governance (the registry owner).
@@ -65,6 +72,10 @@ interface IDASigners is IRegistryGoverned {
     error DASignersEpochNotFrozen(uint256 epoch);
     /// @notice Thrown when an epoch has no signer at `index`.
     error DASignersNoSuchSigner(uint256 epoch, uint256 index);
+    /// @notice Thrown when `attestationQuorum` is given a different number of non-signers than the bitmap names.
+    error DASignersNonSignerCountMismatch(uint256 expected, uint256 given);
+    /// @notice Thrown when the key or weight given for non-signer `index` is not the epoch's record of it.
+    error DASignersWrongNonSigner(uint256 index);
     /// @notice Thrown when a non-signer bitmap has a bit at or beyond the epoch's signer count.
     error DASignersInvalidBitmap(uint256 bitmap, uint256 signers);
     /// @notice Thrown when a bitmap names more than `MAX_NON_SIGNERS` non-signers.
@@ -126,4 +137,21 @@ interface IDASigners is IRegistryGoverned {
 
     /// @notice Σ weight of a frozen epoch's signers outside `nonSignerBitmap` (checked as in `quorum`).
     function signedWeight(uint256 epoch, uint256 nonSignerBitmap) external view returns (uint256);
+
+    /**
+     * @notice What DAEntrance's `attest` needs, in one call: the current epoch and, when `epoch` is the current
+     * or the previous one (else `q` is zero and nothing is checked), the quorum of `nonSignerBitmap` as `quorum`
+     * gives it. The non-signers' keys and weights come in calldata, in bitmap order (lowest bit first), one per
+     * set bit, each checked against the epoch's record (one storage read a non-signer, not three).
+     * @param epoch The attested epoch (must be frozen when in range).
+     * @param nonSignerBitmap Bit k set: signer k did not sign (at most `MAX_NON_SIGNERS`, all below the count).
+     * @param nonSigners The non-signers' registered G1 keys and weights in the epoch, in bitmap order.
+     * @return current The current epoch.
+     * @return q The signers' aggregate key and weight, and the epoch's total weight.
+     */
+    function attestationQuorum(
+        uint256 epoch,
+        uint256 nonSignerBitmap,
+        NonSigner[] calldata nonSigners
+    ) external view returns (uint256 current, Quorum memory q);
 }
