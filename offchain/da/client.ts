@@ -9,7 +9,7 @@ import type { ZgChain } from "../core/chain";
 import { firstLine, ZgError } from "../core/errors";
 import { StakingClient } from "../staking/client";
 import { DANodeApi } from "./api";
-import { aggregateG1, aggregateG2, attestationMessage, verify } from "./bls";
+import { aggregateG1, aggregateG2, attestationMessage, hashToG1Hint, verify } from "./bls";
 import {
   blobsToPayload,
   decodeCommitments,
@@ -306,8 +306,14 @@ export class DAClient {
     const bitmap = missing.reduce((bits, o) => bits | (1n << BigInt(o.signer.index)), 0n);
     const sigma = aggregateG1(signed.map((o) => o.signature as G1Point));
     const apkG2 = aggregateG2(signed.map((o) => o.signer.pkG2));
+    // The non-signers' keys and weights in index order (checked on-chain against the epoch's record), and the
+    // hash-to-curve hint that spares the contract its search.
+    const nonSigners = missing
+      .map((o) => o.signer)
+      .sort((a, b) => a.index - b.index)
+      .map((signer) => ({ pkG1: signer.pkG1, weight: signer.weight }));
     await this.chain.send(`attest DA payload ${id}`, () =>
-      this.entrance.attest(id, set.epoch, bitmap, sigma, apkG2),
+      this.entrance.attest(id, set.epoch, bitmap, nonSigners, sigma, apkG2, hashToG1Hint(message)),
     );
     progress({ phase: "attest", done: 1, total: 1 });
     return {

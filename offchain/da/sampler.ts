@@ -46,11 +46,12 @@ interface Watched {
 const watchKey = (id: string) => `sampler/watch/${id}`;
 const sampledKey = (id: string) => `sampler/sampled/${id}`;
 const filedKey = (id: string, signer: string) => `sampler/filed/${id}/${signer.toLowerCase()}`;
+const strikeKey = (id: string, signer: string) => `sampler/strike/${id}/${signer.toLowerCase()}`;
 
 /**
  * The sampler (`zg node sampler`): samples every attested payload as a light client would (`DAClient.sample`),
  * and again every `resampleEveryMs` while it can be challenged; challenges each signer that could not serve a
- * cell it holds by custody (once per payload and signer), and once a challenge's window has closed unanswered,
+ * cell it holds by custody in two sampling rounds (once per payload and signer), and once a challenge's window has closed unanswered,
  * has the signer slashed (the challenger's bond comes back with the reporter's share). Attested payloads are
  * recorded durably with the chain cursor, so a restart goes on watching them.
  */
@@ -103,6 +104,23 @@ export const sampler: WorkerService<typeof config> = {
         for (const failure of faulty.values()) {
           const signer = failure.signer.operator;
           if (await store.get(filedKey(id, signer))) continue;
+          // A first failure is a strike, forgiven if it stays the only one (a node restarting); a failure in a
+          // later round as well is a challenge, since the challenger's bond is lost if the signer answers.
+          if (!(await store.get(strikeKey(id, signer)))) {
+            await store.put(strikeKey(id, signer), {
+              at: Date.now(),
+              cell: failure.cell,
+              reason: failure.reason,
+            });
+            log.info("a signer could not serve a cell it holds: challenged if it fails again", {
+              payload: id,
+              signer,
+              blob: failure.blob,
+              cell: failure.cell,
+              reason: failure.reason,
+            });
+            continue;
+          }
           try {
             const deadline = await client.challenge(info, failure.blob, failure.signer.index);
             await store.put(filedKey(id, signer), { id, signer, deadline } satisfies FiledChallenge);

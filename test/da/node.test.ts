@@ -84,7 +84,9 @@ describe("DA nodes and the sampler", function () {
 
   async function startInProcess(kind: string, config: Record<string, unknown>): Promise<WorkerHandle> {
     const handle = await startWorker(await workerDefinition(kind), config, {
-      write: process.env.DEBUG_DA ? (line: string) => process.stderr.write(`${kind}: ${line}`) : () => undefined,
+      write: process.env.DEBUG_DA
+        ? (line: string) => process.stderr.write(`${kind}: ${line}`)
+        : () => undefined,
     });
     handles.push(handle);
     return handle;
@@ -268,8 +270,6 @@ describe("DA nodes and the sampler", function () {
 
   it("a node that signed and then lost its cells is caught by the sampler and slashed once; honest nodes never are", async () => {
     const client = await userClient(431);
-    const sampler = await daConfig(440, "sampler", { samples: 16, resampleEveryMs: 200 });
-    await startInProcess("sampler", sampler.config);
 
     const data = randomBytes(BLOB_PAYLOAD_BYTES);
     const result = await client.submit(data, { threads: 1 });
@@ -286,6 +286,8 @@ describe("DA nodes and the sampler", function () {
     await store.batch(lost);
     await store.close();
     lossy.handle = await startInProcess("da", lossy.config);
+    const sampler = await daConfig(440, "sampler", { samples: 16, resampleEveryMs: 200 });
+    await startInProcess("sampler", sampler.config);
 
     const entrance = DAEntrance__factory.connect(record.modules.DAEntrance.address, hre.ethers.provider);
     const staking = NodeStaking__factory.connect(record.modules.NodeStaking.address, hre.ethers.provider);
@@ -299,9 +301,6 @@ describe("DA nodes and the sampler", function () {
     );
     // Let the answer window pass; the sampler settles it.
     await mine(Number((await entrance.params()).responseWindow) + 1);
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    console.log((await entrance.queryFilter(entrance.filters.UnansweredSlashed())).map((e) => e.args.toObject()));
-    console.log(await staking.positionOf(lossy.address, DA_SIGNER), (await staking.queryFilter(staking.filters.Slashed())).length);
     await until(
       async () => (await staking.positionOf(lossy.address, DA_SIGNER)).jailedUntil,
       (t) => t > 0n,
