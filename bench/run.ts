@@ -55,6 +55,16 @@ const BENCHMARKS: Benchmark[] = [
     run: async () => (await import("./storage-e2e")).storageThroughput(),
   },
   {
+    name: "da",
+    description:
+      "DA: attestation gas at 4, 32 and 100 signers (all, and 10% not signing), challenge answer gas, blob encoding with cell proofs on one core and on all, recovery, cell verification, and end to end on a devnet (4 MiB submit MB/s, one-blob attestation latency, sampling rate)",
+    run: async () => [
+      ...(await (await import("./da-gas")).daGas()),
+      ...(await (await import("./da-encode")).daEncodeBench()),
+      ...(await (await import("./da-e2e")).daEndToEnd()),
+    ],
+  },
+  {
     name: "merkle",
     description:
       "0G file root of a 256 MiB file, ours vs the official SDK's ZgFile.merkleTree() in the same run",
