@@ -1,13 +1,16 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { formatEther } from "ethers";
-import type { DemoContext } from "../core/module";
+import { DemoSkipped, type DemoContext } from "../core/module";
 import { ZgError } from "../core/errors";
 import { DurableStore, type StoreOp } from "../core/store";
 import { waitFor } from "../core/wait";
 import { StakingClient } from "../staking/client";
 import { DAClient } from "./client";
 import { BLOB_PAYLOAD_BYTES } from "./types";
+
+/** The longest signer epoch and answer window (blocks) the demo waits through. */
+const MAX_DEMO_EPOCH_BLOCKS = 100;
 
 /** The demo user submits a file of three blobs, reads it back from the nodes' cells and samples it. */
 export async function showAvailability({ connectAs }: DemoContext): Promise<string> {
@@ -46,6 +49,13 @@ export async function showWithholding({
   const victim = "da-lossy";
   let started = false;
   try {
+    const client = await DAClient.connect(user);
+    const epochBlocks = await client.signers.epochBlocks();
+    const { responseWindow } = await client.entrance.params();
+    if (epochBlocks > MAX_DEMO_EPOCH_BLOCKS || responseWindow > MAX_DEMO_EPOCH_BLOCKS)
+      throw new DemoSkipped(
+        `signer epochs of ${epochBlocks} blocks and answer windows of ${responseWindow} are too long to wait for here; profiles for a devnet use ${MAX_DEMO_EPOCH_BLOCKS} or fewer`,
+      );
     const address = operator.address as string;
     const staking = await StakingClient.connect(operator);
     if (staking.mode === "permissioned") {
@@ -64,7 +74,6 @@ export async function showWithholding({
       operator.privateKey,
     );
     started = true;
-    const client = await DAClient.connect(user);
     // A key registered now counts from the next epoch on.
     const registeredIn = await client.currentEpoch();
     await waitFor(async () => (await client.currentEpoch()) > registeredIn, 120_000);

@@ -73,8 +73,8 @@ export const da = {
   cli: registerDACommands,
   devnet: {
     tryIt: () => [
-      "zg da submit README.md   # prints the payload id",
-      'zg da sample <id> && zg da get <id> "$(mktemp -u)"',
+      `DA=$(zg --json da submit README.md | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).id')`,
+      'zg da sample "$DA" && zg da get "$DA" "$(mktemp -u)"',
     ],
     workers: () => [
       ...Array.from({ length: DEVNET_DA_NODES }, (_, n) => ({

@@ -212,7 +212,7 @@ describe("RegistryGoverned", function () {
       expect(slot![1].toLowerCase(), file).to.equal(erc7201(locations[0][1]));
       namespaces++;
     }
-    // NodeStaking, Flow, Market, StorageChallenges, ServingLedger and InferenceServing.
-    expect(namespaces).to.equal(6);
+    // NodeStaking, Flow, Market, StorageChallenges, DASigners, DAEntrance, ServingLedger and InferenceServing.
+    expect(namespaces).to.equal(8);
   });
 });
