@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { parseEther } from "ethers";
@@ -9,14 +9,14 @@ import { ZgChain } from "../../offchain/core/chain";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { DurableStore, type StoreOp } from "../../offchain/core/store";
 import { startWorker, type WorkerHandle } from "../../offchain/core/worker";
-import { packCells } from "../../offchain/da/api";
+import { DANodeApi, packCells } from "../../offchain/da/api";
 import { Encoder, encodeCommitments } from "../../offchain/da/blob";
 import { DAClient } from "../../offchain/da/client";
 import { BLOB_PAYLOAD_BYTES, custodyCells } from "../../offchain/da/types";
 import { workerDefinition } from "../../offchain/modules";
 import { DAEntrance__factory, NodeStaking__factory } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
-import { freePort, until } from "../helpers/process";
+import { expectFailure, expectSuccess, freePort, runZg, until } from "../helpers/process";
 
 const DA_SIGNER = 1;
 
@@ -261,6 +261,23 @@ describe("DA nodes and the sampler", function () {
     const result = await client.submit(data, { threads: 1 });
     expect(result).to.deep.include({ id: encoded.id, blobs: 3, submitted: false, attested: true });
     expect(result.signed).to.have.length(4);
+    // Killed -9 again after it signed: everything it signed for is still there after the restart.
+    child.child?.kill("SIGKILL");
+    await new Promise((resolve) => child.child?.once("exit", resolve));
+    child.child = spawnNode(configFile);
+    await until(
+      () =>
+        fetch(`${child.url}/health`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      Boolean,
+      60_000,
+    );
+    for (let b = 0; b < 3; b++) {
+      const held = await new DANodeApi(child.url).blobCells(encoded.id, b);
+      expect(held.indices, `blob ${b}`).to.deep.equal([...custody].sort((x, y) => x - y));
+    }
     const back = await client.get(encoded.id);
     expect(Buffer.from(back).equals(data)).to.equal(true);
     const report = await client.sample(encoded.id, { samples: 8 });
@@ -322,5 +339,54 @@ describe("DA nodes and the sampler", function () {
         expect(position.jailedUntil).to.equal(0n);
       }
     }
+  });
+
+  it("zg da: submit, status, sample and get through the CLI; bad input gets one line", async () => {
+    const user = devAccount(432);
+    const [funder] = await hre.ethers.getSigners();
+    await (await funder.sendTransaction({ to: user.address, value: parseEther("10") })).wait();
+    const env = {
+      ...process.env,
+      ZG_RPC_URL: rpc.url,
+      ZG_PRIVATE_KEY: user.privateKey,
+      ZG_HOME: tempDir("home"),
+    };
+    const zg = (args: string[]) => runZg(args, env);
+    const file = path.join(tempDir("da-cli"), "payload.bin");
+    const data = randomBytes(50_000);
+    writeFileSync(file, data);
+
+    const submitted = JSON.parse(expectSuccess(await zg(["--json", "da", "submit", file]))) as {
+      id: string;
+      blobs: number;
+      submitted: boolean;
+    };
+    expect(submitted).to.deep.include({ blobs: 1, submitted: true });
+    // Again: resumed, not paid twice.
+    expect(expectSuccess(await zg(["da", "submit", file]))).to.match(/already submitted: resumed/);
+    const status = JSON.parse(expectSuccess(await zg(["--json", "da", "status", submitted.id]))) as {
+      attested: boolean;
+      length: number;
+    };
+    expect(status).to.deep.include({ attested: true, length: 50_000 });
+    expect(expectSuccess(await zg(["da", "sample", submitted.id, "--samples", "4"]))).to.match(
+      /confidence\s+93\.75 %/,
+    );
+    const out = path.join(tempDir("da-cli"), "back.bin");
+    expect(expectSuccess(await zg(["da", "get", submitted.id, out]))).to.match(/wrote 50000 bytes/);
+    expect(readFileSync(out).equals(data)).to.equal(true);
+
+    const unknown = `0x${"12".repeat(32)}`;
+    expect(expectFailure(await zg(["da", "status", unknown]))).to.equal(
+      `zg: no DA payload ${unknown} was submitted on this chain`,
+    );
+    expect(expectFailure(await zg(["da", "get", "0x1234", out]))).to.equal(
+      "zg: id '0x1234' is not a 32-byte 0x-hex hash",
+    );
+    expect(expectFailure(await zg(["da", "get", submitted.id, out]))).to.match(/exists/);
+    expect(expectFailure(await zg(["da", "submit", path.join(tempDir("da-cli"), "missing")]))).to.match(
+      /^zg: .*(no such file|not found|does not exist)/i,
+    );
+    expect(expectFailure(await zg(["da", "sample", submitted.id, "--samples", "0"]))).to.match(/^zg: /);
   });
 });
