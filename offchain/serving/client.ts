@@ -9,7 +9,8 @@ import type { ZgChain } from "../core/chain";
 import { serving as manifest } from "./module";
 import { ZgError } from "../core/errors";
 import { regionBytes, regionString } from "../staking/client";
-import { ServingDomain, type SignedVoucher } from "./protocol";
+import { requestJson } from "../core/http";
+import { encodeReadHeader, READ_HEADER, ServingDomain, type Receipt, type SignedVoucher } from "./protocol";
 
 /** What a provider registers (prices in wei per token). */
 export interface ServiceTerms {
@@ -134,6 +135,31 @@ export class ServingClient {
 
   async services(): Promise<ServiceInfo[]> {
     return (await this.serving.services()).map(toServiceInfo);
+  }
+
+  /**
+   * One page of the receipts `provider` made, oldest first after `after` (a cursor an earlier page returned), read
+   * with this key's signature: the provider answers active ALIGNMENT operators only.
+   */
+  async auditReceipts(
+    provider: string,
+    options: { after?: string; limit?: number } = {},
+  ): Promise<{ receipts: Receipt[]; next: string | null }> {
+    const service = await this.service(provider);
+    const auditor = this.chain.address;
+    if (!auditor) throw new ZgError("auditing a provider needs a key", "BAD_INPUT");
+    const expires = BigInt(Math.floor(Date.now() / 1000) + 60);
+    const signature = this.chain.signDigest(
+      this.domain.readDigest({ user: auditor, provider: service.provider, expires }),
+    );
+    const query = new URLSearchParams();
+    if (options.after) query.set("after", options.after);
+    if (options.limit) query.set("limit", String(options.limit));
+    return (await requestJson(
+      `${service.url.replace(/\/+$/, "")}/v1/audit/${auditor}/receipts?${query.toString()}`,
+      { method: "GET", headers: { [READ_HEADER]: encodeReadHeader(expires, signature) } },
+      { label: `provider ${service.provider} (${service.url})`, timeoutMs: 30_000 },
+    )) as { receipts: Receipt[]; next: string | null };
   }
 
   // ─── ledger ────────────────────────────────────────────────────────────────────────────────────

@@ -22,6 +22,7 @@ import {
 } from "../engine/engines";
 import { PAID_CHAT, type ChatTarget, type PaidChat } from "../engine/paid-chat";
 import { ServingClient, type ServiceInfo } from "./client";
+import { StakingClient } from "../staking/client";
 import {
   feeOf,
   MAX_READ_SECONDS,
@@ -89,6 +90,12 @@ const userKey = (user: string) => `serving/user/${user.toLowerCase()}`;
 const receiptKey = (user: string, seq: number) =>
   `serving/receipt/${user.toLowerCase()}/${seq.toString().padStart(12, "0")}`;
 const MAX_PENDING_LISTED = 100;
+/** Receipts in the order they were made, for audits: `serving/audit/<unix ms>/<user>/<seq>` → receipt key. */
+const auditKey = (createdAt: number, user: string, seq: number) =>
+  `serving/audit/${createdAt.toString().padStart(15, "0")}/${user.toLowerCase()}/${seq.toString().padStart(12, "0")}`;
+const AUDIT_PREFIX = "serving/audit/";
+/** The most receipts one audit page holds. */
+export const MAX_AUDIT_PAGE = 50;
 
 /**
  * The inference oracle: an OpenAI-compatible API in front of an engine. Every request names its user, carries
@@ -117,6 +124,8 @@ export class InferenceOracle implements PaidChat {
     config: Pick<OracleConfig, "balanceCacheMs" | "balanceCacheEntries">,
     private readonly log: Logger,
     metrics: Registry,
+    /** Whether an address is an active ALIGNMENT operator (audits are for them only). */
+    private readonly isAuditor: (address: string) => Promise<boolean>,
   ) {
     this.requests = new Counter({
       name: "zg_oracle_requests_total",
@@ -185,6 +194,8 @@ export class InferenceOracle implements PaidChat {
     if (method === "GET" && receipt) {
       return reply(() => this.receipt(request, receipt[1], Number(receipt[2])));
     }
+    const audit = /^\/v1\/audit\/([^/]+)\/receipts$/.exec(route);
+    if (method === "GET" && audit) return reply(() => this.audit(request, audit[1]));
     return false;
   }
 
@@ -282,6 +293,11 @@ export class InferenceOracle implements PaidChat {
       // The receipt and the new balance are on disk before the answer leaves: a crash loses no receipt.
       await this.store.batch([
         { type: "put", key: receiptKey(voucher.user, seq), value: receipt },
+        {
+          type: "put",
+          key: auditKey(receipt.createdAt, voucher.user, seq),
+          value: receiptKey(voucher.user, seq),
+        },
         { type: "put", key: userKey(voucher.user), value: next },
       ]);
       this.requests.inc({ outcome: "ok" });
@@ -461,6 +477,39 @@ export class InferenceOracle implements PaidChat {
     };
   }
 
+  /**
+   * `GET /v1/audit/<auditor>/receipts?after=<cursor>&limit=<n>`: the receipts this provider made, oldest first,
+   * for active ALIGNMENT operators only (the auditor signs the same `Read` authorization a user signs for its own
+   * account, naming itself). Providers serve under audit: alignment nodes re-execute and check what they answer.
+   * Costs one signature recovery, one NodeStaking read (kept a minute) and at most MAX_AUDIT_PAGE store reads.
+   */
+  private async audit(request: IncomingMessage, rawAuditor: string) {
+    const auditor = this.reader(request, rawAuditor);
+    if (!(await this.isAuditor(auditor)))
+      throw new HttpError(
+        403,
+        `${auditor} is not an active ALIGNMENT operator: audits are for alignment nodes`,
+      );
+    const query = new URL(request.url ?? "/", "http://oracle").searchParams;
+    const after = query.get("after") ?? "";
+    if (after !== "" && !/^\d{15}\/0x[0-9a-f]{40}\/\d{12}$/.test(after))
+      throw new HttpError(400, "after must be a cursor this endpoint returned");
+    const limitText = query.get("limit") ?? String(MAX_AUDIT_PAGE);
+    if (!/^\d{1,3}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_AUDIT_PAGE)
+      throw new HttpError(400, `limit must be 1 to ${MAX_AUDIT_PAGE}`);
+    const receipts: Receipt[] = [];
+    let next: string | null = null;
+    for await (const [key, target] of this.store.entries<string>(AUDIT_PREFIX)) {
+      const cursor = key.slice(AUDIT_PREFIX.length);
+      if (cursor <= after) continue;
+      const found = await this.store.get<Receipt>(target);
+      if (found) receipts.push(found);
+      next = cursor;
+      if (receipts.length >= Number(limitText)) break;
+    }
+    return { receipts, next };
+  }
+
   /** `GET /v1/receipts/<user>/<n>`, for the user only. */
   private async receipt(request: IncomingMessage, rawUser: string, seq: number) {
     const receipt = await this.store.get<Receipt>(receiptKey(this.reader(request, rawUser), seq));
@@ -538,6 +587,18 @@ function writeStream(
   response.end("data: [DONE]\n\n");
 }
 
+/** Whether an address is an active ALIGNMENT operator, each answer kept for a minute (a bounded number of them). */
+function auditors(staking: StakingClient): (address: string) => Promise<boolean> {
+  const known = new BoundedCache<string, boolean>({ maxEntries: 1024, ttlMs: 60_000 });
+  return async (address) => {
+    const cached = known.get(address);
+    if (cached !== undefined) return cached;
+    const active = (await staking.status(address, "ALIGNMENT")).active;
+    known.set(address, active);
+    return active;
+  };
+}
+
 /**
  * The inference service of the oracle worker (`zg node oracle`), where InferenceServing is deployed: it checks the
  * provider's on-chain service (registering it from `service` first), serves the OpenAI-compatible API, settles
@@ -590,6 +651,7 @@ export const inferenceService: WorkerService<typeof inferenceConfig> = {
       config,
       log,
       metrics,
+      auditors(await StakingClient.connect(chain)),
     );
     await settler?.start(oracle);
     capabilities.offer(PAID_CHAT, oracle);

@@ -569,6 +569,43 @@ describe("inference oracle", function () {
     }
   }
 
+  it("shows its receipts, page by page, to active ALIGNMENT operators only", async () => {
+    const { url, operator } = await startOracle(53);
+    const { client } = await user(63);
+    await client.fund(operator.address, parseEther("1"));
+    const session = await InferenceSession.open(client, operator.address);
+    for (let i = 0; i < 3; i++) await session.chat(prompt(`audit question ${i}`), { max_tokens: 8 });
+
+    // A stranger's signed read, and an unsigned one, are refused before any store read.
+    const stranger = await user(64, "0");
+    const refused = await stranger.client.auditReceipts(operator.address).then(
+      () => "served",
+      (error: Error) => error.message,
+    );
+    expect(refused).to.match(/answered HTTP 403: 0x[0-9a-fA-F]{40} is not an active ALIGNMENT operator/);
+    const unsigned = await fetch(`${url}/v1/audit/${stranger.key.address}/receipts`);
+    expect(unsigned.status).to.equal(401);
+
+    // Staked for ALIGNMENT: the receipts, oldest first, in pages that follow each other.
+    const auditor = await user(65, "0");
+    const staking = NodeStaking__factory.connect(record.modules.NodeStaking.address, auditor.chain.signer);
+    await (await staking.stake(4, { value: parseEther("1") })).wait();
+    const first = await auditor.client.auditReceipts(operator.address, { limit: 2 });
+    expect(first.receipts.map((r) => r.request.messages[0].content)).to.deep.equal([
+      "audit question 0",
+      "audit question 1",
+    ]);
+    const second = await auditor.client.auditReceipts(operator.address, { after: first.next as string });
+    expect(second.receipts.map((r) => r.request.messages[0].content)).to.deep.equal(["audit question 2"]);
+    const rest = await auditor.client.auditReceipts(operator.address, { after: second.next as string });
+    expect(rest).to.deep.equal({ receipts: [], next: null });
+    const tooMany = await auditor.client.auditReceipts(operator.address, { limit: 500 }).then(
+      () => "served",
+      (error: Error) => error.message,
+    );
+    expect(tooMany).to.match(/answered HTTP 400: limit must be 1 to 50$/);
+  });
+
   it("stores nothing for keys without funds", async () => {
     const setup = await oracleConfig(51);
     const handle = await startWorker(await oracleWorker(), setup.config, { write: quiet });
