@@ -1,0 +1,206 @@
+import { getAddress, type Log } from "ethers";
+import {
+  AlignmentLicense__factory,
+  AlignmentPolicy__factory,
+  AlignmentRewards__factory,
+  Disputes__factory,
+  type AlignmentLicense,
+  type AlignmentPolicy,
+  type AlignmentRewards,
+  type Disputes,
+} from "../../typechain-types";
+import type { ZgChain } from "../core/chain";
+import { ZgError } from "../core/errors";
+import type { LogFilter } from "../core/chain-reader";
+import { ServingClient } from "../serving/client";
+import { statementOf, type Receipt } from "../serving/protocol";
+import { StorageClient } from "../storage/client";
+import { alignment } from "./module";
+import { parsePolicy, type Policy } from "./policy";
+
+/** What a dispute says is wrong (`IDisputes.Kind`). */
+export type DisputeKind = "REEXECUTION" | "POLICY";
+const KINDS: DisputeKind[] = ["REEXECUTION", "POLICY"];
+
+/** A dispute as the chain recorded its filing: what an alignment node needs to judge it. */
+export interface OpenDispute {
+  id: string;
+  provider: string;
+  kind: DisputeKind;
+  statementDigest: string;
+  evidenceRoot: string;
+  policyVersion: number;
+  votingEnds: string;
+}
+
+/** The largest evidence document read back from storage (a receipt with its request and response). */
+const MAX_EVIDENCE_BYTES = 1 << 20;
+
+/**
+ * The alignment SDK: licenses, the policy (published in the storage module, its root on-chain), disputes with
+ * their evidence, votes, and liveness. Nodes and the CLI use it; it is the only path to the alignment contracts.
+ */
+export class AlignmentClient {
+  private readonly policies = new Map<number, Policy>();
+
+  private constructor(
+    private readonly chain: ZgChain,
+    readonly license: AlignmentLicense,
+    readonly policyRegistry: AlignmentPolicy,
+    readonly disputes: Disputes,
+    readonly rewards: AlignmentRewards,
+    readonly serving: ServingClient,
+    readonly storage: StorageClient,
+  ) {}
+
+  static async connect(chain: ZgChain): Promise<AlignmentClient> {
+    const { contracts } = alignment;
+    return new AlignmentClient(
+      chain,
+      AlignmentLicense__factory.connect(await chain.moduleAddress(contracts.license.name), chain.runner),
+      AlignmentPolicy__factory.connect(await chain.moduleAddress(contracts.policy.name), chain.runner),
+      Disputes__factory.connect(await chain.moduleAddress(contracts.disputes.name), chain.runner),
+      AlignmentRewards__factory.connect(await chain.moduleAddress(contracts.rewards.name), chain.runner),
+      await ServingClient.connect(chain),
+      await StorageClient.connect(chain),
+    );
+  }
+
+  async isAuthorized(license: bigint, account: string): Promise<boolean> {
+    return this.license.isAuthorized(license, account);
+  }
+
+  /** Every provider with a registered inference service. */
+  async providers(): Promise<string[]> {
+    return (await this.serving.services()).map((service) => service.provider);
+  }
+
+  /** The EIP-712 digest of a receipt's response statement: what a dispute is about, once. */
+  statementDigest(receipt: Receipt): string {
+    return this.serving.domain.responseDigest(statementOf(receipt));
+  }
+
+  // ─── policy ──────────────────────────────────────────────────────────────────────────────────────
+
+  /** The current policy version (0: none published yet). */
+  async policyVersion(): Promise<number> {
+    return Number(await this.policyRegistry.versions());
+  }
+
+  /** Policy `version` (default: the current one), read from storage by its on-chain root and checked. */
+  async policy(version?: number): Promise<Policy | undefined> {
+    const wanted = version ?? (await this.policyVersion());
+    if (wanted === 0) return undefined;
+    const known = this.policies.get(wanted);
+    if (known) return known;
+    const [root, size] = await this.policyRegistry.policyAt(wanted);
+    const bytes = await this.storage.downloadBytes(root, { maxBytes: MAX_EVIDENCE_BYTES });
+    if (BigInt(bytes.length) !== size)
+      throw new ZgError(
+        `policy version ${wanted} is ${bytes.length} bytes in storage, ${size} on-chain`,
+        "ZG_ERROR",
+      );
+    const policy = parsePolicy(bytes);
+    this.policies.set(wanted, policy);
+    return policy;
+  }
+
+  /**
+   * Stores a policy document in the storage module and records its root as the next version. Governance only:
+   * where the timelock governs, propose the same `setPolicy` call with `zg gov propose` instead.
+   */
+  async publishPolicy(policy: Policy): Promise<{ version: number; root: string; size: number }> {
+    const bytes = Buffer.from(JSON.stringify(policy, null, 2));
+    const { root } = await this.storage.upload(bytes);
+    await this.chain.send("record the policy", () => this.policyRegistry.setPolicy(root, bytes.length));
+    return { version: await this.policyVersion(), root, size: bytes.length };
+  }
+
+  // ─── disputes ────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Files a dispute about `receipt` for `license`: the receipt (request, response, provider's signature) is stored
+   * in the storage module as the evidence, and the statement with the provider's signature goes on-chain with
+   * the bond. Returns the dispute's id.
+   */
+  async fileDispute(license: bigint, kind: DisputeKind, receipt: Receipt): Promise<bigint> {
+    const evidence = Buffer.from(JSON.stringify(receipt));
+    const { root } = await this.storage.upload(evidence);
+    const bond = await this.disputes.disputeBond();
+    const statement = statementOf(receipt);
+    const version = await this.policyVersion();
+    const tx = await this.chain.send(`file a ${kind} dispute against ${receipt.provider}`, () =>
+      this.disputes.fileDispute(license, KINDS.indexOf(kind), statement, receipt.signature, root, version, {
+        value: bond,
+      }),
+    );
+    for (const entry of tx.logs) {
+      const dispute = this.parseDisputeFiled(entry);
+      if (dispute) return BigInt(dispute.id);
+    }
+    throw new ZgError("the dispute was filed but its event is missing", "ZG_ERROR");
+  }
+
+  /** The evidence of a dispute: the receipt stored under its root, checked against the statement filed. */
+  async evidence(dispute: OpenDispute): Promise<Receipt> {
+    const bytes = await this.storage.downloadBytes(dispute.evidenceRoot, { maxBytes: MAX_EVIDENCE_BYTES });
+    let receipt: Receipt;
+    try {
+      receipt = JSON.parse(Buffer.from(bytes).toString("utf8")) as Receipt;
+    } catch {
+      throw new ZgError(`the evidence of dispute ${dispute.id} is not a receipt`, "BAD_INPUT");
+    }
+    if (this.statementDigest(receipt) !== dispute.statementDigest)
+      throw new ZgError(`the evidence of dispute ${dispute.id} is not the statement filed`, "BAD_INPUT");
+    return receipt;
+  }
+
+  /** Votes `score` (0: the provider is right … 100: at fault) for `license`, unless it voted already. */
+  async voteIfNot(id: bigint, license: bigint, score: number): Promise<boolean> {
+    if ((await this.disputes.voteOf(id, license)).voted) return false;
+    await this.chain.send(`vote on dispute ${id}`, () => this.disputes.vote(id, license, score));
+    return true;
+  }
+
+  /** Resolves a dispute whose vote ended, unless someone did. */
+  async resolveIfOpen(id: bigint): Promise<void> {
+    if ((await this.disputes.disputeOf(id)).resolved) return;
+    await this.chain.send(`resolve dispute ${id}`, () => this.disputes.resolve(id));
+  }
+
+  disputesFilter(): LogFilter {
+    return {
+      address: this.disputes.target as string,
+      topics: [this.disputes.interface.getEvent("DisputeFiled").topicHash],
+    };
+  }
+
+  /** A `DisputeFiled` log as an open dispute; undefined for another log. */
+  parseDisputeFiled(entry: Log): OpenDispute | undefined {
+    const parsed = this.disputes.interface.parseLog(entry);
+    if (!parsed || parsed.name !== "DisputeFiled") return undefined;
+    const args = parsed.args;
+    return {
+      id: args.id.toString(),
+      provider: getAddress(args.provider),
+      kind: KINDS[Number(args.kind)],
+      statementDigest: args.statementDigest,
+      evidenceRoot: args.evidenceRoot,
+      policyVersion: Number(args.policyVersion),
+      votingEnds: args.votingEnds.toString(),
+    };
+  }
+
+  // ─── liveness ────────────────────────────────────────────────────────────────────────────────────
+
+  async currentEpoch(): Promise<bigint> {
+    return this.rewards.currentEpoch();
+  }
+
+  /** Attests liveness for `licenses` in the current epoch (one transaction). */
+  async attestLiveness(licenses: bigint[]): Promise<void> {
+    await this.chain.send(`attest liveness for ${licenses.length} license(s)`, () =>
+      this.rewards.attest(licenses),
+    );
+  }
+}
