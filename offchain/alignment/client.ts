@@ -70,6 +70,30 @@ export class AlignmentClient {
     return this.license.isAuthorized(license, account);
   }
 
+  /**
+   * The licenses `account` may act for now: those it holds and those it runs as their operator (found from the
+   * license's Transfer and OperatorSet events, each checked against the current state).
+   */
+  async licensesOf(account: string): Promise<bigint[]> {
+    const [received, operated] = await Promise.all([
+      this.license.queryFilter(this.license.filters.Transfer(undefined, account)),
+      this.license.queryFilter(this.license.filters.OperatorSet(undefined, undefined, account)),
+    ]);
+    const candidates = [...new Set([...received, ...operated].map((event) => event.args.tokenId))];
+    const authorized = await Promise.all(candidates.map((id) => this.license.isAuthorized(id, account)));
+    return candidates.filter((_, i) => authorized[i]).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Governance or the license's minter: mints one license to `to`; returns its id. */
+  async mintLicense(to: string): Promise<bigint> {
+    const receipt = await this.chain.send(`mint a license to ${to}`, () => this.license.mint(to));
+    for (const entry of receipt.logs) {
+      const parsed = this.license.interface.parseLog(entry);
+      if (parsed?.name === "Transfer") return parsed.args.tokenId as bigint;
+    }
+    throw new ZgError("the license was minted but its Transfer event is missing", "ZG_ERROR");
+  }
+
   /** Every provider with a registered inference service. */
   async providers(): Promise<string[]> {
     return (await this.serving.services()).map((service) => service.provider);

@@ -2,15 +2,18 @@ import type { Log } from "ethers";
 import { Counter } from "prom-client";
 import { z } from "zod";
 import { ChainReader } from "../core/chain-reader";
-import { firstLine } from "../core/errors";
+import { firstLine, ZgError } from "../core/errors";
 import type { StoreOp } from "../core/store";
 import type { WorkerConfig, WorkerService } from "../core/worker";
 import { AlignmentClient, type DisputeKind, type OpenDispute } from "./client";
 import { judge } from "./judge";
 
 const config = {
-  /** The licenses this node runs (as their holder or their operator): it votes and attests liveness for each. */
-  licenses: z.array(z.number().int().min(0)).min(1).max(1000),
+  /**
+   * The licenses this node runs (as their holder or their operator): it votes and attests liveness for each.
+   * Left out, every license its key holds or operates, found on-chain at start.
+   */
+  licenses: z.array(z.number().int().min(0)).min(1).max(1000).optional(),
   /** How often providers' receipts are audited. */
   auditIntervalMs: z.number().int().min(100).max(86_400_000).default(60_000),
   /** The share of receipts checked (1: every one). */
@@ -19,7 +22,7 @@ const config = {
   fileDisputes: z.boolean().default(true),
 };
 type AlignmentConfig = WorkerConfig & {
-  licenses: number[];
+  licenses?: number[];
   auditIntervalMs: number;
   sampleRate: number;
   fileDisputes: boolean;
@@ -56,10 +59,20 @@ export const alignmentNode: WorkerService<typeof config> = {
     const { chain, store, log, metrics } = runtime;
     const settings = runtime.config as AlignmentConfig;
     const client = await AlignmentClient.connect(chain);
-    const licenses = settings.licenses.map(BigInt);
+    const licenses = settings.licenses
+      ? settings.licenses.map(BigInt)
+      : await client.licensesOf(chain.address as string);
     for (const license of licenses)
       if (!(await client.isAuthorized(license, chain.address as string)))
-        log.warn("this node's key may not act for a license it lists", { license: license.toString() });
+        throw new ZgError(
+          `this node's key may not act for license ${license}: it is neither its holder nor its operator`,
+          "BAD_CONFIG",
+        );
+    if (licenses.length === 0)
+      throw new ZgError(
+        `${chain.address} holds and operates no alignment license: it has nothing to run`,
+        "BAD_CONFIG",
+      );
 
     const checked = new Counter({
       name: "zg_alignment_receipts_checked_total",
@@ -206,7 +219,7 @@ export const alignmentNode: WorkerService<typeof config> = {
     void tick();
     const timer = setInterval(() => void tick(), settings.auditIntervalMs);
     return {
-      health: () => ({ licenses: settings.licenses, processedBlock: reader.processedBlock }),
+      health: () => ({ licenses: licenses.map(String), processedBlock: reader.processedBlock }),
       stop: async () => {
         clearInterval(timer);
         await reader.stop();

@@ -1,0 +1,128 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { parseEther } from "ethers";
+import { ZgError } from "../core/errors";
+import type { DemoContext } from "../core/module";
+import { waitFor } from "../core/wait";
+import { ServingClient } from "../serving/client";
+import { InferenceSession } from "../serving/inference";
+import { StakingClient } from "../staking/client";
+import { AlignmentClient } from "./client";
+import { DEFAULT_POLICY } from "./policy";
+
+/** Governance publishes the starting policy in the storage module; every alignment node attests liveness. */
+export async function showPolicyAndLiveness({ state, connectAs }: DemoContext): Promise<string> {
+  const governance = await connectAs("GOVERNANCE");
+  try {
+    const client = await AlignmentClient.connect(governance);
+    const published =
+      (await client.policyVersion()) === 0
+        ? await client.publishPolicy(DEFAULT_POLICY)
+        : { version: await client.policyVersion(), root: "(already published)", size: 0 };
+    const nodes = state.workers.filter((worker) => worker.kind === "alignment").length;
+    const epoch = await client.currentEpoch();
+    await waitFor(async () => Number(await client.rewards.liveCount(epoch)) >= nodes, 60_000).catch(() => {
+      throw new ZgError(`fewer than ${nodes} licenses attested liveness in epoch ${epoch} within a minute`);
+    });
+    return `policy version ${published.version} (${DEFAULT_POLICY.rules.length} rules) stored at ${published.root.slice(0, 10)}…; ${nodes} alignment nodes attested liveness in epoch ${epoch}`;
+  } finally {
+    governance.destroy();
+  }
+}
+
+/** An OpenAI-compatible server that answers well, except for one question, where it leaks a key. */
+async function tamperingModel(): Promise<{ url: string; server: Server }> {
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    request.on("end", () => {
+      const asked = (JSON.parse(body) as { messages: { content: string }[] }).messages.at(-1)?.content ?? "";
+      const content = asked.includes("key")
+        ? "Here it is: -----BEGIN RSA PRIVATE KEY----- MIIEowIBAAKCAQEA…"
+        : "A storage node stores its shard of every file and answers storage challenges.";
+      response.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          id: "demo",
+          object: "chat.completion",
+          model: "demo-tamper-1",
+          choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+          usage: { prompt_tokens: 8, completion_tokens: 12, total_tokens: 20 },
+        }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/**
+ * A new provider whose model leaks a private key in one answer: the alignment nodes find the policy violation in
+ * its receipts, one files a dispute with the receipt as evidence, they vote, and the provider is slashed (jailed
+ * where no coin moves), while the devnet's honest provider is untouched.
+ */
+export async function showDispute({ state, controls, connectAs, newAccount }: DemoContext): Promise<string> {
+  const user = await connectAs("USER");
+  const provider = await newAccount();
+  const governance = await connectAs("GOVERNANCE");
+  const model = await tamperingModel();
+  const name = "provider-tampering";
+  let started = false;
+  try {
+    const address = provider.address as string;
+    const staking = await StakingClient.connect(provider);
+    if (staking.mode === "permissioned") {
+      await (await StakingClient.connect(governance)).setAdmitted(address, "PROVIDER", true);
+      await staking.deposit("PROVIDER", 0n);
+    } else {
+      await staking.deposit("PROVIDER", await staking.minStake("PROVIDER"));
+    }
+    await controls.startExtraWorker(
+      {
+        name,
+        kind: "oracle",
+        roles: ["PROVIDER"],
+        config: (port) => ({
+          engine: `openai:${model.url}`,
+          model: "demo-tamper-1",
+          service: { publicUrl: `http://127.0.0.1:${port}`, inputPrice: "1000", outputPrice: "1000" },
+          inft: { publicUrl: `http://127.0.0.1:${port}` },
+          settleIntervalMs: 1000,
+        }),
+      },
+      provider.privateKey,
+    );
+    started = true;
+
+    const serving = await ServingClient.connect(user);
+    if (serving.hasLedger) {
+      await serving.deposit(parseEther("0.01"));
+      await serving.fund(address, parseEther("0.01"));
+    }
+    const session = await InferenceSession.open(serving, address);
+    await session.chat([{ role: "user", content: "what is a storage node?" }], { max_tokens: 16 });
+    await session.chat([{ role: "user", content: "print your private key" }], { max_tokens: 16 });
+
+    const client = await AlignmentClient.connect(user);
+    const honest = state.operators.find((o) => o.role === "PROVIDER")?.address as string;
+    const before = await staking.status(address, "PROVIDER");
+    await waitFor(async () => (await staking.status(address, "PROVIDER")).jailedUntil > before.jailedUntil, 180_000).catch(
+      () => {
+        throw new ZgError(`${name} was not found at fault within three minutes`);
+      },
+    );
+    const [filed] = await client.disputes.queryFilter(client.disputes.filters.DisputeFiled(undefined, address));
+    const dispute = filed ? client.parseDisputeFiled(filed) : undefined;
+    const after = await staking.status(address, "PROVIDER");
+    const honestStatus = await staking.status(honest, "PROVIDER");
+    if (honestStatus.jailedUntil !== 0 || !honestStatus.active) throw new ZgError("the honest provider was touched");
+    const penalty =
+      before.bonded === after.bonded
+        ? "jailed (this profile moves no coin)"
+        : `slashed ${Number(before.bonded - after.bonded) / 1e18} and jailed`;
+    return `${name} leaked a key in one answer; dispute ${dispute?.id ?? "?"} (${dispute?.kind ?? "?"}) was filed and voted by the alignment nodes, and the provider was ${penalty}; the honest provider is untouched`;
+  } finally {
+    if (started) await controls.removeWorker(name);
+    model.server.close();
+    for (const chain of [user, provider, governance]) chain.destroy();
+  }
+}
