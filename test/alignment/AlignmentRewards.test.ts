@@ -3,7 +3,14 @@ import { ethers } from "hardhat";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { AlignmentRewards__factory, ZgProxy__factory } from "../../typechain-types";
 import { Mode } from "../helpers/staking-fixture";
-import { EPOCH_BLOCKS, deployAlignment, holders, nextEpoch, type AlignmentFixture, type Holder } from "./alignment-fixture";
+import {
+  EPOCH_BLOCKS,
+  deployAlignment,
+  holders,
+  nextEpoch,
+  type AlignmentFixture,
+  type Holder,
+} from "./alignment-fixture";
 
 interface Ready {
   f: AlignmentFixture;
@@ -108,7 +115,10 @@ describe("AlignmentRewards", function () {
       await expect(f.stranger.sendTransaction({ to: f.rewardsAddress, value: 1n }))
         .to.emit(f.rewards, "Funded")
         .withArgs(epoch, f.stranger.address, 1n);
-      await expect(f.rewards.fund({ value: 0n })).to.be.revertedWithCustomError(f.rewards, "RewardsZeroAmount");
+      await expect(f.rewards.fund({ value: 0n })).to.be.revertedWithCustomError(
+        f.rewards,
+        "RewardsZeroAmount",
+      );
       await (await f.license.connect(h[1].account).setOperator(h[1].licenseId, f.user.address, 2000)).wait();
       await (await f.rewards.connect(h[0].account).attest([h[0].licenseId, 200n])).wait();
       await (await f.rewards.connect(f.user).attest([h[1].licenseId])).wait();
@@ -173,11 +183,13 @@ describe("AlignmentRewards", function () {
 
     it("PERMISSIONED staking: nothing is funded, liveness is still recorded", async function () {
       const { f, h } = await loadFixture(permissionedReady);
-      await expect(f.rewards.fund({ value: 1n })).to.be.revertedWithCustomError(f.rewards, "RewardsNoTokenMode");
-      await expect(f.stranger.sendTransaction({ to: f.rewardsAddress, value: 1n })).to.be.revertedWithCustomError(
+      await expect(f.rewards.fund({ value: 1n })).to.be.revertedWithCustomError(
         f.rewards,
         "RewardsNoTokenMode",
       );
+      await expect(
+        f.stranger.sendTransaction({ to: f.rewardsAddress, value: 1n }),
+      ).to.be.revertedWithCustomError(f.rewards, "RewardsNoTokenMode");
       const epoch = await f.rewards.currentEpoch();
       await (await f.rewards.connect(h[0].account).attest([h[0].licenseId])).wait();
       await nextEpoch(f);

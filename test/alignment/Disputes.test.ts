@@ -137,7 +137,9 @@ describe("Disputes", function () {
       )
         .to.be.revertedWithCustomError(f.disputes, "DisputesNotAuthorized")
         .withArgs(h[0].licenseId, f.stranger.address);
-      await (await f.license.connect(h[0].account).setOperator(h[0].licenseId, f.stranger.address, 500)).wait();
+      await (
+        await f.license.connect(h[0].account).setOperator(h[0].licenseId, f.stranger.address, 500)
+      ).wait();
       await expect(
         f.disputes
           .connect(f.stranger)
@@ -207,7 +209,9 @@ describe("Disputes", function () {
       const s = statement(f, "nondet");
       const signature = await signStatement(f, s);
       const d = f.disputes.connect(h[0].account);
-      await expect(d.fileDispute(h[0].licenseId, Kind.REEXECUTION, s, signature, EVIDENCE, 1, { value: BOND }))
+      await expect(
+        d.fileDispute(h[0].licenseId, Kind.REEXECUTION, s, signature, EVIDENCE, 1, { value: BOND }),
+      )
         .to.be.revertedWithCustomError(f.disputes, "DisputesNotDeterministic")
         .withArgs(f.provider.address);
       await expect(
@@ -222,7 +226,9 @@ describe("Disputes", function () {
       const again = async () =>
         f.disputes
           .connect(h[1].account)
-          .fileDispute(h[1].licenseId, Kind.POLICY, s, await signStatement(f, s), EVIDENCE, 2, { value: BOND });
+          .fileDispute(h[1].licenseId, Kind.POLICY, s, await signStatement(f, s), EVIDENCE, 2, {
+            value: BOND,
+          });
       await expect(again())
         .to.be.revertedWithCustomError(f.disputes, "DisputesAlreadyDisputed")
         .withArgs(digest, id);
@@ -332,7 +338,9 @@ describe("Disputes", function () {
           h[0].account.address,
           SLASH_AMOUNT / 10n,
         );
-      await expect(tx).to.emit(f.disputes, "DisputeUpheld").withArgs(id, f.provider.address, 90n, 4n, SLASH_AMOUNT);
+      await expect(tx)
+        .to.emit(f.disputes, "DisputeUpheld")
+        .withArgs(id, f.provider.address, 90n, 4n, SLASH_AMOUNT);
       await expect(tx).to.emit(f.disputes, "Credited").withArgs(h[0].account.address, BOND);
       const after = await f.staking.positionOf(f.provider.address, Role.PROVIDER);
       expect(before.bonded - after.bonded).to.equal(SLASH_AMOUNT);
@@ -344,7 +352,9 @@ describe("Disputes", function () {
         4n,
         SLASH_AMOUNT,
       ]);
-      await expect(f.disputes.resolve(id)).to.be.revertedWithCustomError(f.disputes, "DisputesNotOpen").withArgs(id);
+      await expect(f.disputes.resolve(id))
+        .to.be.revertedWithCustomError(f.disputes, "DisputesNotOpen")
+        .withArgs(id);
       await expect(f.disputes.resolve(7n))
         .to.be.revertedWithCustomError(f.disputes, "DisputesUnknownDispute")
         .withArgs(7n);
@@ -480,7 +490,10 @@ describe("Disputes", function () {
       await voteAll(f, id2, h.slice(1, 4), [0, 0, 0]);
       await pastVoting(f, id2);
       await (await f.disputes.resolve(id2)).wait();
-      await expect(f.disputes.claimVoterReward(id2, h[1].licenseId)).to.emit(f.disputes, "VoterRewardClaimed");
+      await expect(f.disputes.claimVoterReward(id2, h[1].licenseId)).to.emit(
+        f.disputes,
+        "VoterRewardClaimed",
+      );
       expect(await ethers.provider.getBalance(f.disputesAddress)).to.equal(0n);
     });
   });

@@ -252,7 +252,9 @@ export async function file(
   const bond = (await f.disputes.params()).bond;
   const signature = await signStatement(f, s);
   await (
-    await f.disputes.connect(h.account).fileDispute(h.licenseId, kind, s, signature, EVIDENCE, 1, { value: bond })
+    await f.disputes
+      .connect(h.account)
+      .fileDispute(h.licenseId, kind, s, signature, EVIDENCE, 1, { value: bond })
   ).wait();
   return f.disputes.disputeCount();
 }
