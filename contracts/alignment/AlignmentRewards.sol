@@ -50,7 +50,8 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
     }
 
     // keccak256(abi.encode(uint256(keccak256("zerog.alignment.AlignmentRewards")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant _STORAGE_SLOT = 0xbab006b1dc885e105c2e0f56598f8c843c3f523f0fd3656cf6ea5fd14fb04300;
+    bytes32 private constant _STORAGE_SLOT =
+        0xbab006b1dc885e105c2e0f56598f8c843c3f523f0fd3656cf6ea5fd14fb04300;
 
     /**
      * @notice Sets up the proxy's state. Called once, by the proxy's constructor. Epoch 0 starts now.
@@ -59,7 +60,8 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
      */
     function initialize(address registry_, uint256 epochBlocks_) external initializer {
         if (registry_ == address(0)) revert RewardsZeroAddress();
-        if (epochBlocks_ < 2 || epochBlocks_ > type(uint64).max) revert RewardsInvalidEpochBlocks(epochBlocks_);
+        if (epochBlocks_ < 2 || epochBlocks_ > type(uint64).max)
+            revert RewardsInvalidEpochBlocks(epochBlocks_);
         RewardsStorage storage $ = _s();
         $.registry = IModuleRegistry(registry_);
         $.clock = Clock(uint64(block.number), 0, uint64(epochBlocks_));
@@ -146,7 +148,8 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
 
     /// @inheritdoc IAlignmentRewards
     function setEpochBlocks(uint256 epochBlocks_) external onlyGovernance {
-        if (epochBlocks_ < 2 || epochBlocks_ > type(uint64).max) revert RewardsInvalidEpochBlocks(epochBlocks_);
+        if (epochBlocks_ < 2 || epochBlocks_ > type(uint64).max)
+            revert RewardsInvalidEpochBlocks(epochBlocks_);
         RewardsStorage storage $ = _s();
         Clock memory c = $.clock;
         uint256 elapsed = (block.number - c.anchorBlock) / c.epochBlocks;

@@ -44,15 +44,15 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
     uint256 private constant _BPS = 10_000;
 
     // solhint-disable gas-small-strings
-    bytes32 private constant _DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant _DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
     bytes32 private constant _NAME_HASH = keccak256("zerog InferenceServing");
     bytes32 private constant _VERSION_HASH = keccak256("1");
-    bytes32 private constant _RESPONSE_TYPEHASH =
-        keccak256(
-            "Response(address user,address provider,bytes32 modelHash,bytes32 requestHash,bytes32 responseHash,"
-            "uint256 inputTokens,uint256 outputTokens,uint256 fee,uint256 seq,uint256 cumulative)"
-        );
+    bytes32 private constant _RESPONSE_TYPEHASH = keccak256(
+        "Response(address user,address provider,bytes32 modelHash,bytes32 requestHash,bytes32 responseHash,"
+        "uint256 inputTokens,uint256 outputTokens,uint256 fee,uint256 seq,uint256 cumulative)"
+    );
     // solhint-enable gas-small-strings
 
     // solhint-disable gas-struct-packing
@@ -101,7 +101,8 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
     // solhint-enable gas-struct-packing
 
     // keccak256(abi.encode(uint256(keccak256("zerog.alignment.Disputes")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant _STORAGE_SLOT = 0xa6440820a70e7c61e29eb8b179ad2f3a554fff53ef3c693f4a866045141aa200;
+    bytes32 private constant _STORAGE_SLOT =
+        0xa6440820a70e7c61e29eb8b179ad2f3a554fff53ef3c693f4a866045141aa200;
 
     /**
      * @notice Sets up the proxy's state. Called once, by the proxy's constructor.
@@ -278,7 +279,10 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
     }
 
     /// @inheritdoc IDisputes
-    function voteOf(uint256 id, uint256 licenseId) external view returns (bool voted, uint8 score, bool claimed) {
+    function voteOf(
+        uint256 id,
+        uint256 licenseId
+    ) external view returns (bool voted, uint8 score, bool claimed) {
         uint256 entry = (_s().votes[id][licenseId >> 5] >> ((licenseId & 31) << 3)) & 0xff;
         uint256 stored = entry & _SCORE_MASK;
         voted = stored != 0;
@@ -325,7 +329,10 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
     }
 
     /// @dev Checks that the caller may file under license `licenseId` with `msg.value`; returns the license.
-    function _checkFiler(DisputesStorage storage $, uint256 licenseId) private view returns (ILicenseView license) {
+    function _checkFiler(
+        DisputesStorage storage $,
+        uint256 licenseId
+    ) private view returns (ILicenseView license) {
         license = ILicenseView($.registry.getModule(_LICENSE));
         if (!license.isAuthorized(licenseId, msg.sender)) revert DisputesNotAuthorized(licenseId, msg.sender);
         uint256 bond = $.params.bond;
@@ -392,7 +399,9 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
 
     /// @dev The statement's EIP-712 digest in the domain of the InferenceServing at `serving`.
     function _digest(address serving, ResponseStatement calldata statement) private view returns (bytes32) {
-        bytes32 domain = keccak256(abi.encode(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH, block.chainid, serving));
+        bytes32 domain = keccak256(
+            abi.encode(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH, block.chainid, serving)
+        );
         return MessageHashUtils.toTypedDataHash(domain, keccak256(abi.encode(_RESPONSE_TYPEHASH, statement)));
     }
 

@@ -27,7 +27,9 @@ export const DisputesModule = buildModule("alignment_disputes", (m) => {
 
   const disputesImplementation = m.contract("Disputes", [], { id: "DisputesImplementation" });
   const disputesInit = m.encodeFunctionCall(disputesImplementation, "initialize", [registry, params]);
-  const disputesProxy = m.contract("ZgProxy", [disputesImplementation, disputesInit], { id: "DisputesProxy" });
+  const disputesProxy = m.contract("ZgProxy", [disputesImplementation, disputesInit], {
+    id: "DisputesProxy",
+  });
   const disputes = m.contractAt("Disputes", disputesProxy, { id: "Disputes" });
 
   const rewardsImplementation = m.contract("AlignmentRewards", [], { id: "AlignmentRewardsImplementation" });

@@ -86,6 +86,7 @@ interface IDisputes is IRegistryGoverned {
     /// @param eligible Voters within `clip` of the outcome (set at resolution).
     /// @param reward The voter reward not yet claimed.
     /// @param slashed What NodeStaking took (upheld disputes).
+    // solhint-disable-next-line gas-struct-packing
     struct DisputeInfo {
         Status status;
         Kind kind;
@@ -169,9 +170,21 @@ interface IDisputes is IRegistryGoverned {
     /// @notice Emitted when a license votes.
     event Voted(uint256 indexed id, uint256 indexed licenseId, address indexed voter, uint8 score);
     /// @notice Emitted when a dispute is upheld; `slashed` is what NodeStaking took (0 without a token).
-    event DisputeUpheld(uint256 indexed id, address indexed provider, uint256 outcome, uint256 voters, uint256 slashed);
+    event DisputeUpheld(
+        uint256 indexed id,
+        address indexed provider,
+        uint256 outcome,
+        uint256 voters,
+        uint256 slashed
+    );
     /// @notice Emitted when a dispute is rejected; `reward` is the voter reward, shared by `eligible` licenses.
-    event DisputeRejected(uint256 indexed id, uint256 outcome, uint256 voters, uint256 eligible, uint256 reward);
+    event DisputeRejected(
+        uint256 indexed id,
+        uint256 outcome,
+        uint256 voters,
+        uint256 eligible,
+        uint256 reward
+    );
     /// @notice Emitted when a license's voter reward is paid: `commission` to the operator, the rest to the holder.
     event VoterRewardClaimed(
         uint256 indexed id,
@@ -231,7 +244,10 @@ interface IDisputes is IRegistryGoverned {
     function disputeOf(uint256 id) external view returns (DisputeInfo memory);
 
     /// @notice License `licenseId`'s vote on dispute `id`: whether it voted, its score, whether it claimed.
-    function voteOf(uint256 id, uint256 licenseId) external view returns (bool voted, uint8 score, bool claimed);
+    function voteOf(
+        uint256 id,
+        uint256 licenseId
+    ) external view returns (bool voted, uint8 score, bool claimed);
 
     /// @notice The outcome of dispute `id` (the weighted median once resolved; the running one while open).
     function outcomeOf(uint256 id) external view returns (Status status, uint256 outcome, uint256 voters);
