@@ -1,0 +1,147 @@
+/**
+ * Gas of the alignment disputes and liveness rewards on the in-process Hardhat network: `fileDispute` (statement
+ * check through InferenceServing, EIP-712 recovery), `vote` (the first vote in a fresh license word and score
+ * bucket slot, and later votes in warm ones), `resolve` upheld (with the NodeStaking slash) and rejected at 10 and
+ * 50 voters (the histogram makes it independent of the number of voters), `claimVoterReward`, `attest` of 1 and 32
+ * licenses and `claim`. Each figure is the gas the network charged for one transaction (after refunds).
+ */
+import { ethers } from "hardhat";
+import { Mode } from "../test/helpers/staking-fixture";
+import {
+  EVIDENCE,
+  Kind,
+  deployAlignment,
+  file,
+  holders,
+  nextEpoch,
+  pastVoting,
+  signStatement,
+  statement,
+} from "../test/alignment/alignment-fixture";
+import type { Figure } from "./figure";
+
+const VOTE_GOAL = { name: "goal", value: 60_000, unit: "gas" };
+
+async function gasOf(tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>): Promise<number> {
+  const receipt = await (await tx).wait();
+  return Number(receipt!.gasUsed);
+}
+
+export async function disputesGas(): Promise<Figure[]> {
+  const figures: Figure[] = [];
+  const f = await deployAlignment(Mode.NATIVE);
+  const h = await holders(f, 50);
+  // A window long enough for 50 votes, one a block.
+  const { bond, quorum, clip, slashAmount } = await f.disputes.params();
+  await (await f.disputes.setParams({ bond, votingBlocks: 100, quorum, clip, slashAmount })).wait();
+
+  const s = statement(f, "bench");
+  const signature = await signStatement(f, s);
+  figures.push({
+    name: "alignment-fileDispute",
+    value: await gasOf(
+      f.disputes
+        .connect(h[0].account)
+        .fileDispute(h[0].licenseId, Kind.REEXECUTION, s, signature, EVIDENCE, 1, { value: bond }),
+    ),
+    unit: "gas",
+  });
+
+  for (const [voters, upheld] of [
+    [10, true],
+    [10, false],
+    [50, true],
+    [50, false],
+  ] as const) {
+    const id = await file(f, h[0], statement(f, `bench:${voters}:${upheld}`));
+    const gas: number[] = [];
+    for (let i = 0; i < voters; i++) {
+      // Scores spread over the range (upheld: mostly high), so that several histogram slots are touched.
+      const score = upheld ? (i % 3 === 0 ? 20 : 100 - (i % 7)) : i % 3 === 0 ? 90 : i % 11;
+      gas.push(await gasOf(f.disputes.connect(h[i].account).vote(id, h[i].licenseId, score)));
+    }
+    if (voters === 10 && upheld) {
+      figures.push({
+        name: "alignment-vote-first (fresh word and bucket slot)",
+        value: gas[0],
+        unit: "gas",
+        anchor: VOTE_GOAL,
+      });
+      figures.push({
+        name: "alignment-vote-later (max over votes 2-10)",
+        value: Math.max(...gas.slice(1)),
+        unit: "gas",
+        anchor: VOTE_GOAL,
+      });
+      figures.push({
+        name: "alignment-vote-later (median over votes 2-10)",
+        value: gas.slice(1).sort((a, b) => a - b)[4],
+        unit: "gas",
+        anchor: VOTE_GOAL,
+      });
+    }
+    if (voters === 50 && !upheld) {
+      figures.push({
+        name: "alignment-vote-mean-over-50",
+        value: Math.round(gas.reduce((a, b) => a + b, 0) / gas.length),
+        unit: "gas",
+        anchor: VOTE_GOAL,
+      });
+      figures.push({
+        name: "alignment-vote-max-over-50",
+        value: Math.max(...gas),
+        unit: "gas",
+        anchor: VOTE_GOAL,
+      });
+    }
+    await pastVoting(f, id);
+    figures.push({
+      name: `alignment-resolve-${upheld ? "upheld" : "rejected"}-${voters}-voters`,
+      value: await gasOf(f.disputes.resolve(id)),
+      unit: "gas",
+    });
+    if (!upheld && voters === 10) {
+      figures.push({
+        name: "alignment-claimVoterReward",
+        value: await gasOf(f.disputes.claimVoterReward(id, h[1].licenseId)),
+        unit: "gas",
+      });
+    }
+  }
+
+  const node = h[1].account;
+  for (const x of h.slice(2, 33)) {
+    await (await f.license.connect(x.account).setOperator(x.licenseId, node.address, 1000)).wait();
+  }
+  await nextEpoch(f);
+  const epoch = await f.rewards.currentEpoch();
+  await (await f.rewards.fund({ value: ethers.parseEther("1") })).wait();
+  figures.push({
+    name: "alignment-attest-1-license",
+    value: await gasOf(f.rewards.connect(h[0].account).attest([h[0].licenseId])),
+    unit: "gas",
+  });
+  figures.push({
+    name: "alignment-attest-32-licenses",
+    value: await gasOf(f.rewards.connect(node).attest(h.slice(1, 33).map((x) => x.licenseId))),
+    unit: "gas",
+  });
+  await nextEpoch(f);
+  figures.push({
+    name: "alignment-rewards-claim (with commission)",
+    value: await gasOf(f.rewards.claim(epoch, h[2].licenseId)),
+    unit: "gas",
+  });
+  return figures;
+}
+
+if (require.main === module) {
+  disputesGas()
+    .then((figures) => {
+      for (const fig of figures) console.log(`${fig.name}: ${fig.value} ${fig.unit}`);
+    })
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,200 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
+import { AlignmentRewards__factory, ZgProxy__factory } from "../../typechain-types";
+import { Mode } from "../helpers/staking-fixture";
+import {
+  EPOCH_BLOCKS,
+  deployAlignment,
+  holders,
+  nextEpoch,
+  type AlignmentFixture,
+  type Holder,
+} from "./alignment-fixture";
+
+interface Ready {
+  f: AlignmentFixture;
+  h: Holder[];
+}
+
+async function ready(mode: (typeof Mode)[keyof typeof Mode]): Promise<Ready> {
+  const f = await deployAlignment(mode);
+  const h = await holders(f, 4);
+  // License 200 sits in another bitmap word than 1–4.
+  await (await f.license.mint(h[0].account.address, 200n)).wait();
+  await nextEpoch(f);
+  return { f, h };
+}
+const nativeReady = () => ready(Mode.NATIVE);
+const permissionedReady = () => ready(Mode.PERMISSIONED);
+
+describe("AlignmentRewards", function () {
+  describe("setup and governance", function () {
+    it("the implementation cannot be initialized; zero registry and short epochs are refused", async function () {
+      const { f } = await loadFixture(nativeReady);
+      const registry = await f.registry.getAddress();
+      await expect(f.rewardsImplementation.initialize(registry, 10)).to.be.revertedWithCustomError(
+        f.rewardsImplementation,
+        "InvalidInitialization",
+      );
+      const factory = new ZgProxy__factory(f.governance);
+      const impl = await f.rewardsImplementation.getAddress();
+      const iface = AlignmentRewards__factory.createInterface();
+      await expect(
+        factory.deploy(impl, iface.encodeFunctionData("initialize", [ethers.ZeroAddress, 10])),
+      ).to.be.revertedWithCustomError(f.rewards, "RewardsZeroAddress");
+      await expect(factory.deploy(impl, iface.encodeFunctionData("initialize", [registry, 1])))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsInvalidEpochBlocks")
+        .withArgs(1n);
+    });
+
+    it("setEpochBlocks: governance only, ≥ 2, keeps the current epoch's number and start", async function () {
+      const { f } = await loadFixture(nativeReady);
+      await expect(f.rewards.connect(f.stranger).setEpochBlocks(5))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsNotGovernance")
+        .withArgs(f.stranger.address);
+      await expect(f.rewards.setEpochBlocks(1))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsInvalidEpochBlocks")
+        .withArgs(1n);
+      const epoch = await f.rewards.currentEpoch();
+      const start = (await f.rewards.nextEpochStart()) - BigInt(EPOCH_BLOCKS);
+      await expect(f.rewards.setEpochBlocks(50)).to.emit(f.rewards, "EpochBlocksSet").withArgs(50n);
+      expect(await f.rewards.currentEpoch()).to.equal(epoch);
+      expect(await f.rewards.epochBlocks()).to.equal(50n);
+      expect(await f.rewards.nextEpochStart()).to.equal(start + 50n);
+      await expect(
+        f.rewards.connect(f.stranger).upgradeToAndCall(await f.rewardsImplementation.getAddress(), "0x"),
+      ).to.be.revertedWithCustomError(f.rewards, "RewardsNotGovernance");
+    });
+  });
+
+  describe("attest", function () {
+    it("one transaction covers every license a node runs, each once per epoch", async function () {
+      const { f, h } = await loadFixture(nativeReady);
+      const epoch = await f.rewards.currentEpoch();
+      // The holder of 1 and 200 attests both; an operator runs 2 and 3 and attests them in one call.
+      await expect(f.rewards.connect(h[0].account).attest([h[0].licenseId, 200n]))
+        .to.emit(f.rewards, "LivenessAttested")
+        .withArgs(epoch, h[0].account.address, [h[0].licenseId, 200n]);
+      for (const x of h.slice(1, 3)) {
+        await (await f.license.connect(x.account).setOperator(x.licenseId, f.user.address, 1000)).wait();
+      }
+      await (await f.rewards.connect(f.user).attest([h[1].licenseId, h[2].licenseId])).wait();
+      expect(await f.rewards.epochOf(epoch)).to.deep.equal([0n, 4n, 4n]);
+      expect(await f.rewards.licenseOf(epoch, 200n)).to.deep.equal([true, false]);
+      expect(await f.rewards.licenseOf(epoch, h[3].licenseId)).to.deep.equal([false, false]);
+      await expect(f.rewards.connect(h[0].account).attest([200n]))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsAlreadyAttested")
+        .withArgs(epoch, 200n);
+      await expect(f.rewards.connect(h[3].account).attest([h[3].licenseId, h[3].licenseId]))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsAlreadyAttested")
+        .withArgs(epoch, h[3].licenseId);
+      await nextEpoch(f);
+      await expect(f.rewards.connect(h[0].account).attest([200n])).to.emit(f.rewards, "LivenessAttested");
+    });
+
+    it("refuses an empty list and licenses the caller neither holds nor runs", async function () {
+      const { f, h } = await loadFixture(nativeReady);
+      await expect(f.rewards.connect(h[0].account).attest([])).to.be.revertedWithCustomError(
+        f.rewards,
+        "RewardsNoLicenses",
+      );
+      await expect(f.rewards.connect(h[0].account).attest([h[0].licenseId, h[1].licenseId]))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsNotAuthorized")
+        .withArgs(h[1].licenseId, h[0].account.address);
+    });
+  });
+
+  describe("fund, claim, rollover", function () {
+    it("splits the pool among the epoch's live licenses, the operator's commission to the operator", async function () {
+      const { f, h } = await loadFixture(nativeReady);
+      const epoch = await f.rewards.currentEpoch();
+      await expect(f.rewards.connect(f.stranger).fund({ value: 1000n }))
+        .to.emit(f.rewards, "Funded")
+        .withArgs(epoch, f.stranger.address, 1000n);
+      await expect(f.stranger.sendTransaction({ to: f.rewardsAddress, value: 1n }))
+        .to.emit(f.rewards, "Funded")
+        .withArgs(epoch, f.stranger.address, 1n);
+      await expect(f.rewards.fund({ value: 0n })).to.be.revertedWithCustomError(
+        f.rewards,
+        "RewardsZeroAmount",
+      );
+      await (await f.license.connect(h[1].account).setOperator(h[1].licenseId, f.user.address, 2000)).wait();
+      await (await f.rewards.connect(h[0].account).attest([h[0].licenseId, 200n])).wait();
+      await (await f.rewards.connect(f.user).attest([h[1].licenseId])).wait();
+      await expect(f.rewards.claim(epoch, h[0].licenseId))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsEpochNotEnded")
+        .withArgs(epoch, epoch);
+      await nextEpoch(f);
+      // 1001 over 3: 333, then 668 / 2 = 334 (20% commission: 66), then the last 334.
+      await expect(f.rewards.claim(epoch, h[0].licenseId))
+        .to.emit(f.rewards, "RewardClaimed")
+        .withArgs(epoch, h[0].licenseId, h[0].account.address, 333n, ethers.ZeroAddress, 0n);
+      await expect(f.rewards.claim(epoch, h[1].licenseId)).to.changeEtherBalances(
+        [h[1].account, f.user],
+        [268n, 66n],
+      );
+      await expect(f.rewards.claim(epoch, h[1].licenseId))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsAlreadyClaimed")
+        .withArgs(epoch, h[1].licenseId);
+      await expect(f.rewards.claim(epoch, h[2].licenseId))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsNotLive")
+        .withArgs(epoch, h[2].licenseId);
+      await expect(f.rewards.claim(epoch, 200n)).to.changeEtherBalance(h[0].account, 334n);
+      expect(await f.rewards.epochOf(epoch)).to.deep.equal([0n, 3n, 0n]);
+      expect(await ethers.provider.getBalance(f.rewardsAddress)).to.equal(0n);
+    });
+
+    it("a failed payment reverts the claim", async function () {
+      const { f, h } = await loadFixture(nativeReady);
+      const epoch = await f.rewards.currentEpoch();
+      await (await f.rewards.fund({ value: 10n })).wait();
+      await (await f.rewards.connect(h[0].account).attest([h[0].licenseId])).wait();
+      const registry = await f.registry.getAddress();
+      await (await f.license.connect(h[0].account).transfer(h[0].licenseId, registry)).wait();
+      await nextEpoch(f);
+      await expect(f.rewards.claim(epoch, h[0].licenseId))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsTransferFailed")
+        .withArgs(registry, 10n);
+    });
+
+    it("an epoch with no live license rolls its pool over to the current epoch", async function () {
+      const { f, h } = await loadFixture(nativeReady);
+      const epoch = await f.rewards.currentEpoch();
+      await (await f.rewards.fund({ value: 50n })).wait();
+      await expect(f.rewards.rollover(epoch))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsEpochNotEnded")
+        .withArgs(epoch, epoch);
+      await nextEpoch(f);
+      await expect(f.rewards.rollover(epoch))
+        .to.emit(f.rewards, "RolledOver")
+        .withArgs(epoch, epoch + 1n, 50n);
+      await expect(f.rewards.rollover(epoch))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsNothingToRollOver")
+        .withArgs(epoch);
+      // An epoch with live licenses does not roll over.
+      await (await f.rewards.connect(h[0].account).attest([h[0].licenseId])).wait();
+      await mine(EPOCH_BLOCKS);
+      await expect(f.rewards.rollover(epoch + 1n))
+        .to.be.revertedWithCustomError(f.rewards, "RewardsNothingToRollOver")
+        .withArgs(epoch + 1n);
+      await expect(f.rewards.claim(epoch + 1n, h[0].licenseId)).to.changeEtherBalance(h[0].account, 50n);
+    });
+
+    it("PERMISSIONED staking: nothing is funded, liveness is still recorded", async function () {
+      const { f, h } = await loadFixture(permissionedReady);
+      await expect(f.rewards.fund({ value: 1n })).to.be.revertedWithCustomError(
+        f.rewards,
+        "RewardsNoTokenMode",
+      );
+      await expect(
+        f.stranger.sendTransaction({ to: f.rewardsAddress, value: 1n }),
+      ).to.be.revertedWithCustomError(f.rewards, "RewardsNoTokenMode");
+      const epoch = await f.rewards.currentEpoch();
+      await (await f.rewards.connect(h[0].account).attest([h[0].licenseId])).wait();
+      await nextEpoch(f);
+      await expect(f.rewards.claim(epoch, h[0].licenseId)).to.changeEtherBalance(h[0].account, 0n);
+      expect(await ethers.provider.getBalance(f.rewardsAddress)).to.equal(0n);
+    });
+  });
+});
