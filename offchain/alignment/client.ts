@@ -33,6 +33,9 @@ export interface OpenDispute {
   votingEnds: string;
 }
 
+/** `IDisputes.Status.OPEN`. */
+const DISPUTE_OPEN = 1n;
+
 /** The largest evidence document read back from storage (a receipt with its request and response). */
 const MAX_EVIDENCE_BYTES = 1 << 20;
 
@@ -150,7 +153,7 @@ export class AlignmentClient {
   async fileDispute(license: bigint, kind: DisputeKind, receipt: Receipt): Promise<bigint> {
     const evidence = Buffer.from(JSON.stringify(receipt));
     const { root } = await this.storage.upload(evidence);
-    const bond = await this.disputes.disputeBond();
+    const { bond } = await this.disputes.params();
     const statement = statementOf(receipt);
     const version = await this.policyVersion();
     const tx = await this.chain.send(`file a ${kind} dispute against ${receipt.provider}`, () =>
@@ -188,7 +191,7 @@ export class AlignmentClient {
 
   /** Resolves a dispute whose vote ended, unless someone did. */
   async resolveIfOpen(id: bigint): Promise<void> {
-    if ((await this.disputes.disputeOf(id)).resolved) return;
+    if ((await this.disputes.disputeOf(id)).status !== DISPUTE_OPEN) return;
     await this.chain.send(`resolve dispute ${id}`, () => this.disputes.resolve(id));
   }
 
@@ -208,7 +211,7 @@ export class AlignmentClient {
       id: args.id.toString(),
       provider: getAddress(args.provider),
       kind: KINDS[Number(args.kind)],
-      statementDigest: args.statementDigest,
+      statementDigest: args.digest,
       evidenceRoot: args.evidenceRoot,
       policyVersion: Number(args.policyVersion),
       votingEnds: args.votingEnds.toString(),

@@ -21,7 +21,7 @@ export async function showPolicyAndLiveness({ state, connectAs }: DemoContext): 
         : { version: await client.policyVersion(), root: "(already published)", size: 0 };
     const nodes = state.workers.filter((worker) => worker.kind === "alignment").length;
     const epoch = await client.currentEpoch();
-    await waitFor(async () => Number(await client.rewards.liveCount(epoch)) >= nodes, 60_000).catch(() => {
+    await waitFor(async () => Number((await client.rewards.epochOf(epoch)).live) >= nodes, 60_000).catch(() => {
       throw new ZgError(`fewer than ${nodes} licenses attested liveness in epoch ${epoch} within a minute`);
     });
     return `policy version ${published.version} (${DEFAULT_POLICY.rules.length} rules) stored at ${published.root.slice(0, 10)}…; ${nodes} alignment nodes attested liveness in epoch ${epoch}`;
