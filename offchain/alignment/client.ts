@@ -22,6 +22,21 @@ import { parsePolicy, type Policy } from "./policy";
 export type DisputeKind = "REEXECUTION" | "POLICY";
 const KINDS: DisputeKind[] = ["REEXECUTION", "POLICY"];
 
+/** `IDisputes.Status` names. */
+const STATUSES = ["none", "open", "upheld", "rejected"] as const;
+
+/** A dispute's state, for listings. */
+export interface DisputeSummary {
+  id: string;
+  provider: string;
+  kind: DisputeKind;
+  status: (typeof STATUSES)[number];
+  licenseId: string;
+  votingEnds: string;
+  voters: number;
+  outcome: number;
+}
+
 /** A dispute as the chain recorded its filing: what an alignment node needs to judge it. */
 export interface OpenDispute {
   id: string;
@@ -187,6 +202,28 @@ export class AlignmentClient {
     if ((await this.disputes.voteOf(id, license)).voted) return false;
     await this.chain.send(`vote on dispute ${id}`, () => this.disputes.vote(id, license, score));
     return true;
+  }
+
+  /** Every dispute (or only `only`), as the chain records it now. */
+  async listDisputes(only?: bigint): Promise<DisputeSummary[]> {
+    const count = await this.disputes.disputeCount();
+    const ids = only === undefined ? Array.from({ length: Number(count) }, (_, i) => BigInt(i + 1)) : [only];
+    return Promise.all(
+      ids.map(async (id) => {
+        const info = await this.disputes.disputeOf(id);
+        if (info.status === 0n) throw new ZgError(`there is no dispute ${id}`, "NOT_FOUND");
+        return {
+          id: id.toString(),
+          provider: info.provider,
+          kind: KINDS[Number(info.kind)],
+          status: STATUSES[Number(info.status)],
+          licenseId: info.licenseId.toString(),
+          votingEnds: info.votingEnds.toString(),
+          voters: Number(info.voters),
+          outcome: Number(info.outcome),
+        };
+      }),
+    );
   }
 
   /** Resolves a dispute whose vote ended, unless someone did. */
