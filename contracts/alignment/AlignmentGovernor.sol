@@ -2,20 +2,18 @@
 pragma solidity 0.8.28;
 
 import {Governor} from "@openzeppelin/contracts/governance/Governor.sol";
-import {GovernorCountingSimple} from "@openzeppelin/contracts/governance/extensions/GovernorCountingSimple.sol";
 import {GovernorSettings} from "@openzeppelin/contracts/governance/extensions/GovernorSettings.sol";
 import {GovernorTimelockControl} from "@openzeppelin/contracts/governance/extensions/GovernorTimelockControl.sol";
 import {GovernorVotes} from "@openzeppelin/contracts/governance/extensions/GovernorVotes.sol";
-import {
-    GovernorVotesQuorumFraction
-} from "@openzeppelin/contracts/governance/extensions/GovernorVotesQuorumFraction.sol";
+import {GovernorVotesQuorumFraction} from "@openzeppelin/contracts/governance/extensions/GovernorVotesQuorumFraction.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {GovernorCountingPacked} from "./GovernorCountingPacked.sol";
 
 /**
  * @title AlignmentGovernor
- * @notice Alignment governance: OpenZeppelin's Governor, one vote per AlignmentLicense, simple counting (for, against,
- * abstain), a quorum that is a fraction of the licenses minted at the proposal's snapshot, and a timelock
+ * @notice Alignment governance: OpenZeppelin's Governor, one vote per AlignmentLicense, simple (Bravo) counting
+ * (for, against, abstain; `GovernorCountingPacked`: GovernorCountingSimple's rules with packed tallies), a quorum that is a fraction of the licenses minted at the proposal's snapshot, and a timelock
  * (AlignmentTimelock, the registry owner) that executes what passes.
  * @dev The clock is the block number, which the license uses too (ERC721Votes' default); reading it here instead
  * of asking the token saves an external call on every state check (`castVote`, `queue`, `execute`).
@@ -23,7 +21,7 @@ import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 contract AlignmentGovernor is
     Governor,
     GovernorSettings,
-    GovernorCountingSimple,
+    GovernorCountingPacked,
     GovernorVotes,
     GovernorVotesQuorumFraction,
     GovernorTimelockControl
@@ -90,6 +88,16 @@ contract AlignmentGovernor is
 
     function proposalThreshold() public view override(Governor, GovernorSettings) returns (uint256) {
         return super.proposalThreshold();
+    }
+
+    function _propose(
+        address[] memory targets,
+        uint256[] memory values,
+        bytes[] memory calldatas,
+        string memory description,
+        address proposer
+    ) internal override(Governor, GovernorCountingPacked) returns (uint256) {
+        return super._propose(targets, values, calldatas, description, proposer);
     }
 
     function _queueOperations(

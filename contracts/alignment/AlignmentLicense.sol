@@ -83,7 +83,8 @@ contract AlignmentLicense is ERC721Votes, IAlignmentLicense, RegistryGoverned {
         if (operator == address(0)) revert LicenseZeroAddress();
         if (commissionBps > _MAX_BPS) revert LicenseCommissionTooHigh(commissionBps);
         INodeStaking staking = INodeStaking(_REGISTRY.getModule(_NODE_STAKING));
-        if (!staking.isActive(operator, INodeStaking.Role.ALIGNMENT)) revert LicenseOperatorNotActive(operator);
+        if (!staking.isActive(operator, INodeStaking.Role.ALIGNMENT))
+            revert LicenseOperatorNotActive(operator);
         _operators[tokenId] = Operator(operator, commissionBps);
         emit OperatorSet(tokenId, holder, operator, commissionBps);
     }

@@ -127,6 +127,13 @@ describe("alignment governance (governed profile)", function () {
       governor,
       "GovernorAlreadyCastVote",
     );
+    await expect(governor.connect(deployer).castVote(proposalId, 3)).to.be.revertedWithCustomError(
+      governor,
+      "GovernorInvalidVoteType",
+    );
+    expect(await governor.hasVoted(proposalId, carol.address)).to.equal(true);
+    expect(await governor.hasVoted(proposalId, deployer.address)).to.equal(false);
+    expect(await governor.COUNTING_MODE()).to.equal("support=bravo&quorum=for,abstain");
     expect(await governor.proposalVotes(proposalId)).to.deep.equal([1n, 2n, 0n]);
     await mine(20);
     expect(await governor.state(proposalId)).to.equal(PROPOSAL_STATE.Succeeded);

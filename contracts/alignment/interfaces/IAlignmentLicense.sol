@@ -38,7 +38,12 @@ interface IAlignmentLicense is IERC721, IVotes, IRegistryGoverned {
     /// @notice The initial minter gave up minting for good.
     event MinterRenounced(address indexed minter);
     /// @notice The holder handed the running of a license to `operator` for `commissionBps`.
-    event OperatorSet(uint256 indexed tokenId, address indexed holder, address indexed operator, uint16 commissionBps);
+    event OperatorSet(
+        uint256 indexed tokenId,
+        address indexed holder,
+        address indexed operator,
+        uint16 commissionBps
+    );
     /// @notice The license has no operator any more (cleared by its holder, or by a transfer).
     event OperatorCleared(uint256 indexed tokenId, address indexed operator);
 
