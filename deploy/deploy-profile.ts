@@ -63,6 +63,11 @@ export async function deployProfile(
   const { registry } = await hre.ignition.deploy(composed, { ...options, parameters });
 
   const registryAddress = await registry.getAddress();
+  // After every module registered: each module's idempotent last steps (alignment's ownership handover).
+  const [signer] = await hre.ethers.getSigners();
+  for (const module of profileModules(profile, manifests)) {
+    await module.afterDeploy?.(profile.modules[module.name], { registry: registryAddress, signer, chainId });
+  }
   const previous = readDeployment(chainId);
   const modules: DeploymentRecord["modules"] = {};
   for (const raw of (await registry.moduleNames()) as string[]) {

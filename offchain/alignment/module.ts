@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { coinAmountSchema } from "../core/schemas";
 import type { IgnitionPart, ModuleManifest } from "../core/module";
+import { registerGovCommands } from "./gov-cli";
 
 const profile = z
   .object({
@@ -101,7 +102,17 @@ export const alignment = {
     if (section.governance) parts.push({ module: GovernanceModule, parameters: { ...section.governance } });
     return parts;
   },
+  /**
+   * With governance: hands the registry to the timelock once every module of the profile is registered (no
+   * Ignition dependency can say "after every other module"); idempotent, so a re-run of deploy only verifies.
+   */
+  async afterDeploy(section, context) {
+    if (!section.governance) return;
+    const { handOverToTimelock } = await import("./handover");
+    await handOverToTimelock(context.registry, context.signer, section.governance.timelockDelaySeconds);
+  },
   roles: ["ALIGNMENT"],
   workers: [],
+  cli: registerGovCommands,
   demo: [],
 } satisfies ModuleManifest<typeof profile>;

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { Signer } from "ethers";
 import type { IgnitionModule } from "@nomicfoundation/ignition-core";
 import type { z, ZodTypeAny } from "zod";
 import type { ZgChain } from "./chain";
@@ -24,6 +25,12 @@ export interface ModuleManifest<P extends ZodTypeAny = ZodTypeAny> {
   readonly profile: P;
   /** The Ignition modules that deploy it, with their parameters, for a validated profile section. */
   deploy(section: z.output<P>): Promise<IgnitionPart[]>;
+  /**
+   * Runs after every module of the profile is deployed and registered, in list order, on every deploy (a re-run
+   * included): it must be idempotent, finishing what an interrupted run left and doing nothing when all is done.
+   * For what Ignition's dependency order cannot express (alignment hands the registry to its timelock last).
+   */
+  afterDeploy?(section: z.output<P>, context: AfterDeployContext): Promise<void>;
   /** The operator roles its workers stake in. */
   readonly roles: readonly RoleName[];
   /** The services it runs inside operator workers (`zg node <worker>`). */
@@ -40,6 +47,15 @@ export interface ContractEntry {
   /** The registry name (bytes32 string): also the contract's Solidity name. */
   readonly name: string;
   readonly version: string;
+}
+
+/** What a module's `afterDeploy` gets: the deployment, and the deployer's signer (no Hardhat runtime). */
+export interface AfterDeployContext {
+  /** The ModuleRegistry's address. */
+  registry: string;
+  /** The deployer (the account Ignition deployed with), connected to the chain. */
+  signer: Signer;
+  chainId: number;
 }
 
 /** One Ignition module of a deployment and the parameters it reads (`m.getParameter`). */
