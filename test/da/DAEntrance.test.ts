@@ -1,11 +1,13 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
+import { impersonateAccount, loadFixture, mine, setBalance } from "@nomicfoundation/hardhat-network-helpers";
+import { DAEntrance__factory, DASigners__factory, TestMulticall__factory } from "../../typechain-types";
 import { Mode, Role } from "../helpers/staking-fixture";
 import { attestationMessage, hashToG1Hint } from "../../offchain/da/bls";
 import {
   CHALLENGE_BOND,
   DEFAULT_PARAMS,
+  EPOCH_BLOCKS,
   FEE_PER_BLOB,
   NO_TOKEN_PARAMS,
   SLASH_AMOUNT,
@@ -541,6 +543,116 @@ describe("DAEntrance", function () {
         .to.emit(f.entrance, "UnansweredSlashed")
         .withArgs(p.id, operators[2].account.address, challenger.address, 0)
         .and.not.to.emit(f.staking, "Jailed");
+    });
+  });
+  describe("coin transfers", function () {
+    /** An account with code and no receive or fallback function, able to send transactions (impersonated). */
+    async function rejectingPayee(f: DAFixture) {
+      const contract = await new TestMulticall__factory(f.governance).deploy();
+      const address = await contract.getAddress();
+      await impersonateAccount(address);
+      await setBalance(address, ethers.parseEther("10"));
+      return ethers.getSigner(address);
+    }
+
+    it("a refund to a submitter that rejects coin reverts DATransferFailed and leaves the fee in place", async function () {
+      const { f } = await loadFixture(nativeReady);
+      const payee = await rejectingPayee(f);
+      const q = makePayload("rejecting submitter");
+      const fee = FEE_PER_BLOB;
+      await (await f.entrance.connect(payee).submit(q.commitments, q.length, { value: fee })).wait();
+      await mine(DEFAULT_PARAMS.attestWindow + 1);
+      const held = await ethers.provider.getBalance(f.entranceAddress);
+      await expect(f.entrance.connect(f.stranger).refund(q.id))
+        .to.be.revertedWithCustomError(f.entrance, "DATransferFailed")
+        .withArgs(payee.address, fee);
+      const info = await f.entrance.payloadOf(q.id);
+      expect(info.refunded).to.equal(false);
+      expect(info.fee).to.equal(fee);
+      expect(await ethers.provider.getBalance(f.entranceAddress)).to.equal(held);
+    });
+
+    it("withdrawing a bond to a challenger that rejects coin reverts DATransferFailed and keeps the credit", async function () {
+      const r = await loadFixture(allSigned);
+      const { f, p } = r;
+      const payee = await rejectingPayee(f);
+      const signer = r.operators[1].account.address;
+      await (
+        await f.entrance
+          .connect(payee)
+          .challenge(p.id, p.commitments, p.length, 0, 1, { value: CHALLENGE_BOND })
+      ).wait();
+      await mine(DEFAULT_PARAMS.responseWindow + 1);
+      await (await f.entrance.slashUnanswered(p.id, signer)).wait();
+      expect(await f.entrance.creditOf(payee.address)).to.equal(CHALLENGE_BOND);
+      await expect(f.entrance.connect(payee).withdraw())
+        .to.be.revertedWithCustomError(f.entrance, "DATransferFailed")
+        .withArgs(payee.address, CHALLENGE_BOND);
+      expect(await f.entrance.creditOf(payee.address)).to.equal(CHALLENGE_BOND);
+    });
+  });
+
+  describe("upgrades", function () {
+    const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
+    const implementationOf = async (proxy: string) =>
+      ethers.getAddress(ethers.dataSlice(await ethers.provider.getStorage(proxy, IMPLEMENTATION_SLOT), 12));
+
+    it("DASigners: a stranger cannot upgrade; governance can, and the signer set survives", async function () {
+      const r = await loadFixture(allSigned);
+      const { f, epoch } = r;
+      const next = await new DASigners__factory(f.governance).deploy();
+      const nextAddress = await next.getAddress();
+      await expect(f.signers.connect(f.stranger).upgradeToAndCall(nextAddress, "0x"))
+        .to.be.revertedWithCustomError(f.signers, "DASignersNotGovernance")
+        .withArgs(f.stranger.address);
+      const info = await f.signers.epochInfo(epoch);
+      const signers = await f.signers.epochSigners(epoch);
+      const registered = await f.signers.registeredOperators();
+      await expect(f.signers.upgradeToAndCall(nextAddress, "0x"))
+        .to.emit(f.signers, "Upgraded")
+        .withArgs(nextAddress);
+      expect(await implementationOf(f.signersAddress)).to.equal(nextAddress);
+      expect(await f.signers.epochInfo(epoch)).to.deep.equal(info);
+      expect(await f.signers.epochSigners(epoch)).to.deep.equal(signers);
+      expect(await f.signers.registeredOperators()).to.deep.equal(registered);
+      expect(await f.signers.epochBlocks()).to.equal(BigInt(EPOCH_BLOCKS));
+      // The implementation itself cannot be upgraded or initialized.
+      await expect(f.signersImplementation.upgradeToAndCall(nextAddress, "0x")).to.be.revertedWithCustomError(
+        f.signers,
+        "UUPSUnauthorizedCallContext",
+      );
+    });
+
+    it("DAEntrance: a stranger cannot upgrade; governance can, and payloads and challenges survive", async function () {
+      const r = await loadFixture(allSigned);
+      const { f, p } = r;
+      const signer = await challenged(r, 1, 0);
+      const next = await new DAEntrance__factory(f.governance).deploy(f.signersAddress);
+      const nextAddress = await next.getAddress();
+      await expect(f.entrance.connect(f.stranger).upgradeToAndCall(nextAddress, "0x"))
+        .to.be.revertedWithCustomError(f.entrance, "DANotGovernance")
+        .withArgs(f.stranger.address);
+      const payload = await f.entrance.payloadOf(p.id);
+      const open = await f.entrance.challengeOf(p.id, signer.address);
+      const balance = await ethers.provider.getBalance(f.entranceAddress);
+      await expect(f.entrance.upgradeToAndCall(nextAddress, "0x"))
+        .to.emit(f.entrance, "Upgraded")
+        .withArgs(nextAddress);
+      expect(await implementationOf(f.entranceAddress)).to.equal(nextAddress);
+      expect(await f.entrance.payloadOf(p.id)).to.deep.equal(payload);
+      expect(await f.entrance.challengeOf(p.id, signer.address)).to.deep.equal(open);
+      expect(await f.entrance.params()).to.deep.equal(Object.values(DEFAULT_PARAMS).map(BigInt));
+      expect(await f.entrance.signers()).to.equal(f.signersAddress);
+      expect(await ethers.provider.getBalance(f.entranceAddress)).to.equal(balance);
+      // Still working: the open challenge is answered through the new implementation.
+      await mine(1);
+      const [proof, y] = openingAt(p.blobs[0], await f.entrance.challengePoint(p.id, signer.address));
+      await expect(
+        f.entrance.answer(p.id, signer.address, y, p.commitmentList[0], proof),
+      ).to.changeEtherBalance(signer, CHALLENGE_BOND);
+      await expect(
+        f.entranceImplementation.upgradeToAndCall(nextAddress, "0x"),
+      ).to.be.revertedWithCustomError(f.entrance, "UUPSUnauthorizedCallContext");
     });
   });
 });
