@@ -30,7 +30,8 @@ export function registerAlignmentCommands(program: Command): void {
         const wanted = version === undefined ? undefined : parseIndex(version, "version");
         await withAlignment(options, false, async (client) => {
           const current = await client.policy(wanted);
-          if (!current) throw new (await import("../core/errors")).ZgError("no policy is published yet", "NOT_FOUND");
+          if (!current)
+            throw new (await import("../core/errors")).ZgError("no policy is published yet", "NOT_FOUND");
           printResult(Boolean(options.json), current, () => JSON.stringify(current, null, 2));
         });
       }),
@@ -50,7 +51,8 @@ export function registerAlignmentCommands(program: Command): void {
           printResult(
             Boolean(options.json),
             published,
-            () => `policy version ${published.version} recorded: root ${published.root} (${published.size} bytes)`,
+            () =>
+              `policy version ${published.version} recorded: root ${published.root} (${published.size} bytes)`,
           );
         });
       }),
@@ -84,16 +86,18 @@ export function registerAlignmentCommands(program: Command): void {
     .description("every dispute: provider, kind, status and outcome")
     .action(
       action(async (options) => {
-        const { printResult, table } = await import("../core/cli/output");
+        const { printResult } = await import("../core/cli/output");
         await withAlignment(options, false, async (client) => {
           const disputes = await client.listDisputes();
           printResult(Boolean(options.json), { disputes }, () =>
             disputes.length === 0
               ? "no disputes"
-              : table([
-                  ["id", "provider", "kind", "status", "voters", "outcome"],
-                  ...disputes.map((d): string[] => [d.id, d.provider, d.kind, d.status, String(d.voters), String(d.outcome)]),
-                ]),
+              : disputes
+                  .map(
+                    (d) =>
+                      `#${d.id}  ${d.provider}  ${d.kind.padEnd(11)}  ${d.status.padEnd(8)}  ${d.voters} voter(s), outcome ${d.outcome}`,
+                  )
+                  .join("\n"),
           );
         });
       }),
@@ -101,7 +105,9 @@ export function registerAlignmentCommands(program: Command): void {
 
   align
     .command("vote <dispute> <license> <score>")
-    .description("vote on a dispute for a license you hold or operate: 0 (the provider is right) to 100 (at fault)")
+    .description(
+      "vote on a dispute for a license you hold or operate: 0 (the provider is right) to 100 (at fault)",
+    )
     .action(
       action(async (options, dispute: string, license: string, score: string) => {
         const { parseIndex } = await import("../core/cli/inputs");
@@ -109,7 +115,11 @@ export function registerAlignmentCommands(program: Command): void {
         const value = parseIndex(score, "score");
         if (value > 100) throw new ZgError(`score '${score}' must be 0 to 100`, "BAD_INPUT");
         await withAlignment(options, true, async (client) => {
-          const voted = await client.voteIfNot(BigInt(parseIndex(dispute, "dispute")), BigInt(parseIndex(license, "license")), value);
+          const voted = await client.voteIfNot(
+            BigInt(parseIndex(dispute, "dispute")),
+            BigInt(parseIndex(license, "license")),
+            value,
+          );
           (await import("../core/cli/output")).printResult(Boolean(options.json), { voted }, () =>
             voted ? `voted ${value}` : "this license has voted on that dispute already",
           );
@@ -127,8 +137,10 @@ export function registerAlignmentCommands(program: Command): void {
           const id = BigInt(parseIndex(dispute, "dispute"));
           await client.resolveIfOpen(id);
           const [entry] = await client.listDisputes(id);
-          (await import("../core/cli/output")).printResult(Boolean(options.json), entry, () =>
-            `dispute ${entry.id}: ${entry.status} (outcome ${entry.outcome}, ${entry.voters} voter(s))`,
+          (await import("../core/cli/output")).printResult(
+            Boolean(options.json),
+            entry,
+            () => `dispute ${entry.id}: ${entry.status} (outcome ${entry.outcome}, ${entry.voters} voter(s))`,
           );
         });
       }),

@@ -21,9 +21,11 @@ export async function showPolicyAndLiveness({ state, connectAs }: DemoContext): 
         : { version: await client.policyVersion(), root: "(already published)", size: 0 };
     const nodes = state.workers.filter((worker) => worker.kind === "alignment").length;
     const epoch = await client.currentEpoch();
-    await waitFor(async () => Number((await client.rewards.epochOf(epoch)).live) >= nodes, 60_000).catch(() => {
-      throw new ZgError(`fewer than ${nodes} licenses attested liveness in epoch ${epoch} within a minute`);
-    });
+    await waitFor(async () => Number((await client.rewards.epochOf(epoch)).live) >= nodes, 60_000).catch(
+      () => {
+        throw new ZgError(`fewer than ${nodes} licenses attested liveness in epoch ${epoch} within a minute`);
+      },
+    );
     return `policy version ${published.version} (${DEFAULT_POLICY.rules.length} rules) stored at ${published.root.slice(0, 10)}…; ${nodes} alignment nodes attested liveness in epoch ${epoch}`;
   } finally {
     governance.destroy();
@@ -105,16 +107,20 @@ export async function showDispute({ state, controls, connectAs, newAccount }: De
     const client = await AlignmentClient.connect(user);
     const honest = state.operators.find((o) => o.role === "PROVIDER")?.address as string;
     const before = await staking.status(address, "PROVIDER");
-    await waitFor(async () => (await staking.status(address, "PROVIDER")).jailedUntil > before.jailedUntil, 180_000).catch(
-      () => {
-        throw new ZgError(`${name} was not found at fault within three minutes`);
-      },
+    await waitFor(
+      async () => (await staking.status(address, "PROVIDER")).jailedUntil > before.jailedUntil,
+      180_000,
+    ).catch(() => {
+      throw new ZgError(`${name} was not found at fault within three minutes`);
+    });
+    const [filed] = await client.disputes.queryFilter(
+      client.disputes.filters.DisputeFiled(undefined, address),
     );
-    const [filed] = await client.disputes.queryFilter(client.disputes.filters.DisputeFiled(undefined, address));
     const dispute = filed ? client.parseDisputeFiled(filed) : undefined;
     const after = await staking.status(address, "PROVIDER");
     const honestStatus = await staking.status(honest, "PROVIDER");
-    if (honestStatus.jailedUntil !== 0 || !honestStatus.active) throw new ZgError("the honest provider was touched");
+    if (honestStatus.jailedUntil !== 0 || !honestStatus.active)
+      throw new ZgError("the honest provider was touched");
     const penalty =
       before.bonded === after.bonded
         ? "jailed (this profile moves no coin)"

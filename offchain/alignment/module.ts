@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { coinAmountSchema } from "../core/schemas";
 import type { IgnitionPart, ModuleManifest } from "../core/module";
-import { registerGovCommands } from "./gov-cli";
+import { registerAlignmentCommands } from "./cli";
+import { alignmentDevnet } from "./devnet";
 
 const profile = z
   .object({
@@ -112,7 +113,26 @@ export const alignment = {
     await handOverToTimelock(context.registry, context.signer, section.governance.timelockDelaySeconds);
   },
   roles: ["ALIGNMENT"],
-  workers: [],
-  cli: registerGovCommands,
-  demo: [],
+  workers: [
+    {
+      worker: "alignment",
+      description:
+        "audits providers' receipts (re-execution and the policy), files and votes on disputes, attests liveness",
+      load: async () => (await import("./node")).alignmentNode,
+    },
+  ],
+  cli: registerAlignmentCommands,
+  devnet: alignmentDevnet,
+  demo: [
+    {
+      title:
+        "governance publishes the alignment policy in storage, and every alignment node attests liveness",
+      run: async (context) => (await import("./demo")).showPolicyAndLiveness(context),
+    },
+    {
+      title:
+        "a provider that leaks a key in one answer is disputed, voted on and slashed; the honest one is untouched",
+      run: async (context) => (await import("./demo")).showDispute(context),
+    },
+  ],
 } satisfies ModuleManifest<typeof profile>;
