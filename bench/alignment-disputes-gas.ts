@@ -134,14 +134,3 @@ export async function disputesGas(): Promise<Figure[]> {
   });
   return figures;
 }
-
-if (require.main === module) {
-  disputesGas()
-    .then((figures) => {
-      for (const fig of figures) console.log(`${fig.name}: ${fig.value} ${fig.unit}`);
-    })
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    });
-}

@@ -153,20 +153,3 @@ export async function governanceGas(): Promise<Figure[]> {
     },
   ];
 }
-
-async function main(): Promise<void> {
-  const figures = await governanceGas();
-  const width = Math.max(...figures.map((f) => f.name.length));
-  process.stdout.write(`${"figure".padEnd(width)}  ${"gas".padStart(8)}\n`);
-  for (const figure of figures) {
-    const anchor = figure.anchor ? `  (${figure.anchor.name}: ${figure.anchor.value})` : "";
-    process.stdout.write(`${figure.name.padEnd(width)}  ${String(figure.value).padStart(8)}${anchor}\n`);
-  }
-}
-
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`alignment-gas: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  });
-}

@@ -65,6 +65,15 @@ const BENCHMARKS: Benchmark[] = [
     ],
   },
   {
+    name: "alignment",
+    description:
+      "alignment gas: propose, castVote, queue and execute (overhead over a direct call), a license transfer next to a plain ERC-721 transfer, fileDispute, dispute votes, resolve, liveness attestation and reward claims (goals: castVote at most 80,000, propose at most 150,000, a dispute vote at most 60,000)",
+    run: async () => [
+      ...(await (await import("./alignment-gas")).governanceGas()),
+      ...(await (await import("./alignment-disputes-gas")).disputesGas()),
+    ],
+  },
+  {
     name: "merkle",
     description:
       "0G file root of a 256 MiB file, ours vs the official SDK's ZgFile.merkleTree() in the same run",
