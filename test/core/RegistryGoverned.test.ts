@@ -212,7 +212,8 @@ describe("RegistryGoverned", function () {
       expect(slot![1].toLowerCase(), file).to.equal(erc7201(locations[0][1]));
       namespaces++;
     }
-    // NodeStaking, Flow, Market, StorageChallenges, DASigners, DAEntrance, ServingLedger and InferenceServing.
-    expect(namespaces).to.equal(8);
+    // NodeStaking, Flow, Market, StorageChallenges, DASigners, DAEntrance, ServingLedger, InferenceServing, Disputes
+    // and AlignmentRewards.
+    expect(namespaces).to.equal(10);
   });
 });

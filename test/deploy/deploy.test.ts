@@ -16,7 +16,14 @@ import {
   ServingLedger__factory,
   StorageChallenges__factory,
 } from "../../typechain-types";
-import { deployForTest, devAccount, FULL_PROFILE_MODULES, startRpc, type TestRpc } from "../helpers/chain";
+import {
+  ALL_MODULE_CONTRACTS,
+  deployForTest,
+  devAccount,
+  FULL_PROFILE_MODULES,
+  startRpc,
+  type TestRpc,
+} from "../helpers/chain";
 
 /** A valid staking section, for profiles that only test another module's section. */
 const STAKING = loadProfile("full").modules.staking;
@@ -196,7 +203,7 @@ describe("deploy profiles", () => {
 
   it("testnet: the full stack with challenge epochs sized for a public network", async () => {
     const record = await deployForTest("testnet");
-    expect(Object.keys(record.modules).sort()).to.deep.equal([...FULL_PROFILE_MODULES]);
+    expect(Object.keys(record.modules).sort()).to.deep.equal([...ALL_MODULE_CONTRACTS]);
     const challenges = StorageChallenges__factory.connect(
       record.modules.StorageChallenges.address,
       hre.ethers.provider,

@@ -7,6 +7,7 @@ import hre from "hardhat";
 import { JsonRpcServer } from "hardhat/internal/hardhat-network/jsonrpc/server";
 import { deployProfile } from "../../deploy/deploy-profile";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
+import { alignment } from "../../offchain/alignment/module";
 import { loadProfile, profileModules } from "../../offchain/profiles";
 
 export interface TestRpc {
@@ -51,7 +52,15 @@ export async function impersonatedAccount(): Promise<HardhatEthersSigner> {
   return hre.ethers.getSigner(address);
 }
 
-/** The registry names of every contract the `full` profile's modules declare (it deploys all of them), sorted. */
-export const FULL_PROFILE_MODULES: readonly string[] = profileModules(loadProfile("full"))
+/**
+ * The registry names of every contract the `full` profile's modules declare, sorted: what `testnet` deploys, with
+ * decentralized governance.
+ */
+export const ALL_MODULE_CONTRACTS: readonly string[] = profileModules(loadProfile("full"))
   .flatMap((module) => Object.values(module.contracts).map((contract) => contract.name))
   .sort();
+
+/** What `full` deploys: every contract but the Governor and its timelock (the deployer's key governs there). */
+export const FULL_PROFILE_MODULES: readonly string[] = ALL_MODULE_CONTRACTS.filter(
+  (name) => name !== alignment.contracts.governor.name && name !== alignment.contracts.timelock.name,
+);
