@@ -78,6 +78,9 @@ export async function showDispute({ state, controls, connectAs, newAccount }: De
     } else {
       await staking.deposit("PROVIDER", await staking.minStake("PROVIDER"));
     }
+    const serving = await ServingClient.connect(user);
+    // Without a ledger (no token), services are free.
+    const price = serving.hasLedger ? "1000" : "0";
     await controls.startExtraWorker(
       {
         name,
@@ -86,7 +89,7 @@ export async function showDispute({ state, controls, connectAs, newAccount }: De
         config: (port) => ({
           engine: `openai:${model.url}`,
           model: "demo-tamper-1",
-          service: { publicUrl: `http://127.0.0.1:${port}`, inputPrice: "1000", outputPrice: "1000" },
+          service: { publicUrl: `http://127.0.0.1:${port}`, inputPrice: price, outputPrice: price },
           inft: { publicUrl: `http://127.0.0.1:${port}` },
           settleIntervalMs: 1000,
         }),
@@ -95,7 +98,6 @@ export async function showDispute({ state, controls, connectAs, newAccount }: De
     );
     started = true;
 
-    const serving = await ServingClient.connect(user);
     if (serving.hasLedger) {
       await serving.deposit(parseEther("0.01"));
       await serving.fund(address, parseEther("0.01"));

@@ -197,17 +197,22 @@ export const alignmentNode: WorkerService<typeof config> = {
       pollIntervalMs: runtime.config.pollIntervalMs,
       log,
     });
-    let busy = false;
-    const tick = async () => {
-      if (busy) return;
-      busy = true;
-      try {
-        await attest();
-        await voteAndResolve();
-        await audit();
-      } finally {
-        busy = false;
-      }
+    let stopped = false;
+    let current: Promise<void> | undefined;
+    /** One round: liveness first (it has a deadline), then votes, then audits; never two rounds at once. */
+    const tick = () => {
+      if (stopped || current) return current;
+      current = (async () => {
+        try {
+          for (const step of [attest, voteAndResolve, audit]) {
+            if (stopped) return;
+            await step();
+          }
+        } finally {
+          current = undefined;
+        }
+      })();
+      return current;
     };
     await reader.start(async (logs: Log[]) => ({
       ops: logs.flatMap((entry) => {
@@ -221,9 +226,10 @@ export const alignmentNode: WorkerService<typeof config> = {
     return {
       health: () => ({ licenses: licenses.map(String), processedBlock: reader.processedBlock }),
       stop: async () => {
+        stopped = true;
         clearInterval(timer);
         await reader.stop();
-        while (busy) await new Promise((resolve) => setTimeout(resolve, 50));
+        await current;
       },
     };
   },

@@ -229,16 +229,10 @@ export class DAClient {
     const packed = encodeCommitments(encoded.commitment.commitments);
 
     let submitted = false;
+    // An attested payload's record no longer names its submitter (its slot then holds the non-signers): ask
+    // whether it is attested first.
     const onChain = await this.entrance.payloadOf(id);
-    if (onChain.submitter === "0x0000000000000000000000000000000000000000") {
-      progress({ phase: "submit", done: 0, total: 1 });
-      const fee = (await this.entrance.params()).feePerBlob * BigInt(extended.length);
-      await this.chain.send(`submit DA payload ${id}`, () =>
-        this.entrance.submit(packed, data.length, { value: fee }),
-      );
-      submitted = true;
-      progress({ phase: "submit", done: 1, total: 1 });
-    } else if (onChain.attested) {
+    if (onChain.attested) {
       const info = await this.payload(id);
       const set = await this.epoch(info.attestation?.epoch ?? 0n);
       const missing = new Set(info.attestation?.nonSigners ?? []);
@@ -254,6 +248,15 @@ export class DAClient {
         submitted: false,
         attested: false,
       };
+    }
+    if (onChain.submitter === "0x0000000000000000000000000000000000000000") {
+      progress({ phase: "submit", done: 0, total: 1 });
+      const fee = (await this.entrance.params()).feePerBlob * BigInt(extended.length);
+      await this.chain.send(`submit DA payload ${id}`, () =>
+        this.entrance.submit(packed, data.length, { value: fee }),
+      );
+      submitted = true;
+      progress({ phase: "submit", done: 1, total: 1 });
     }
 
     const set = await this.frozenCurrentEpoch();

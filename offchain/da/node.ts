@@ -155,7 +155,8 @@ export const daNode: WorkerService<typeof config> = {
       if (payloadId({ commitments, length: parsed.data.length }) !== id)
         throw new HttpError(400, `the commitments and length do not hash to ${id}`);
       const onChain = await client.entrance.payloadOf(id);
-      if (onChain.submitter === "0x0000000000000000000000000000000000000000")
+      // (An attested payload's record holds its non-signers where the submitter was.)
+      if (!onChain.attested && onChain.submitter === "0x0000000000000000000000000000000000000000")
         throw new HttpError(
           404,
           `payload ${id} is not submitted on chain ${chain.chainId}: submit (and pay) first`,
