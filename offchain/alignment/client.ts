@@ -152,10 +152,16 @@ export class AlignmentClient {
    * where the timelock governs, propose the same `setPolicy` call with `zg gov propose` instead.
    */
   async publishPolicy(policy: Policy): Promise<{ version: number; root: string; size: number }> {
+    const { root, size } = await this.storePolicy(policy);
+    await this.chain.send("record the policy", () => this.policyRegistry.setPolicy(root, size));
+    return { version: await this.policyVersion(), root, size };
+  }
+
+  /** Stores a policy document in the storage module: the root and size a `setPolicy` (or a proposal) records. */
+  async storePolicy(policy: Policy): Promise<{ root: string; size: number }> {
     const bytes = Buffer.from(JSON.stringify(policy, null, 2));
     const { root } = await this.storage.upload(bytes);
-    await this.chain.send("record the policy", () => this.policyRegistry.setPolicy(root, bytes.length));
-    return { version: await this.policyVersion(), root, size: bytes.length };
+    return { root, size: bytes.length };
   }
 
   // ─── disputes ────────────────────────────────────────────────────────────────────────────────────

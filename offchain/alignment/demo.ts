@@ -2,33 +2,79 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parseEther } from "ethers";
 import { ZgError } from "../core/errors";
-import type { DemoContext } from "../core/module";
+import { DemoSkipped, type DemoContext } from "../core/module";
+import { AlignmentTimelock__factory } from "../../typechain-types";
 import { waitFor } from "../core/wait";
 import { ServingClient } from "../serving/client";
 import { InferenceSession } from "../serving/inference";
 import { StakingClient } from "../staking/client";
 import { AlignmentClient } from "./client";
+import { GovernanceClient } from "./governance";
 import { DEFAULT_POLICY } from "./policy";
 
-/** Governance publishes the starting policy in the storage module; every alignment node attests liveness. */
-export async function showPolicyAndLiveness({ state, connectAs }: DemoContext): Promise<string> {
+/** The longest vote (blocks) and timelock delay (seconds) the demo waits through to pass a proposal. */
+const MAX_DEMO_VOTING_BLOCKS = 100;
+const MAX_DEMO_TIMELOCK_SECONDS = 120;
+
+/**
+ * Publishes the starting policy: directly where the deployer's key governs, else by a proposal that a license
+ * holder makes and votes, queued in the timelock and executed (as every parameter change goes there).
+ */
+async function publishDefaultPolicy({ connectAs, newAccount }: DemoContext): Promise<string> {
   const governance = await connectAs("GOVERNANCE");
+  // A holder of its own (the nodes' keys are in use by their workers): the devnet's minter gives it a license.
+  const holder = await newAccount();
   try {
-    const client = await AlignmentClient.connect(governance);
+    const owner = await governance.registry.owner();
+    if (owner === governance.address) {
+      const published = await (await AlignmentClient.connect(governance)).publishPolicy(DEFAULT_POLICY);
+      return `policy version ${published.version} stored at ${published.root.slice(0, 10)}…, recorded by the governance key`;
+    }
+    await (await AlignmentClient.connect(governance)).mintLicense(holder.address as string);
+    const gov = await GovernanceClient.connect(holder);
+    const votingBlocks = await gov.governor.votingPeriod();
+    const delay = await AlignmentTimelock__factory.connect(owner, holder.runner).getMinDelay();
+    if (votingBlocks > MAX_DEMO_VOTING_BLOCKS || delay > MAX_DEMO_TIMELOCK_SECONDS)
+      throw new DemoSkipped(
+        `votes of ${votingBlocks} blocks and a ${delay} s timelock are too long to wait for here; the governed profile uses ${MAX_DEMO_VOTING_BLOCKS} blocks and ${MAX_DEMO_TIMELOCK_SECONDS} s at most`,
+      );
+    const { root, size } = await (await AlignmentClient.connect(holder)).storePolicy(DEFAULT_POLICY);
+    const { id } = await gov.propose(
+      [{ target: "AlignmentPolicy", signature: "setPolicy(bytes32,uint64)", args: [root, String(size)] }],
+      `Publish the starting alignment policy (${root})`,
+    );
+    await waitFor(async () => (await gov.status(id)).state === "Active", 60_000);
+    await gov.vote(id, "for", "the starting policy");
+    await waitFor(async () => (await gov.status(id)).state === "Succeeded", 120_000);
+    await gov.queue(id);
+    await waitFor(async () => Date.now() / 1000 > (await gov.status(id)).eta, 180_000);
+    await gov.execute(id);
+    return `policy stored at ${root.slice(0, 10)}… and recorded by proposal ${id.toString().slice(0, 10)}…: proposed and voted by a license holder, queued in the timelock, executed`;
+  } finally {
+    governance.destroy();
+    holder.destroy();
+  }
+}
+
+/** Governance publishes the starting policy in the storage module; every alignment node attests liveness. */
+export async function showPolicyAndLiveness(context: DemoContext): Promise<string> {
+  const viewer = await context.connectAs("USER");
+  try {
+    const client = await AlignmentClient.connect(viewer);
     const published =
       (await client.policyVersion()) === 0
-        ? await client.publishPolicy(DEFAULT_POLICY)
-        : { version: await client.policyVersion(), root: "(already published)", size: 0 };
-    const nodes = state.workers.filter((worker) => worker.kind === "alignment").length;
+        ? await publishDefaultPolicy(context)
+        : "the policy was already published";
+    const nodes = context.state.workers.filter((worker) => worker.kind === "alignment").length;
     const epoch = await client.currentEpoch();
     await waitFor(async () => Number((await client.rewards.epochOf(epoch)).live) >= nodes, 60_000).catch(
       () => {
         throw new ZgError(`fewer than ${nodes} licenses attested liveness in epoch ${epoch} within a minute`);
       },
     );
-    return `policy version ${published.version} (${DEFAULT_POLICY.rules.length} rules) stored at ${published.root.slice(0, 10)}…; ${nodes} alignment nodes attested liveness in epoch ${epoch}`;
+    return `${published}; ${nodes} alignment nodes attested liveness in epoch ${epoch}`;
   } finally {
-    governance.destroy();
+    viewer.destroy();
   }
 }
 
