@@ -47,7 +47,9 @@ async function publishDefaultPolicy({ connectAs, newAccount }: DemoContext): Pro
     await gov.vote(id, "for", "the starting policy");
     await waitFor(async () => (await gov.status(id)).state === "Succeeded", 120_000);
     await gov.queue(id);
-    await waitFor(async () => Date.now() / 1000 > (await gov.status(id)).eta, 180_000);
+    // The chain's clock, not this machine's: earlier demo steps may have moved the devnet's time ahead.
+    const { eta } = await gov.status(id);
+    await waitFor(async () => ((await holder.provider.getBlock("latest"))?.timestamp ?? 0) > eta, 180_000);
     await gov.execute(id);
     return `policy stored at ${root.slice(0, 10)}… and recorded by proposal ${id.toString().slice(0, 10)}…: proposed and voted by a license holder, queued in the timelock, executed`;
   } finally {
