@@ -2,9 +2,11 @@
 pragma solidity 0.8.28;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {TransientSlot} from "@openzeppelin/contracts/utils/TransientSlot.sol";
 import {RegistryGovernedUpgradeable} from "../core/RegistryGovernedUpgradeable.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
 import {INodeStaking} from "../staking/interfaces/INodeStaking.sol";
+import {IServingLedger} from "../serving/interfaces/IServingLedger.sol";
 import {IAlignmentRewards} from "./interfaces/IAlignmentRewards.sol";
 import {ILicenseView} from "./interfaces/ILicenseView.sol";
 
@@ -12,7 +14,9 @@ import {ILicenseView} from "./interfaces/ILicenseView.sol";
  * @title AlignmentRewards
  * @notice Liveness attestations and the per-epoch reward pool of alignment licenses (see `IAlignmentRewards`).
  * Deployed behind an ERC-1967 proxy (UUPS); governance (the registry owner) sets the epoch length and authorizes
- * upgrades. The license and NodeStaking are looked up in the registry.
+ * upgrades. The license and NodeStaking are looked up in the registry. Besides `fund` and plain transfers, the pool
+ * is fed by `collect`, which pulls the alignment share of serving fees that the "ServingLedger" credits to this
+ * module's earnings there.
  *
  * Gas: two bits per license and epoch (live, paid), 128 licenses to a word; `attest` writes each word it touches
  * once, so a node running consecutive license ids writes one word per 128 licenses, plus the epoch's counters.
@@ -21,11 +25,15 @@ import {ILicenseView} from "./interfaces/ILicenseView.sol";
  *   only after the epoch and only if live; `unpaid` = live licenses not paid;
  * - an epoch's pool only grows while it is current, and afterwards only shrinks, by exactly what is paid or
  *   rolled over; the last license paid takes what rounding left, so a pool with live licenses is paid out exactly;
- * - `address(this).balance == Σ pool over epochs`.
+ * - `address(this).balance == Σ pool over epochs`: coin that arrives during `collect` from the ledger is counted
+ *   by `collect` (as the balance gained), not by `receive`.
  */
 contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, ReentrancyGuardTransient {
+    using TransientSlot for *;
+
     bytes32 private constant _STAKING = "NodeStaking";
     bytes32 private constant _LICENSE = "AlignmentLicense";
+    bytes32 private constant _LEDGER = "ServingLedger";
     uint256 private constant _BPS = 10_000;
 
     struct Clock {
@@ -53,6 +61,11 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
     bytes32 private constant _STORAGE_SLOT =
         0xbab006b1dc885e105c2e0f56598f8c843c3f523f0fd3656cf6ea5fd14fb04300;
 
+    // Transient: the ledger `collect` is withdrawing from, whose transfer `receive` leaves to `collect` to count.
+    // keccak256(abi.encode(uint256(keccak256("zerog.alignment.AlignmentRewards.collecting")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant _COLLECTING_SLOT =
+        0x1a4f4ba53a121e76612f9906c5f4ff78c98db10f1a8146e3403aba0b40fb4200;
+
     /**
      * @notice Sets up the proxy's state. Called once, by the proxy's constructor. Epoch 0 starts now.
      * @param registry_ The module registry; its owner is governance.
@@ -68,8 +81,10 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
         emit EpochBlocksSet(epochBlocks_);
     }
 
-    /// @notice Plain transfers fund the current epoch, as `fund` does.
+    /// @notice Plain transfers fund the current epoch, as `fund` does; except the ledger's transfer during `collect`,
+    /// which `collect` counts.
     receive() external payable {
+        if (msg.sender == _COLLECTING_SLOT.asAddress().tload()) return;
         _fund();
     }
 
@@ -108,6 +123,25 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
     /// @inheritdoc IAlignmentRewards
     function fund() external payable {
         _fund();
+    }
+
+    /// @inheritdoc IAlignmentRewards
+    function collect() external nonReentrant returns (uint256 amount) {
+        RewardsStorage storage $ = _s();
+        address ledger = $.registry.tryGetModule(_LEDGER);
+        if (ledger == address(0) || IServingLedger(ledger).earningsOf(address(this)) == 0) return 0;
+        if (INodeStaking($.registry.getModule(_STAKING)).mode() == INodeStaking.Mode.PERMISSIONED) {
+            revert RewardsNoTokenMode();
+        }
+        uint256 before = address(this).balance;
+        _COLLECTING_SLOT.asAddress().tstore(ledger);
+        IServingLedger(ledger).withdrawEarnings();
+        _COLLECTING_SLOT.asAddress().tstore(address(0));
+        // What arrived (receive did not count it).
+        amount = address(this).balance - before;
+        uint256 epoch = _current($.clock);
+        $.epochs[epoch].pool += uint128(amount);
+        emit Collected(epoch, ledger, amount);
     }
 
     /// @inheritdoc IAlignmentRewards
