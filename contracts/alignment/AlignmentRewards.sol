@@ -84,8 +84,7 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
     /// @notice Plain transfers fund the current epoch, as `fund` does; except the ledger's transfer during `collect`,
     /// which `collect` counts.
     receive() external payable {
-        if (msg.sender == _COLLECTING_SLOT.asAddress().tload()) return;
-        _fund();
+        _received();
     }
 
     // ─── Liveness and rewards ─────────────────────────────────────────────────────────────────────
@@ -227,6 +226,11 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
     }
 
     // ─── Internals ────────────────────────────────────────────────────────────────────────────────
+
+    /// @dev `receive`: funds the current epoch, unless the coin is the ledger's transfer that `collect` counts.
+    function _received() private {
+        if (msg.sender != _COLLECTING_SLOT.asAddress().tload()) _fund();
+    }
 
     function _fund() private {
         if (msg.value == 0) revert RewardsZeroAmount();

@@ -44,6 +44,8 @@ contract ServingLedger is IServingLedger, RegistryGovernedUpgradeable, Reentranc
     /// @inheritdoc IServingLedger
     uint256 public constant MAX_LOCK_TIME = 30 days;
 
+    // Fields are appended, never reordered (upgrade-safe), so later ones need not pack with earlier ones.
+    // solhint-disable gas-struct-packing
     /// @custom:storage-location erc7201:zerog.storage.ServingLedger
     struct LedgerStorage {
         // One slot: the registry (read by every charge) and the lock time (by every refund request).
@@ -58,6 +60,7 @@ contract ServingLedger is IServingLedger, RegistryGovernedUpgradeable, Reentranc
         // Appended (upgrade-safe): the share of each settlement credited to "AlignmentRewards", in basis points.
         uint16 alignmentShareBps;
     }
+    // solhint-enable gas-struct-packing
 
     // keccak256(abi.encode(uint256(keccak256("zerog.storage.ServingLedger")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant _STORAGE_SLOT =

@@ -37,11 +37,14 @@ async function withServingFees(f: AlignmentFixture, bps: number, fee: bigint) {
   const { ledger, ledgerAddress } = await deployLedger(f.governance, await f.registry.getAddress());
   const charger = await new TestCharger__factory(f.governance).deploy();
   await (await f.registry.setModule(SERVING_NAMES.ServingLedger, ledgerAddress, VERSION)).wait();
-  await (await f.registry.setModule(SERVING_NAMES.InferenceServing, await charger.getAddress(), VERSION)).wait();
+  await (
+    await f.registry.setModule(SERVING_NAMES.InferenceServing, await charger.getAddress(), VERSION)
+  ).wait();
   await (await ledger.setAlignmentShare(bps)).wait();
   await (await ledger.connect(f.user).deposit({ value: fee })).wait();
   await (await ledger.connect(f.user).fund(f.provider.address, fee)).wait();
-  const charge = () => charger.charge(ledgerAddress, f.provider.address, [{ user: f.user.address, amount: fee }]);
+  const charge = () =>
+    charger.charge(ledgerAddress, f.provider.address, [{ user: f.user.address, amount: fee }]);
   return { ledger, ledgerAddress, charge };
 }
 

@@ -657,7 +657,10 @@ describe("ServingLedger", function () {
 
     it("charge: with the default share of 0 the provider gets everything, AlignmentRewards nothing", async function () {
       const f = await loadFixture(shareFixture);
-      await expect(charge(f, f.provider, [[f.alice, E("2")]])).to.not.emit(f.ledger, "AlignmentShareCredited");
+      await expect(charge(f, f.provider, [[f.alice, E("2")]])).to.not.emit(
+        f.ledger,
+        "AlignmentShareCredited",
+      );
       expect(await f.ledger.earningsOf(f.provider.address)).to.equal(E("2"));
       expect(await f.ledger.earningsOf(f.stranger.address)).to.equal(0n);
     });
@@ -700,7 +703,10 @@ describe("ServingLedger", function () {
     it("charge: with no AlignmentRewards registered, the provider gets everything", async function () {
       const f = await loadFixture(fundedFixture);
       await f.ledger.setAlignmentShare(5_000);
-      await expect(charge(f, f.provider, [[f.alice, E("2")]])).to.not.emit(f.ledger, "AlignmentShareCredited");
+      await expect(charge(f, f.provider, [[f.alice, E("2")]])).to.not.emit(
+        f.ledger,
+        "AlignmentShareCredited",
+      );
       expect(await f.ledger.earningsOf(f.provider.address)).to.equal(E("2"));
       await expectConserved(f);
     });
