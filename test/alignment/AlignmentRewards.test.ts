@@ -1,7 +1,12 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
-import { AlignmentRewards__factory, TestCharger__factory, ZgProxy__factory } from "../../typechain-types";
+import {
+  AlignmentRewards__factory,
+  Market__factory,
+  TestCharger__factory,
+  ZgProxy__factory,
+} from "../../typechain-types";
 import { Mode, VERSION } from "../helpers/staking-fixture";
 import { SERVING_NAMES, deployLedger } from "../helpers/serving-fixture";
 import {
@@ -46,6 +51,23 @@ async function withServingFees(f: AlignmentFixture, bps: number, fee: bigint) {
   const charge = () =>
     charger.charge(ledgerAddress, f.provider.address, [{ user: f.user.address, amount: fee }]);
   return { ledger, ledgerAddress, charge };
+}
+
+/**
+ * Registers a Market (price 1 wei a sector, alignment share `bps`) and `f.stranger` as its "Flow", and charges a
+ * fee of `fee` wei: `fee * bps / 10,000` is held for AlignmentRewards.
+ */
+async function withStorageFees(f: AlignmentFixture, bps: number, fee: bigint) {
+  const implementation = await new Market__factory(f.governance).deploy();
+  const init = implementation.interface.encodeFunctionData("initialize", [await f.registry.getAddress(), 1n]);
+  const proxy = await new ZgProxy__factory(f.governance).deploy(await implementation.getAddress(), init);
+  const marketAddress = await proxy.getAddress();
+  const market = Market__factory.connect(marketAddress, f.governance);
+  await (await f.registry.setModule(ethers.encodeBytes32String("Market"), marketAddress, VERSION)).wait();
+  await (await f.registry.setModule(ethers.encodeBytes32String("Flow"), f.stranger.address, VERSION)).wait();
+  await (await market.setAlignmentShare(bps)).wait();
+  await (await market.connect(f.stranger).chargeFee(0, fee, 0, { value: fee })).wait();
+  return { market, marketAddress };
 }
 
 describe("AlignmentRewards", function () {
@@ -239,6 +261,32 @@ describe("AlignmentRewards", function () {
         .to.emit(f.rewards, "Collected")
         .withArgs(epoch + 1n, ledgerAddress, 200n);
       expect((await f.rewards.epochOf(epoch + 1n)).pool).to.equal(200n);
+    });
+
+    it("collect: pulls storage fees held by the Market too, with serving fees, in one call", async function () {
+      const { f, h } = await loadFixture(nativeReady);
+      const { market, marketAddress } = await withStorageFees(f, 1_000, 5000n);
+      expect(await market.alignmentEarnings()).to.equal(500n);
+      expect(await market.rewardPool()).to.equal(4500n);
+      const epoch = await f.rewards.currentEpoch();
+      // The Market alone.
+      await expect(f.rewards.collect()).to.emit(f.rewards, "Collected").withArgs(epoch, marketAddress, 500n);
+      expect((await f.rewards.epochOf(epoch)).pool).to.equal(500n);
+      // Both sources.
+      const { ledgerAddress, charge } = await withServingFees(f, 2_000, 1000n);
+      await (await charge()).wait();
+      await (await market.connect(f.stranger).chargeFee(0, 3000n, 0, { value: 3000n })).wait();
+      const tx = f.rewards.collect();
+      await expect(tx).to.emit(f.rewards, "Collected").withArgs(epoch, ledgerAddress, 200n);
+      await expect(tx).to.emit(f.rewards, "Collected").withArgs(epoch, marketAddress, 300n);
+      await expect(tx).to.not.emit(f.rewards, "Funded");
+      expect(await market.alignmentEarnings()).to.equal(0n);
+      expect((await f.rewards.epochOf(epoch)).pool).to.equal(1000n);
+      expect(await ethers.provider.getBalance(f.rewardsAddress)).to.equal(1000n);
+      // A live license takes the whole pool.
+      await (await f.rewards.connect(h[0].account).attest([h[0].licenseId])).wait();
+      await nextEpoch(f);
+      await expect(f.rewards.claim(epoch, h[0].licenseId)).to.changeEtherBalance(h[0].account, 1000n);
     });
 
     it("collect: PERMISSIONED staking refuses to add serving fees (nothing to collect is not an error)", async function () {
