@@ -2,9 +2,12 @@
 pragma solidity 0.8.28;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {TransientSlot} from "@openzeppelin/contracts/utils/TransientSlot.sol";
 import {RegistryGovernedUpgradeable} from "../core/RegistryGovernedUpgradeable.sol";
 import {IModuleRegistry} from "../core/interfaces/IModuleRegistry.sol";
 import {INodeStaking} from "../staking/interfaces/INodeStaking.sol";
+import {IServingLedger} from "../serving/interfaces/IServingLedger.sol";
+import {IMarket} from "../storage/interfaces/IMarket.sol";
 import {IAlignmentRewards} from "./interfaces/IAlignmentRewards.sol";
 import {ILicenseView} from "./interfaces/ILicenseView.sol";
 
@@ -12,7 +15,9 @@ import {ILicenseView} from "./interfaces/ILicenseView.sol";
  * @title AlignmentRewards
  * @notice Liveness attestations and the per-epoch reward pool of alignment licenses (see `IAlignmentRewards`).
  * Deployed behind an ERC-1967 proxy (UUPS); governance (the registry owner) sets the epoch length and authorizes
- * upgrades. The license and NodeStaking are looked up in the registry.
+ * upgrades. The license and NodeStaking are looked up in the registry. Besides `fund` and plain transfers, the pool
+ * is fed by `collect`, which pulls the alignment share of serving fees that the "ServingLedger" credits to this
+ * module's earnings there, and of storage fees that the "Market" holds for it.
  *
  * Gas: two bits per license and epoch (live, paid), 128 licenses to a word; `attest` writes each word it touches
  * once, so a node running consecutive license ids writes one word per 128 licenses, plus the epoch's counters.
@@ -21,11 +26,16 @@ import {ILicenseView} from "./interfaces/ILicenseView.sol";
  *   only after the epoch and only if live; `unpaid` = live licenses not paid;
  * - an epoch's pool only grows while it is current, and afterwards only shrinks, by exactly what is paid or
  *   rolled over; the last license paid takes what rounding left, so a pool with live licenses is paid out exactly;
- * - `address(this).balance == Σ pool over epochs`.
+ * - `address(this).balance == Σ pool over epochs`: coin that arrives during `collect` from the ledger is counted
+ *   or the market is counted by `collect` (as the balance gained), not by `receive`.
  */
 contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, ReentrancyGuardTransient {
+    using TransientSlot for *;
+
     bytes32 private constant _STAKING = "NodeStaking";
     bytes32 private constant _LICENSE = "AlignmentLicense";
+    bytes32 private constant _LEDGER = "ServingLedger";
+    bytes32 private constant _MARKET = "Market";
     uint256 private constant _BPS = 10_000;
 
     struct Clock {
@@ -53,6 +63,12 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
     bytes32 private constant _STORAGE_SLOT =
         0xbab006b1dc885e105c2e0f56598f8c843c3f523f0fd3656cf6ea5fd14fb04300;
 
+    // Transient: the module (ledger or market) `collect` is withdrawing from, whose transfer `receive` leaves to
+    // `collect` to count.
+    // keccak256(abi.encode(uint256(keccak256("zerog.alignment.AlignmentRewards.collecting")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant _COLLECTING_SLOT =
+        0x1a4f4ba53a121e76612f9906c5f4ff78c98db10f1a8146e3403aba0b40fb4200;
+
     /**
      * @notice Sets up the proxy's state. Called once, by the proxy's constructor. Epoch 0 starts now.
      * @param registry_ The module registry; its owner is governance.
@@ -68,9 +84,10 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
         emit EpochBlocksSet(epochBlocks_);
     }
 
-    /// @notice Plain transfers fund the current epoch, as `fund` does.
+    /// @notice Plain transfers fund the current epoch, as `fund` does; except the ledger's or market's transfer
+    /// during `collect`, which `collect` counts.
     receive() external payable {
-        _fund();
+        _received();
     }
 
     // ─── Liveness and rewards ─────────────────────────────────────────────────────────────────────
@@ -108,6 +125,24 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
     /// @inheritdoc IAlignmentRewards
     function fund() external payable {
         _fund();
+    }
+
+    /// @inheritdoc IAlignmentRewards
+    function collect() external nonReentrant returns (uint256 amount) {
+        RewardsStorage storage $ = _s();
+        address ledger = $.registry.tryGetModule(_LEDGER);
+        address market = $.registry.tryGetModule(_MARKET);
+        bool fromLedger = ledger != address(0) && IServingLedger(ledger).earningsOf(address(this)) != 0;
+        bool fromMarket = market != address(0) && IMarket(market).alignmentEarnings() != 0;
+        if (!fromLedger && !fromMarket) return 0;
+        if (INodeStaking($.registry.getModule(_STAKING)).mode() == INodeStaking.Mode.PERMISSIONED) {
+            revert RewardsNoTokenMode();
+        }
+        uint256 epoch = _current($.clock);
+        if (fromLedger) amount = _collectFrom(epoch, ledger, IServingLedger.withdrawEarnings.selector);
+        if (fromMarket) amount += _collectFrom(epoch, market, IMarket.withdrawAlignmentShare.selector);
+        // Σ coin is far below 2^128.
+        $.epochs[epoch].pool += uint128(amount);
     }
 
     /// @inheritdoc IAlignmentRewards
@@ -194,6 +229,11 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
 
     // ─── Internals ────────────────────────────────────────────────────────────────────────────────
 
+    /// @dev `receive`: funds the current epoch, unless the coin is the ledger's transfer that `collect` counts.
+    function _received() private {
+        if (msg.sender != _COLLECTING_SLOT.asAddress().tload()) _fund();
+    }
+
     function _fund() private {
         if (msg.value == 0) revert RewardsZeroAmount();
         RewardsStorage storage $ = _s();
@@ -203,6 +243,25 @@ contract AlignmentRewards is IAlignmentRewards, RegistryGovernedUpgradeable, Ree
         uint256 epoch = _current($.clock);
         $.epochs[epoch].pool += uint128(msg.value);
         emit Funded(epoch, msg.sender, msg.value);
+    }
+
+    /// @dev Calls `source`'s withdrawal (`selector`, no arguments) and returns the balance gained, which `receive`
+    /// leaves uncounted while `source` is marked.
+    function _collectFrom(uint256 epoch, address source, bytes4 selector) private returns (uint256 amount) {
+        uint256 before = address(this).balance;
+        _COLLECTING_SLOT.asAddress().tstore(source);
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool ok, bytes memory data) = source.call(abi.encodeWithSelector(selector));
+        _COLLECTING_SLOT.asAddress().tstore(address(0));
+        if (!ok) {
+            // Bubble the source's revert up.
+            // solhint-disable-next-line no-inline-assembly
+            assembly {
+                revert(add(data, 32), mload(data))
+            }
+        }
+        amount = address(this).balance - before;
+        emit Collected(epoch, source, amount);
     }
 
     function _current(Clock memory c) private view returns (uint256) {

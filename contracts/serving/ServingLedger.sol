@@ -13,7 +13,11 @@ import {IServingLedger} from "./interfaces/IServingLedger.sol";
  * Deployed behind an ERC-1967 proxy (UUPS); governance (the registry owner) sets the lock time and authorizes
  * upgrades.
  * @dev The module allowed to `charge` is recognized through the registry at call time ("InferenceServing"), so
- * replacing it in the registry moves the right with no call here.
+ * replacing it in the registry moves the right with no call here. Governance can set an alignment share
+ * (`alignmentShareBps`, 0 by default): that part of each settlement is credited to the earnings of the module
+ * registered as "AlignmentRewards" (looked up per settlement; absent, the provider gets everything), which pulls
+ * it with `withdrawEarnings` like any provider. The ledger is not deployed in the `no-token` profile, so no share
+ * is taken there.
  * Each sub-account's balance and pending refunds share one slot (`_packed`), so that a charge paid from the
  * unreserved part reads and writes one slot; the refund list is touched only when a charge reaches it.
  * Invariants:
@@ -29,6 +33,8 @@ import {IServingLedger} from "./interfaces/IServingLedger.sol";
  */
 contract ServingLedger is IServingLedger, RegistryGovernedUpgradeable, ReentrancyGuardTransient {
     bytes32 private constant _SERVING = "InferenceServing";
+    bytes32 private constant _ALIGNMENT = "AlignmentRewards";
+    uint256 private constant _BPS = 10_000;
     uint256 private constant _MASK_128 = type(uint128).max;
 
     /// @inheritdoc IServingLedger
@@ -38,6 +44,8 @@ contract ServingLedger is IServingLedger, RegistryGovernedUpgradeable, Reentranc
     /// @inheritdoc IServingLedger
     uint256 public constant MAX_LOCK_TIME = 30 days;
 
+    // Fields are appended, never reordered (upgrade-safe), so later ones need not pack with earlier ones.
+    // solhint-disable gas-struct-packing
     /// @custom:storage-location erc7201:zerog.storage.ServingLedger
     struct LedgerStorage {
         // One slot: the registry (read by every charge) and the lock time (by every refund request).
@@ -49,7 +57,10 @@ contract ServingLedger is IServingLedger, RegistryGovernedUpgradeable, Reentranc
         // Pending refunds, oldest first.
         mapping(address user => mapping(address provider => Refund[])) refunds;
         mapping(address provider => uint256) earnings;
+        // Appended (upgrade-safe): the share of each settlement credited to "AlignmentRewards", in basis points.
+        uint16 alignmentShareBps;
     }
+    // solhint-enable gas-struct-packing
 
     // keccak256(abi.encode(uint256(keccak256("zerog.storage.ServingLedger")) - 1)) & ~bytes32(uint256(0xff))
     bytes32 private constant _STORAGE_SLOT =
@@ -194,7 +205,24 @@ contract ServingLedger is IServingLedger, RegistryGovernedUpgradeable, Reentranc
             total += taken;
             emit Charged(user, provider, taken);
         }
-        if (total != 0) $.earnings[provider] += total;
+        if (total == 0) return paid;
+        uint256 share = 0;
+        uint256 bps = $.alignmentShareBps;
+        if (bps != 0) {
+            address rewards = $.registry.tryGetModule(_ALIGNMENT);
+            if (rewards != address(0)) {
+                // bps <= _BPS, so share <= total.
+                share = (total * bps) / _BPS;
+                if (share != 0) {
+                    $.earnings[rewards] += share;
+                    emit AlignmentShareCredited(rewards, provider, share);
+                }
+            }
+        }
+        // unchecked: share <= total.
+        unchecked {
+            $.earnings[provider] += total - share;
+        }
     }
 
     // ─── Providers ────────────────────────────────────────────────────────────────────────────────
@@ -216,11 +244,23 @@ contract ServingLedger is IServingLedger, RegistryGovernedUpgradeable, Reentranc
         _setLockTime(lockTime_);
     }
 
+    /// @inheritdoc IServingLedger
+    function setAlignmentShare(uint16 bps) external onlyGovernance {
+        if (bps > _BPS) revert LedgerInvalidAlignmentShare(bps);
+        _s().alignmentShareBps = bps;
+        emit AlignmentShareSet(bps);
+    }
+
     // ─── Views ────────────────────────────────────────────────────────────────────────────────────
 
     /// @inheritdoc IServingLedger
     function lockTime() external view returns (uint256) {
         return _s().lockTime;
+    }
+
+    /// @inheritdoc IServingLedger
+    function alignmentShareBps() external view returns (uint256) {
+        return _s().alignmentShareBps;
     }
 
     /// @inheritdoc IServingLedger

@@ -1,8 +1,14 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
-import { AlignmentRewards__factory, ZgProxy__factory } from "../../typechain-types";
-import { Mode } from "../helpers/staking-fixture";
+import {
+  AlignmentRewards__factory,
+  Market__factory,
+  TestCharger__factory,
+  ZgProxy__factory,
+} from "../../typechain-types";
+import { Mode, VERSION } from "../helpers/staking-fixture";
+import { SERVING_NAMES, deployLedger } from "../helpers/serving-fixture";
 import {
   EPOCH_BLOCKS,
   deployAlignment,
@@ -27,6 +33,42 @@ async function ready(mode: (typeof Mode)[keyof typeof Mode]): Promise<Ready> {
 }
 const nativeReady = () => ready(Mode.NATIVE);
 const permissionedReady = () => ready(Mode.PERMISSIONED);
+
+/**
+ * Registers a ServingLedger (alignment share `bps`) and a TestCharger as "InferenceServing" in `f`'s registry, and
+ * charges `fee` from the user's sub-account with the provider: `fee * bps / 10,000` is held for AlignmentRewards.
+ */
+async function withServingFees(f: AlignmentFixture, bps: number, fee: bigint) {
+  const { ledger, ledgerAddress } = await deployLedger(f.governance, await f.registry.getAddress());
+  const charger = await new TestCharger__factory(f.governance).deploy();
+  await (await f.registry.setModule(SERVING_NAMES.ServingLedger, ledgerAddress, VERSION)).wait();
+  await (
+    await f.registry.setModule(SERVING_NAMES.InferenceServing, await charger.getAddress(), VERSION)
+  ).wait();
+  await (await ledger.setAlignmentShare(bps)).wait();
+  await (await ledger.connect(f.user).deposit({ value: fee })).wait();
+  await (await ledger.connect(f.user).fund(f.provider.address, fee)).wait();
+  const charge = () =>
+    charger.charge(ledgerAddress, f.provider.address, [{ user: f.user.address, amount: fee }]);
+  return { ledger, ledgerAddress, charge };
+}
+
+/**
+ * Registers a Market (price 1 wei a sector, alignment share `bps`) and `f.stranger` as its "Flow", and charges a
+ * fee of `fee` wei: `fee * bps / 10,000` is held for AlignmentRewards.
+ */
+async function withStorageFees(f: AlignmentFixture, bps: number, fee: bigint) {
+  const implementation = await new Market__factory(f.governance).deploy();
+  const init = implementation.interface.encodeFunctionData("initialize", [await f.registry.getAddress(), 1n]);
+  const proxy = await new ZgProxy__factory(f.governance).deploy(await implementation.getAddress(), init);
+  const marketAddress = await proxy.getAddress();
+  const market = Market__factory.connect(marketAddress, f.governance);
+  await (await f.registry.setModule(ethers.encodeBytes32String("Market"), marketAddress, VERSION)).wait();
+  await (await f.registry.setModule(ethers.encodeBytes32String("Flow"), f.stranger.address, VERSION)).wait();
+  await (await market.setAlignmentShare(bps)).wait();
+  await (await market.connect(f.stranger).chargeFee(0, fee, 0, { value: fee })).wait();
+  return { market, marketAddress };
+}
 
 describe("AlignmentRewards", function () {
   describe("setup and governance", function () {
@@ -179,6 +221,82 @@ describe("AlignmentRewards", function () {
         .to.be.revertedWithCustomError(f.rewards, "RewardsNothingToRollOver")
         .withArgs(epoch + 1n);
       await expect(f.rewards.claim(epoch + 1n, h[0].licenseId)).to.changeEtherBalance(h[0].account, 50n);
+    });
+
+    it("collect: pulls the alignment share of serving fees into the current epoch's pool; live licenses claim it", async function () {
+      const { f, h } = await loadFixture(nativeReady);
+      // No ledger registered: nothing to collect.
+      expect(await f.rewards.collect.staticCall()).to.equal(0n);
+      await expect(f.rewards.connect(f.stranger).collect()).to.not.emit(f.rewards, "Collected");
+      const { ledger, ledgerAddress, charge } = await withServingFees(f, 2_000, 1000n);
+      // A ledger, but no earnings yet.
+      await expect(f.rewards.connect(f.stranger).collect()).to.not.emit(f.rewards, "Collected");
+      await (await charge()).wait();
+      expect(await ledger.earningsOf(f.rewardsAddress)).to.equal(200n);
+      expect(await ledger.earningsOf(f.provider.address)).to.equal(800n);
+      const epoch = await f.rewards.currentEpoch();
+      await (await f.rewards.connect(h[0].account).attest([h[0].licenseId])).wait();
+      await (await f.rewards.connect(h[1].account).attest([h[1].licenseId])).wait();
+      // Anyone collects; the ledger's transfer is counted once (Collected, not Funded).
+      const tx = f.rewards.connect(f.stranger).collect();
+      await expect(tx).to.emit(f.rewards, "Collected").withArgs(epoch, ledgerAddress, 200n);
+      await expect(tx).to.not.emit(f.rewards, "Funded");
+      await expect(tx).to.changeEtherBalances([f.rewards, ledger], [200n, -200n]);
+      expect(await ledger.earningsOf(f.rewardsAddress)).to.equal(0n);
+      expect((await f.rewards.epochOf(epoch)).pool).to.equal(200n);
+      // Plain transfers still fund after a collect (the marker is cleared).
+      await expect(f.stranger.sendTransaction({ to: f.rewardsAddress, value: 2n }))
+        .to.emit(f.rewards, "Funded")
+        .withArgs(epoch, f.stranger.address, 2n);
+      expect(await ethers.provider.getBalance(f.rewardsAddress)).to.equal(202n);
+      await nextEpoch(f);
+      await expect(f.rewards.claim(epoch, h[0].licenseId)).to.changeEtherBalance(h[0].account, 101n);
+      await expect(f.rewards.claim(epoch, h[1].licenseId)).to.changeEtherBalance(h[1].account, 101n);
+      expect(await ethers.provider.getBalance(f.rewardsAddress)).to.equal(0n);
+      // Fees charged later feed the epoch current at collect time.
+      await (await ledger.connect(f.user).deposit({ value: 1000n })).wait();
+      await (await ledger.connect(f.user).fund(f.provider.address, 1000n)).wait();
+      await (await charge()).wait();
+      await expect(f.rewards.collect())
+        .to.emit(f.rewards, "Collected")
+        .withArgs(epoch + 1n, ledgerAddress, 200n);
+      expect((await f.rewards.epochOf(epoch + 1n)).pool).to.equal(200n);
+    });
+
+    it("collect: pulls storage fees held by the Market too, with serving fees, in one call", async function () {
+      const { f, h } = await loadFixture(nativeReady);
+      const { market, marketAddress } = await withStorageFees(f, 1_000, 5000n);
+      expect(await market.alignmentEarnings()).to.equal(500n);
+      expect(await market.rewardPool()).to.equal(4500n);
+      const epoch = await f.rewards.currentEpoch();
+      // The Market alone.
+      await expect(f.rewards.collect()).to.emit(f.rewards, "Collected").withArgs(epoch, marketAddress, 500n);
+      expect((await f.rewards.epochOf(epoch)).pool).to.equal(500n);
+      // Both sources.
+      const { ledgerAddress, charge } = await withServingFees(f, 2_000, 1000n);
+      await (await charge()).wait();
+      await (await market.connect(f.stranger).chargeFee(0, 3000n, 0, { value: 3000n })).wait();
+      const tx = f.rewards.collect();
+      await expect(tx).to.emit(f.rewards, "Collected").withArgs(epoch, ledgerAddress, 200n);
+      await expect(tx).to.emit(f.rewards, "Collected").withArgs(epoch, marketAddress, 300n);
+      await expect(tx).to.not.emit(f.rewards, "Funded");
+      expect(await market.alignmentEarnings()).to.equal(0n);
+      expect((await f.rewards.epochOf(epoch)).pool).to.equal(1000n);
+      expect(await ethers.provider.getBalance(f.rewardsAddress)).to.equal(1000n);
+      // A live license takes the whole pool.
+      await (await f.rewards.connect(h[0].account).attest([h[0].licenseId])).wait();
+      await nextEpoch(f);
+      await expect(f.rewards.claim(epoch, h[0].licenseId)).to.changeEtherBalance(h[0].account, 1000n);
+    });
+
+    it("collect: PERMISSIONED staking refuses to add serving fees (nothing to collect is not an error)", async function () {
+      const { f } = await loadFixture(permissionedReady);
+      expect(await f.rewards.collect.staticCall()).to.equal(0n);
+      const { ledger, charge } = await withServingFees(f, 1_000, 100n);
+      expect(await f.rewards.collect.staticCall()).to.equal(0n);
+      await (await charge()).wait();
+      expect(await ledger.earningsOf(f.rewardsAddress)).to.equal(10n);
+      await expect(f.rewards.collect()).to.be.revertedWithCustomError(f.rewards, "RewardsNoTokenMode");
     });
 
     it("PERMISSIONED staking: nothing is funded, liveness is still recorded", async function () {

@@ -10,6 +10,9 @@
  * is rejected, and every balance, refund and voucher state. After every operation the test checks the money
  * invariant from chain state alone and that the chain matches the model exactly. See PROPERTIES.md.
  *
+ * The ledger takes an alignment share (`ALIGNMENT_SHARE_BPS`) of each settlement for an account registered as
+ * "AlignmentRewards": its earnings are part of the model, the state and the money invariant.
+ *
  * Block timestamps are set explicitly so that the model knows the time of each operation. The chain is reset
  * between runs with evm_snapshot / evm_revert. The state is read from storage slots after every operation, and
  * through the views (in one eth_call through TestMulticall) at the end of every run.
@@ -65,6 +68,9 @@ const USER_INDICES = [11, 12];
 const PROVIDER_INDICES = [13, 14];
 const USERS = USER_INDICES.length;
 const PROVIDERS = PROVIDER_INDICES.length;
+/** Signer index of the account registered as "AlignmentRewards", and the share of each settlement it is credited. */
+const ALIGNMENT_INDEX = 15;
+const ALIGNMENT_SHARE_BPS = 1_234n;
 
 // ─── Operations ───────────────────────────────────────────────────────────────────────────────────
 
@@ -293,6 +299,8 @@ class Model {
     Array.from({ length: PROVIDERS }, () => ({ balance: 0n, pendingRefund: 0n, refunds: [] })),
   );
   readonly earnings: bigint[] = Array.from({ length: PROVIDERS }, () => 0n);
+  /** The earnings held for "AlignmentRewards". */
+  alignmentEarnings = 0n;
   readonly vouchers: VoucherState[][] = Array.from({ length: USERS }, () =>
     Array.from({ length: PROVIDERS }, () => ({ settled: 0n, nonce: 0n })),
   );
@@ -417,10 +425,15 @@ class Model {
       }
     }
     const paid = batch.map((v, i) => (owed[i] === 0n ? 0n : this.charge(v.user, provider, owed[i])));
+    let total = 0n;
     batch.forEach((v, i) => {
       this.vouchers[v.user][provider].settled -= owed[i] - paid[i];
-      this.earnings[provider] += paid[i];
+      total += paid[i];
     });
+    // The alignment share of the call's total (rounded down); the provider gets the rest.
+    const share = (total * ALIGNMENT_SHARE_BPS) / 10_000n;
+    this.alignmentEarnings += share;
+    this.earnings[provider] += total - share;
     return { error: null, result: { owed, paid, reasons } };
   }
 
@@ -495,6 +508,7 @@ interface ChainState {
   available: bigint[];
   subs: ModelSub[][];
   earnings: bigint[];
+  alignmentEarnings: bigint;
   vouchers: VoucherState[][];
   lockTime: bigint;
   coin: bigint;
@@ -512,6 +526,7 @@ class StorageReader {
   private readonly subSlots: string[][];
   private readonly refundSlots: string[][];
   private readonly earningsSlots: string[];
+  private readonly alignmentSlot: string;
   private readonly voucherSlots: string[][];
 
   constructor(
@@ -519,6 +534,7 @@ class StorageReader {
     private readonly servingAddress: string,
     users: readonly string[],
     providers: readonly string[],
+    alignment: string,
   ) {
     const ledgerBase = BigInt(LEDGER_STORAGE);
     const servingBase = BigInt(SERVING_STORAGE);
@@ -529,6 +545,7 @@ class StorageReader {
       providers.map((p) => mappingSlot(p, mappingSlot(u, ledgerBase + 3n))),
     );
     this.earningsSlots = providers.map((p) => mappingSlot(p, ledgerBase + 4n));
+    this.alignmentSlot = mappingSlot(alignment, ledgerBase + 4n);
     this.voucherSlots = users.map((u) =>
       providers.map((p) => mappingSlot(p, mappingSlot(u, servingBase + 4n))),
     );
@@ -558,12 +575,13 @@ class StorageReader {
 
   async read(): Promise<ChainState> {
     const ledger = this.ledgerAddress;
-    const [lockWord, coin, available, subs, earnings, vouchers] = await Promise.all([
+    const [lockWord, coin, available, subs, earnings, alignmentEarnings, vouchers] = await Promise.all([
       this.word(ledger, this.lockSlot),
       send<string>("eth_getBalance", [ledger, "latest"]).then(BigInt),
       Promise.all(this.availableSlots.map((slot) => this.word(ledger, slot))),
       Promise.all(this.subSlots.map((row, u) => Promise.all(row.map((_, p) => this.sub(u, p))))),
       Promise.all(this.earningsSlots.map((slot) => this.word(ledger, slot))),
+      this.word(ledger, this.alignmentSlot),
       Promise.all(
         this.voucherSlots.map((row) =>
           Promise.all(
@@ -576,7 +594,15 @@ class StorageReader {
       ),
     ]);
     // Slot 0 holds the registry address (low 160 bits) and the lock time (the next 64).
-    return { available, subs, earnings, vouchers, lockTime: (lockWord >> 160n) & MAX_64, coin };
+    return {
+      available,
+      subs,
+      earnings,
+      alignmentEarnings,
+      vouchers,
+      lockTime: (lockWord >> 160n) & MAX_64,
+      coin,
+    };
   }
 }
 
@@ -593,6 +619,7 @@ class ViewReader {
     servingAddress: string,
     private readonly users: readonly string[],
     private readonly providers: readonly string[],
+    alignment: string,
   ) {
     const calls: { target: string; data: string }[] = [];
     const l = ledger.interface;
@@ -604,6 +631,7 @@ class ViewReader {
         calls.push({ target: ledgerAddress, data: l.encodeFunctionData("subAccount", [u, p]) });
     for (const p of providers)
       calls.push({ target: ledgerAddress, data: l.encodeFunctionData("earningsOf", [p]) });
+    calls.push({ target: ledgerAddress, data: l.encodeFunctionData("earningsOf", [alignment]) });
     for (const u of users)
       for (const p of providers)
         calls.push({ target: servingAddress, data: s.encodeFunctionData("voucherStateOf", [u, p]) });
@@ -641,6 +669,7 @@ class ViewReader {
       }),
     );
     const earnings = this.providers.map(() => l.decodeFunctionResult("earningsOf", next())[0] as bigint);
+    const alignmentEarnings = l.decodeFunctionResult("earningsOf", next())[0] as bigint;
     const vouchers = this.users.map(() =>
       this.providers.map((): VoucherState => {
         const v = s.decodeFunctionResult("voucherStateOf", next())[0] as { settled: bigint; nonce: bigint };
@@ -649,7 +678,7 @@ class ViewReader {
     );
     const lockTime = l.decodeFunctionResult("lockTime", next())[0] as bigint;
     const coin = this.multicall.interface.decodeFunctionResult("coinBalance", next())[0] as bigint;
-    return { available, subs, earnings, vouchers, lockTime, coin };
+    return { available, subs, earnings, alignmentEarnings, vouchers, lockTime, coin };
   }
 }
 
@@ -725,12 +754,18 @@ describe("ServingLedger invariants (fast-check)", function () {
     await (
       await registry.setModule(SERVING_NAMES.InferenceServing, deployedServing.servingAddress, VERSION)
     ).wait();
+    const alignment = signers[ALIGNMENT_INDEX].address;
+    await (
+      await registry.setModule(ethers.encodeBytes32String("AlignmentRewards"), alignment, VERSION)
+    ).wait();
+    await (await ledger.setAlignmentShare(ALIGNMENT_SHARE_BPS)).wait();
     const multicall = await new TestMulticall__factory(governance).deploy();
     storage = new StorageReader(
       deployedLedger.ledgerAddress,
       deployedServing.servingAddress,
       users.map((u) => u.address),
       providers.map((p) => p.address),
+      alignment,
     );
     views = new ViewReader(
       multicall,
@@ -741,6 +776,7 @@ describe("ServingLedger invariants (fast-check)", function () {
       deployedServing.servingAddress,
       users.map((u) => u.address),
       providers.map((p) => p.address),
+      alignment,
     );
     domain = voucherDomain(deployedServing.servingAddress);
     otherDomain = voucherDomain(deployedServing.servingAddress, 1n);
@@ -777,6 +813,7 @@ describe("ServingLedger invariants (fast-check)", function () {
       }
     }
     for (let p = 0; p < PROVIDERS; ++p) held += chain.earnings[p];
+    held += chain.alignmentEarnings;
     // The money invariant, from the chain alone: every wei held is owed to someone.
     if (chain.coin !== held) {
       expect(chain.coin, `${label}: balance == Σ available + Σ sub-accounts + Σ earnings`).to.equal(held);
@@ -786,6 +823,7 @@ describe("ServingLedger invariants (fast-check)", function () {
       available: model.available,
       subs: model.subs,
       earnings: model.earnings,
+      alignmentEarnings: model.alignmentEarnings,
       vouchers: model.vouchers,
       lockTime: model.lockTime,
       coin: model.coin,

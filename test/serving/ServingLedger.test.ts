@@ -33,10 +33,10 @@ async function subOf(ledger: ServingLedger, user: string, provider: string): Pro
   };
 }
 
-/** The money invariant over the accounts a test uses. */
-async function expectConserved(f: LedgerFixture): Promise<void> {
+/** The money invariant over the accounts a test uses (`extra`: other earners, such as the AlignmentRewards module). */
+async function expectConserved(f: LedgerFixture, extra: string[] = []): Promise<void> {
   const users = [f.alice, f.bob].map((s) => s.address);
-  const providers = [f.provider, f.provider2].map((s) => s.address);
+  const providers = [f.provider, f.provider2].map((s) => s.address).concat(extra);
   let held = 0n;
   for (const u of users) {
     held += await f.ledger.balanceOf(u);
@@ -630,6 +630,96 @@ describe("ServingLedger", function () {
     });
   });
 
+  describe("alignment share", function () {
+    const ALIGNMENT = ethers.encodeBytes32String("AlignmentRewards");
+
+    /** `fundedFixture` with the stranger registered as "AlignmentRewards" (the ledger only credits its earnings). */
+    async function shareFixture() {
+      const f = await fundedFixture();
+      await f.registry.setModule(ALIGNMENT, f.stranger.address, VERSION);
+      return f;
+    }
+
+    it("setAlignmentShare: 0 by default; governance only; at most 10,000 bps; emits AlignmentShareSet", async function () {
+      const f = await loadFixture(deployLedgerFixture);
+      expect(await f.ledger.alignmentShareBps()).to.equal(0n);
+      await expect(f.ledger.connect(f.stranger).setAlignmentShare(100))
+        .to.be.revertedWithCustomError(f.ledger, "LedgerNotGovernance")
+        .withArgs(f.stranger.address);
+      await expect(f.ledger.setAlignmentShare(10_001))
+        .to.be.revertedWithCustomError(f.ledger, "LedgerInvalidAlignmentShare")
+        .withArgs(10_001n);
+      for (const bps of [10_000n, 250n, 0n]) {
+        await expect(f.ledger.setAlignmentShare(bps)).to.emit(f.ledger, "AlignmentShareSet").withArgs(bps);
+        expect(await f.ledger.alignmentShareBps()).to.equal(bps);
+      }
+    });
+
+    it("charge: with the default share of 0 the provider gets everything, AlignmentRewards nothing", async function () {
+      const f = await loadFixture(shareFixture);
+      await expect(charge(f, f.provider, [[f.alice, E("2")]])).to.not.emit(
+        f.ledger,
+        "AlignmentShareCredited",
+      );
+      expect(await f.ledger.earningsOf(f.provider.address)).to.equal(E("2"));
+      expect(await f.ledger.earningsOf(f.stranger.address)).to.equal(0n);
+    });
+
+    it("charge: credits the share of the call's total to AlignmentRewards' earnings, the rest to the provider", async function () {
+      const f = await loadFixture(shareFixture);
+      await f.ledger.connect(f.bob).deposit({ value: E("1") });
+      await f.ledger.connect(f.bob).fund(f.provider.address, E("1"));
+      await f.ledger.setAlignmentShare(1_000);
+      // 2 ETH from Alice and 1 ETH from Bob: 10 % of 3 ETH.
+      const tx = charge(f, f.provider, [
+        [f.alice, E("2")],
+        [f.bob, E("1")],
+      ]);
+      await expect(tx)
+        .to.emit(f.ledger, "AlignmentShareCredited")
+        .withArgs(f.stranger.address, f.provider.address, E("0.3"));
+      await expect(tx).to.emit(f.ledger, "Charged").withArgs(f.alice.address, f.provider.address, E("2"));
+      expect(await f.ledger.earningsOf(f.provider.address)).to.equal(E("2.7"));
+      expect(await f.ledger.earningsOf(f.stranger.address)).to.equal(E("0.3"));
+      await expectConserved(f, [f.stranger.address]);
+      // Rounded down: 10 % of 9 wei is 0 (nothing credited, no event); of 19 wei, 1.
+      await expect(charge(f, f.provider, [[f.alice, 9n]])).to.not.emit(f.ledger, "AlignmentShareCredited");
+      await charge(f, f.provider, [[f.alice, 19n]]);
+      expect(await f.ledger.earningsOf(f.stranger.address)).to.equal(E("0.3") + 1n);
+      expect(await f.ledger.earningsOf(f.provider.address)).to.equal(E("2.7") + 27n);
+      // 10,000 bps: everything goes to AlignmentRewards, which withdraws it like a provider (pulled, not pushed).
+      await f.ledger.setAlignmentShare(10_000);
+      await charge(f, f.provider, [[f.alice, E("1")]]);
+      expect(await f.ledger.earningsOf(f.provider.address)).to.equal(E("2.7") + 27n);
+      const held = E("1.3") + 1n;
+      expect(await f.ledger.earningsOf(f.stranger.address)).to.equal(held);
+      await expect(f.ledger.connect(f.stranger).withdrawEarnings()).to.changeEtherBalances(
+        [f.stranger, f.ledger],
+        [held, -held],
+      );
+      await expectConserved(f, [f.stranger.address]);
+    });
+
+    it("charge: with no AlignmentRewards registered, the provider gets everything", async function () {
+      const f = await loadFixture(fundedFixture);
+      await f.ledger.setAlignmentShare(5_000);
+      await expect(charge(f, f.provider, [[f.alice, E("2")]])).to.not.emit(
+        f.ledger,
+        "AlignmentShareCredited",
+      );
+      expect(await f.ledger.earningsOf(f.provider.address)).to.equal(E("2"));
+      await expectConserved(f);
+    });
+
+    it("charge: nothing taken, nothing credited", async function () {
+      const f = await loadFixture(shareFixture);
+      await f.ledger.setAlignmentShare(5_000);
+      await expect(charge(f, f.provider, [[f.bob, E("1")]])).to.not.emit(f.ledger, "AlignmentShareCredited");
+      expect(await f.ledger.earningsOf(f.stranger.address)).to.equal(0n);
+      expect(await f.ledger.earningsOf(f.provider.address)).to.equal(0n);
+    });
+  });
+
   describe("upgrade", function () {
     it("upgradeToAndCall: by a non-governance account reverts LedgerNotGovernance", async function () {
       const f = await loadFixture(fundedFixture);
@@ -651,6 +741,7 @@ describe("ServingLedger", function () {
       expect(await f.ledger.balanceOf(f.alice.address)).to.equal(E("4"));
       expect(await f.ledger.earningsOf(f.provider.address)).to.equal(E("1"));
       expect(await f.ledger.lockTime()).to.equal(LOCK_TIME);
+      expect(await f.ledger.alignmentShareBps()).to.equal(0n);
       await expectConserved(f);
     });
   });

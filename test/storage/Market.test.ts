@@ -275,6 +275,67 @@ describe("Market", function () {
     });
   });
 
+  describe("alignment share", function () {
+    const ALIGNMENT = ethers.encodeBytes32String("AlignmentRewards");
+
+    it("setAlignmentShare: 0 by default; governance only; at most 10,000 bps; emits AlignmentShareSet", async function () {
+      const f = await loadFixture(deployPricedStorageFixture);
+      expect(await f.market.alignmentShareBps()).to.equal(0n);
+      await expect(f.market.connect(f.stranger).setAlignmentShare(1))
+        .to.be.revertedWithCustomError(f.market, "MarketNotGovernance")
+        .withArgs(f.stranger.address);
+      await expect(f.market.setAlignmentShare(10_001))
+        .to.be.revertedWithCustomError(f.market, "MarketInvalidAlignmentShare")
+        .withArgs(10_001n);
+      for (const bps of [10_000n, 300n, 0n]) {
+        await expect(f.market.setAlignmentShare(bps)).to.emit(f.market, "AlignmentShareSet").withArgs(bps);
+        expect(await f.market.alignmentShareBps()).to.equal(bps);
+      }
+    });
+
+    it("chargeFee: holds the share for AlignmentRewards, the pool gets the rest; only that module withdraws it", async function () {
+      const f = await loadFixture(deployPricedStorageFixture);
+      const flow = await flowSigner(f);
+      await f.market.setAlignmentShare(2_500);
+      // No AlignmentRewards registered: the whole fee joins the pool.
+      await expect(f.market.connect(flow).chargeFee(0, 4, 0, { value: 4n * PRICE })).to.not.emit(
+        f.market,
+        "AlignmentShareHeld",
+      );
+      expect(await f.market.rewardPool()).to.equal(4n * PRICE);
+      // The stranger stands in for AlignmentRewards: 25 % of each fee is held for it.
+      await f.registry.setModule(ALIGNMENT, f.stranger.address, "1.0.0");
+      const fee = 8n * PRICE;
+      await expect(f.market.connect(flow).chargeFee(4, 8, 0, { value: fee }))
+        .to.emit(f.market, "AlignmentShareHeld")
+        .withArgs(f.stranger.address, fee / 4n);
+      expect(await f.market.alignmentEarnings()).to.equal(fee / 4n);
+      expect(await f.market.rewardPool()).to.equal(4n * PRICE + (fee * 3n) / 4n);
+      expect(await ethers.provider.getBalance(f.marketAddress)).to.equal(
+        (await f.market.rewardPool()) + (await f.market.alignmentEarnings()),
+      );
+      // The challenge module cannot pay rewards out of what is held.
+      await expect(
+        f.market.connect(f.challenges).payReward(f.bob.address, 4n * PRICE + (fee * 3n) / 4n + 1n),
+      ).to.be.revertedWithCustomError(f.market, "MarketInsufficientPool");
+      await expect(f.market.connect(f.bob).withdrawAlignmentShare())
+        .to.be.revertedWithCustomError(f.market, "MarketNotAlignmentRewards")
+        .withArgs(f.bob.address);
+      const tx = f.market.connect(f.stranger).withdrawAlignmentShare();
+      await expect(tx)
+        .to.emit(f.market, "AlignmentShareWithdrawn")
+        .withArgs(f.stranger.address, fee / 4n);
+      await expect(tx).to.changeEtherBalances([f.stranger, f.market], [fee / 4n, -(fee / 4n)]);
+      expect(await f.market.alignmentEarnings()).to.equal(0n);
+      // Nothing held: nothing sent.
+      await expect(f.market.connect(f.stranger).withdrawAlignmentShare()).to.not.emit(
+        f.market,
+        "AlignmentShareWithdrawn",
+      );
+      expect(await ethers.provider.getBalance(f.marketAddress)).to.equal(await f.market.rewardPool());
+    });
+  });
+
   describe("upgrade", function () {
     it("upgradeToAndCall: by a non-governance account reverts MarketNotGovernance", async function () {
       const f = await loadFixture(deployFreeStorageFixture);

@@ -58,6 +58,9 @@ interface IAlignmentRewards is IRegistryGoverned {
     event LivenessAttested(uint256 indexed epoch, address indexed node, uint256[] licenseIds);
     /// @notice Emitted when coin is added to an epoch's pool.
     event Funded(uint256 indexed epoch, address indexed from, uint256 amount);
+    /// @notice Emitted when `collect` adds the alignment share of fees withdrawn from `source` (the "ServingLedger"
+    /// or the "Market") to the pool.
+    event Collected(uint256 indexed epoch, address indexed source, uint256 amount);
     /// @notice Emitted when a live license's reward is paid: `commission` to the operator, `amount` to the holder.
     event RewardClaimed(
         uint256 indexed epoch,
@@ -78,6 +81,15 @@ interface IAlignmentRewards is IRegistryGoverned {
 
     /// @notice Adds `msg.value` to the current epoch's pool.
     function fund() external payable;
+
+    /**
+     * @notice Withdraws the alignment share of fees held for this module by the modules registered as
+     * "ServingLedger" (its earnings there: serving fees) and "Market" (storage fees), and adds it to the current
+     * epoch's pool (one `Collected` per source). Anyone may call. Returns 0 and does nothing when neither is
+     * registered or holds anything; reverts `RewardsNoTokenMode` in PERMISSIONED staking mode.
+     * @return amount The coin added to the pool.
+     */
+    function collect() external returns (uint256 amount);
 
     /// @notice Pays license `licenseId`'s reward for ended epoch `epoch` (anyone may call).
     function claim(uint256 epoch, uint256 licenseId) external returns (uint256 amount);

@@ -9,8 +9,11 @@ import {IRegistryGoverned} from "../../core/interfaces/IRegistryGoverned.sol";
  * sub-account per provider, and can take money back out of a sub-account only through a refund that unlocks
  * after `lockTime()` seconds: the provider has that long to settle what the user owes it. The module
  * registered as "InferenceServing" charges sub-accounts when it settles user-signed vouchers; providers then
- * withdraw their earnings.
- * @dev Invariant: `address(this).balance == Σ available + Σ sub-account balances + Σ earnings`
+ * withdraw their earnings. Governance can set an alignment share of each settlement (`alignmentShareBps()`, 0 by
+ * default): it is credited to the earnings of the module registered as "AlignmentRewards" (when there is one),
+ * which withdraws it like a provider; the provider's earnings get the rest.
+ * @dev Invariant: `address(this).balance == Σ available + Σ sub-account balances + Σ earnings` (Σ earnings includes
+ * what is held for "AlignmentRewards")
  * (a pending refund is still part of its sub-account's balance until it is released). A sub-account's balance
  * and its pending refunds each fit in 128 bits, and `pendingRefund <= balance`.
  */
@@ -63,6 +66,8 @@ interface IServingLedger is IRegistryGoverned {
     /// @notice Thrown when funding would take a sub-account's balance past 2^128 − 1.
     /// @param balance The balance the sub-account would have had.
     error LedgerAmountTooLarge(uint256 balance);
+    /// @notice Thrown when an alignment share above 10,000 basis points is set.
+    error LedgerInvalidAlignmentShare(uint256 bps);
     /// @notice Thrown when coin cannot be sent.
     error LedgerTransferFailed(address to, uint256 amount);
 
@@ -89,6 +94,11 @@ interface IServingLedger is IRegistryGoverned {
     event EarningsWithdrawn(address indexed provider, uint256 amount);
     /// @notice Emitted when governance sets the refund lock time (also at initialization).
     event LockTimeSet(uint256 lockTime);
+    /// @notice Emitted when governance sets the alignment share (basis points of each settlement).
+    event AlignmentShareSet(uint256 bps);
+    /// @notice Emitted once per `charge` that credits the alignment share: `amount` of what `provider` was paid went
+    /// to the earnings of `rewards` (the module registered as "AlignmentRewards").
+    event AlignmentShareCredited(address indexed rewards, address indexed provider, uint256 amount);
 
     /// @notice Adds `msg.value` (non-zero) to the caller's available balance.
     function deposit() external payable;
@@ -120,7 +130,9 @@ interface IServingLedger is IRegistryGoverned {
     function releaseRefunds(address provider) external returns (uint256 released);
 
     /**
-     * @notice Takes from sub-accounts with `provider` and credits the provider's earnings. Only the module
+     * @notice Takes from sub-accounts with `provider` and credits the provider's earnings, less the alignment share
+     * (`total * alignmentShareBps() / 10_000` of the call's total, rounded down), which is credited to the
+     * earnings of the module registered as "AlignmentRewards" (none when it is absent). Only the module
      * registered as "InferenceServing" (looked up in the registry once per call). Each charge is capped at the
      * sub-account's balance: the unreserved part first, then pending refunds, newest first. Charges of zero are
      * skipped; charges are applied in order, so two charges of one user share that user's balance.
@@ -137,6 +149,16 @@ interface IServingLedger is IRegistryGoverned {
     /// @notice Sets how long a refund stays locked, for refunds requested from now on. Only governance.
     /// @param lockTime Seconds, within [`MIN_LOCK_TIME`, `MAX_LOCK_TIME`].
     function setLockTime(uint256 lockTime) external;
+
+    /**
+     * @notice Sets the alignment share: the part of each settlement credited to the earnings of the module
+     * registered as "AlignmentRewards" instead of the provider's. Only governance. 0 (the default) turns it off.
+     * @param bps Basis points, at most 10,000.
+     */
+    function setAlignmentShare(uint16 bps) external;
+
+    /// @notice The alignment share of each settlement, in basis points (0 by default).
+    function alignmentShareBps() external view returns (uint256);
 
     /// @notice How long a refund stays locked (seconds).
     function lockTime() external view returns (uint256);
