@@ -267,6 +267,17 @@ export class AlignmentClient {
     return this.rewards.currentEpoch();
   }
 
+  /**
+   * Moves the alignment share of serving and storage fees (held for AlignmentRewards by the ledger and the
+   * Market) into the current epoch's reward pool; nothing is sent when nothing is held.
+   */
+  async collectFees(): Promise<boolean> {
+    const amount = await this.rewards.collect.staticCall();
+    if (amount === 0n) return false;
+    await this.chain.send("collect the alignment share of fees", () => this.rewards.collect());
+    return true;
+  }
+
   /** Attests liveness for `licenses` in the current epoch (one transaction). */
   async attestLiveness(licenses: bigint[]): Promise<void> {
     await this.chain.send(`attest liveness for ${licenses.length} license(s)`, () =>

@@ -174,13 +174,19 @@ export const alignmentNode: WorkerService<typeof config> = {
       }
     };
 
-    /** Attests liveness for its licenses once per epoch. */
+    /** Attests liveness for its licenses once per epoch, and collects the fee share into the reward pool. */
     const attest = async () => {
       const epoch = await client.currentEpoch();
       if (await store.get(livenessKey(epoch))) return;
       try {
         await client.attestLiveness(licenses);
         attestations.inc();
+        // Once an epoch, the alignment share of fees joins the pool (anyone may; nodes have the interest).
+        await client
+          .collectFees()
+          .catch((error: unknown) =>
+            log.warn("cannot collect the alignment share of fees", { error: firstLine(error) }),
+          );
         await store.put(livenessKey(epoch), { at: Date.now() });
       } catch (error) {
         log.warn("cannot attest liveness", { epoch: epoch.toString(), error: firstLine(error) });
