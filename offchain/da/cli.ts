@@ -165,6 +165,6 @@ export function registerDACommands(program: Command): void {
 function formatConfidence(confidence: number): string {
   if (confidence === 0) return "0 % (a sampled cell could not be verified from any signer)";
   const missing = 1 - confidence;
-  const digits = Math.max(0, Math.ceil(-Math.log10(missing)) - 2);
+  const digits = Math.max(2, Math.ceil(-Math.log10(missing)) - 1);
   return `${(confidence * 100).toFixed(digits)} % (1 − 2^−${Math.round(-Math.log2(missing))})`;
 }
