@@ -584,7 +584,8 @@ describe("inference oracle", function () {
     );
     expect(refused).to.match(/answered HTTP 403: 0x[0-9a-fA-F]{40} is not an active ALIGNMENT operator/);
     const unsigned = await fetch(`${url}/v1/audit/${stranger.key.address}/receipts`);
-    expect(unsigned.status).to.equal(401);
+    // No read authorization at all: a bad request, saying what the header must hold.
+    expect(unsigned.status).to.equal(400);
 
     // Staked for ALIGNMENT: the receipts, oldest first, in pages that follow each other.
     const auditor = await user(65, "0");
