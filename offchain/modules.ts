@@ -12,7 +12,7 @@ import { storage } from "./storage/module";
  * Every module of the stack, in order: a module comes after the modules it requires, and a worker's services start
  * in this order. Adding a module is its own folders plus one line here.
  */
-export const MODULES: readonly ModuleManifest[] = [staking, storage, da, serving, inft, alignment];
+export const MODULES: readonly ModuleManifest[] = [staking, storage, serving, inft, da, alignment];
 
 /** The worker kinds the modules run (`zg node <kind>`), each with the modules that take part in it. */
 export function workerKinds(modules: readonly ModuleManifest[] = MODULES): Map<string, string[]> {
