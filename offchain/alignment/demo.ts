@@ -132,12 +132,7 @@ export async function showDispute({ state, controls, connectAs, newAccount }: De
   try {
     const address = provider.address as string;
     const staking = await StakingClient.connect(provider);
-    if (staking.mode === "permissioned") {
-      await (await StakingClient.connect(governance)).setAdmitted(address, "PROVIDER", true);
-      await staking.deposit("PROVIDER", 0n);
-    } else {
-      await staking.deposit("PROVIDER", await staking.minStake("PROVIDER"));
-    }
+    await staking.joinAtMinimum("PROVIDER", await StakingClient.connect(governance));
     const serving = await ServingClient.connect(user);
     // Without a ledger (no token), services are free.
     const price = serving.hasLedger ? "1000" : "0";

@@ -58,12 +58,7 @@ export async function showWithholding({
       );
     const address = operator.address as string;
     const staking = await StakingClient.connect(operator);
-    if (staking.mode === "permissioned") {
-      await (await StakingClient.connect(governance)).setAdmitted(address, "DA_SIGNER", true);
-      await staking.deposit("DA_SIGNER", 0n);
-    } else {
-      await staking.deposit("DA_SIGNER", await staking.minStake("DA_SIGNER"));
-    }
+    await staking.joinAtMinimum("DA_SIGNER", await StakingClient.connect(governance));
     await controls.startExtraWorker(
       {
         name: victim,

@@ -8,7 +8,7 @@ import { HttpError, readBody, readJson, replyJson } from "../core/http";
 import type { StoreOp } from "../core/store";
 import type { WorkerRuntime, WorkerService, WorkerConfig } from "../core/worker";
 import { StakingClient } from "../staking/client";
-import { unpackCells } from "./api";
+import { packCells, unpackCells } from "./api";
 import {
   attestationMessage,
   blsKeyFromOperatorKey,
@@ -250,13 +250,13 @@ export const daNode: WorkerService<typeof config> = {
     const blobCells = async (id: string, blob: number, response: ServerResponse) => {
       const indices = [...(await held(id, blob))].sort((a, b) => a - b);
       if (indices.length === 0) throw new HttpError(404, `no cell of blob ${blob} of ${id} is held here`);
-      const body = new Uint8Array(indices.length * CELL_RECORD);
-      const proofsAt = indices.length * BYTES_PER_CELL;
-      for (const [i, c] of indices.entries()) {
-        const record = (await store.getBytes(cellKey(id, blob, c))) as Uint8Array;
-        body.set(record.subarray(0, BYTES_PER_CELL), i * BYTES_PER_CELL);
-        body.set(record.subarray(BYTES_PER_CELL), proofsAt + i * BYTES_PER_PROOF);
-      }
+      const records = await Promise.all(
+        indices.map(async (c) => (await store.getBytes(cellKey(id, blob, c))) as Uint8Array),
+      );
+      const body = packCells(
+        records.map((record) => record.subarray(0, BYTES_PER_CELL)),
+        records.map((record) => record.subarray(BYTES_PER_CELL)),
+      );
       response
         .writeHead(200, { "content-type": "application/octet-stream", "x-zg-cells": indices.join(",") })
         .end(body);

@@ -180,9 +180,10 @@ export const sampler: WorkerService<typeof config> = {
       }
     };
 
-    let working: Promise<void> = Promise.resolve();
+    let working: Promise<void> | undefined;
+    /** One round over the watched payloads and the filed challenges; never two rounds at once. */
     const work = () => {
-      working = working.then(async () => {
+      working ??= (async () => {
         const head = await chain.provider.getBlockNumber();
         for await (const [storedKey, watched] of store.entries<Watched>("sampler/watch/")) {
           const id = storedKey.slice("sampler/watch/".length);
@@ -202,7 +203,11 @@ export const sampler: WorkerService<typeof config> = {
           } satisfies Watched);
         }
         await settle();
-      });
+      })()
+        .catch((error: unknown) => log.error("a sampling round failed", { error: firstLine(error) }))
+        .finally(() => {
+          working = undefined;
+        });
       return working;
     };
 

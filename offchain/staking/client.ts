@@ -92,6 +92,18 @@ export class StakingClient {
     return this.chain.send(`stake ${role}`, () => this.contract.stake(roleId(role), { value: amount }));
   }
 
+  /**
+   * Joins `role` as this client's operator the way the deployment admits operators: with the role's minimum bond
+   * (native mode), or admitted by `governance` and joined with no coin (permissioned mode).
+   */
+  async joinAtMinimum(role: RoleName, governance: StakingClient) {
+    if (this.mode === "permissioned") {
+      await governance.setAdmitted(this.chain.address as string, role, true);
+      return this.deposit(role, 0n);
+    }
+    return this.deposit(role, await this.minStake(role));
+  }
+
   /** Starts unbonding part of a bond (the rest must stay at or above the role's minimum). */
   async unbond(role: RoleName, amount: bigint) {
     if (amount <= 0n) throw new ZgError("the amount must be positive", "BAD_INPUT");

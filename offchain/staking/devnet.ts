@@ -17,12 +17,7 @@ export async function stakeDevnetOperators(context: DevnetSetupContext): Promise
       try {
         const staking = await StakingClient.connect(chain);
         for (const role of roles) {
-          if (staking.mode === "permissioned") {
-            await governanceStaking.setAdmitted(account.address, role, true);
-            await staking.deposit(role, 0n);
-          } else {
-            await staking.deposit(role, await staking.minStake(role));
-          }
+          await staking.joinAtMinimum(role, governanceStaking);
           const status = await staking.status(account.address, role);
           operators.push({ ...account, role, worker, bonded: formatEther(status.bonded) });
         }

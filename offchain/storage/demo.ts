@@ -66,12 +66,7 @@ export async function showChallenges({
     // A new, staked operator with a region of its own, so the demo's file lands on it alone.
     const address = operator.address as string;
     const staking = await StakingClient.connect(operator);
-    if (staking.mode === "permissioned") {
-      await (await StakingClient.connect(governance)).setAdmitted(address, "STORAGE", true);
-      await staking.deposit("STORAGE", 0n);
-    } else {
-      await staking.deposit("STORAGE", await staking.minStake("STORAGE"));
-    }
+    await staking.joinAtMinimum("STORAGE", await StakingClient.connect(governance));
     const region = "demo-lossy";
     await controls.startExtraWorker(
       {
