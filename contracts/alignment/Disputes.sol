@@ -10,7 +10,7 @@ import {IInferenceServing} from "../serving/interfaces/IInferenceServing.sol";
 import {INodeStaking} from "../staking/interfaces/INodeStaking.sol";
 import {IDisputes} from "./interfaces/IDisputes.sol";
 import {ILicenseView} from "./interfaces/ILicenseView.sol";
-import {ClippedMedian, HISTOGRAM_SLOTS} from "./libraries/ClippedMedian.sol";
+import {ClippedMedian} from "./libraries/ClippedMedian.sol";
 
 /**
  * @title Disputes
@@ -19,13 +19,17 @@ import {ClippedMedian, HISTOGRAM_SLOTS} from "./libraries/ClippedMedian.sol";
  * upgrades. The license, InferenceServing and NodeStaking are looked up in the registry; the license contract is
  * then fixed for each dispute at filing.
  *
- * Gas: `vote` reads one slot of the dispute (license contract, window, status) and writes two slots: the
- * license's byte in a word shared by 32 consecutive license ids, and the score's 32-bit bucket in the dispute's
- * 13-slot histogram. No voter count is kept: `resolve` reads the histogram once, whatever the number of voters.
+ * Gas: `vote` reads one slot of the dispute (license contract, window, status) and rewrites two non-zero slots:
+ * the license's 5-bit entry in its word for 51 consecutive disputes, and the dispute's one-slot histogram, opened
+ * (made non-zero) at filing. A license's word is fresh (zero) the first time it votes in its 51 disputes, which
+ * costs that vote a fresh SSTORE (20,000 gas more), unless anyone reserved the word beforehand with
+ * `reserveVotes`, as alignment nodes do for their licenses (the same idea as pre-initialising an oracle's slots).
+ * No voter count is kept: `resolve` reads the histogram once, whatever the number of voters.
  * @dev Invariants:
- * - a license's byte for a dispute goes from 0 (not voted) to `score + 1` once, and its claimed bit (bit 7) is set
+ * - a license's entry for a dispute goes from 0 (not voted) to `score + 1` once, and its claimed bit (bit 4) is set
  *   at most once, only when it voted within `clip` of the outcome of a rejected dispute; the histogram's total is
- *   the number of non-zero bytes (every vote adds weight 1 to exactly one bucket, in the same transaction);
+ *   the number of non-zero entries (every vote adds weight 1 to exactly one bucket, in the same transaction); the
+ *   reserved bit (bit 255 of a word) is never read as a vote;
  * - a statement digest names at most one dispute; a dispute leaves OPEN once, so NodeStaking is called at most
  *   once per dispute and so per statement;
  * - `reward` only decreases, by exactly what `claimVoterReward` pays; `eligible` counts the eligible licenses not
@@ -38,9 +42,14 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
     bytes32 private constant _STAKING = "NodeStaking";
     bytes32 private constant _SERVING = "InferenceServing";
     bytes32 private constant _LICENSE = "AlignmentLicense";
-    uint256 private constant _UPHOLD_AT = 50;
-    uint256 private constant _SCORE_MASK = 0x7f;
-    uint256 private constant _CLAIMED = 0x80;
+    uint256 private constant _UPHOLD_AT = 5;
+    /// @dev A license's vote on a dispute: 5 bits, 51 disputes to a word; bit 255 marks a reserved word.
+    uint256 private constant _ENTRY_BITS = 5;
+    uint256 private constant _PER_WORD = 51;
+    uint256 private constant _ENTRY_MASK = 0x1f;
+    uint256 private constant _SCORE_MASK = 0x0f;
+    uint256 private constant _CLAIMED = 0x10;
+    uint256 private constant _RESERVED = 1 << 255;
     uint256 private constant _BPS = 10_000;
 
     // solhint-disable gas-small-strings
@@ -93,8 +102,9 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
         uint256 count;
         mapping(uint256 id => Dispute) disputes;
         mapping(uint256 id => ClippedMedian.Histogram) histograms;
-        // One byte per license, 32 licenses per word: bits 0–6 the score + 1 (0: no vote), bit 7 claimed.
-        mapping(uint256 id => mapping(uint256 word => uint256)) votes;
+        // Per license, 51 disputes to a word (dispute `id` in word `id / 51`, bits `5·(id % 51)` up): bits 0–3
+        // the score + 1 (0: no vote), bit 4 claimed; bit 255 set when the word was reserved before its first vote.
+        mapping(uint256 licenseId => mapping(uint256 word => uint256)) votes;
         mapping(bytes32 digest => uint256 id) byDigest;
         mapping(address account => uint256) credits;
     }
@@ -136,6 +146,7 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
         $.byDigest[digest] = id;
         Dispute storage d = $.disputes[id];
         _open($, d, license, kind, statement.provider);
+        $.histograms[id].open();
         d.digest = digest;
         d.evidenceRoot = evidenceRoot;
         d.licenseId = licenseId;
@@ -157,13 +168,23 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
         if (block.number > votingEnds) revert DisputesVotingClosed(id, votingEnds);
         if (score > ClippedMedian.MAX_SCORE) revert DisputesInvalidScore(score);
         if (!license.isAuthorized(licenseId, msg.sender)) revert DisputesNotAuthorized(licenseId, msg.sender);
-        mapping(uint256 => uint256) storage votes = $.votes[id];
-        uint256 word = votes[licenseId >> 5];
-        uint256 shift = (licenseId & 31) << 3;
-        if ((word >> shift) & _SCORE_MASK != 0) revert DisputesAlreadyVoted(id, licenseId);
-        votes[licenseId >> 5] = word | ((uint256(score) + 1) << shift);
+        _record($.votes[licenseId], id, licenseId, score);
         $.histograms[id].add(score, 1);
         emit Voted(id, licenseId, msg.sender, score);
+    }
+
+    /// @inheritdoc IDisputes
+    function reserveVotes(uint256[] calldata licenseIds, uint256 fromId, uint256 toId) external {
+        if (fromId == 0 || toId < fromId) revert DisputesInvalidRange(fromId, toId);
+        uint256 first = fromId / _PER_WORD;
+        uint256 last = toId / _PER_WORD;
+        DisputesStorage storage $ = _s();
+        for (uint256 i = 0; i < licenseIds.length; ++i) {
+            mapping(uint256 => uint256) storage votes = $.votes[licenseIds[i]];
+            for (uint256 index = first; index <= last; ++index) {
+                if (votes[index] == 0) votes[index] = _RESERVED;
+            }
+        }
     }
 
     /// @inheritdoc IDisputes
@@ -177,8 +198,8 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
         }
         uint256 votingEnds = d.votingEnds;
         if (block.number <= votingEnds) revert DisputesVotingOpen(id, votingEnds);
-        uint256[HISTOGRAM_SLOTS] memory slots = $.histograms[id].load();
-        (uint256 outcome, uint256 voters) = ClippedMedian.median(slots);
+        uint256 histogram = $.histograms[id].load();
+        (uint256 outcome, uint256 voters) = ClippedMedian.median(histogram);
         d.outcome = uint8(outcome);
         d.voters = uint32(voters);
         if (voters >= d.quorum && outcome >= _UPHOLD_AT) {
@@ -188,7 +209,7 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
             emit DisputeUpheld(id, d.provider, outcome, voters, slashed);
         } else {
             d.status = Status.REJECTED;
-            uint256 eligible = ClippedMedian.weightWithin(slots, outcome, d.clip);
+            uint256 eligible = ClippedMedian.weightWithin(histogram, outcome, d.clip);
             uint256 reward = 0;
             if (voters == 0) {
                 // Nobody to pay the bond to: it goes back to the filer.
@@ -211,16 +232,17 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
             if (status == Status.NONE) revert DisputesUnknownDispute(id);
             revert DisputesNotRejected(id);
         }
-        mapping(uint256 => uint256) storage votes = $.votes[id];
-        uint256 word = votes[licenseId >> 5];
-        uint256 shift = (licenseId & 31) << 3;
-        uint256 entry = (word >> shift) & 0xff;
+        mapping(uint256 => uint256) storage votes = $.votes[licenseId];
+        uint256 index = id / _PER_WORD;
+        uint256 shift = (id % _PER_WORD) * _ENTRY_BITS;
+        uint256 word = votes[index];
+        uint256 entry = (word >> shift) & _ENTRY_MASK;
         if (entry & _CLAIMED != 0) revert DisputesAlreadyClaimed(id, licenseId);
         uint256 stored = entry & _SCORE_MASK;
         if (stored == 0 || !ClippedMedian.within(stored - 1, d.outcome, d.clip)) {
             revert DisputesNotEligible(id, licenseId);
         }
-        votes[licenseId >> 5] = word | (_CLAIMED << shift);
+        votes[index] = word | (_CLAIMED << shift);
         uint256 eligible = d.eligible;
         uint256 reward = d.reward;
         // The remaining reward over the remaining eligible licenses: the last one takes the rounding.
@@ -283,11 +305,17 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
         uint256 id,
         uint256 licenseId
     ) external view returns (bool voted, uint8 score, bool claimed) {
-        uint256 entry = (_s().votes[id][licenseId >> 5] >> ((licenseId & 31) << 3)) & 0xff;
+        uint256 entry =
+            (_s().votes[licenseId][id / _PER_WORD] >> ((id % _PER_WORD) * _ENTRY_BITS)) & _ENTRY_MASK;
         uint256 stored = entry & _SCORE_MASK;
         voted = stored != 0;
         score = voted ? uint8(stored - 1) : 0;
         claimed = entry & _CLAIMED != 0;
+    }
+
+    /// @inheritdoc IDisputes
+    function isReserved(uint256 licenseId, uint256 id) external view returns (bool) {
+        return _s().votes[licenseId][id / _PER_WORD] != 0;
     }
 
     /// @inheritdoc IDisputes
@@ -359,6 +387,20 @@ contract Disputes is IDisputes, RegistryGovernedUpgradeable, ReentrancyGuardTran
         d.provider = provider;
         d.quorum = p.quorum;
         d.slashAmount = p.slashAmount;
+    }
+
+    /// @dev Records license `licenseId`'s `score` on dispute `id` in its vote words `votes`, once.
+    function _record(
+        mapping(uint256 => uint256) storage votes,
+        uint256 id,
+        uint256 licenseId,
+        uint8 score
+    ) private {
+        uint256 index = id / _PER_WORD;
+        uint256 shift = (id % _PER_WORD) * _ENTRY_BITS;
+        uint256 word = votes[index];
+        if ((word >> shift) & _SCORE_MASK != 0) revert DisputesAlreadyVoted(id, licenseId);
+        votes[index] = word | ((uint256(score) + 1) << shift);
     }
 
     function _emitFiled(uint256 id, Dispute storage d) private {

@@ -18,9 +18,9 @@ contract TestClippedMedian {
         for (uint256 i = 0; i < scores.length; ++i) _histogram.add(scores[i], weights[i]);
     }
 
-    /// @notice Clears the histogram.
+    /// @notice Opens the histogram afresh (empty).
     function reset() external {
-        delete _histogram;
+        _histogram.open();
     }
 
     /// @notice The lower weighted median and the total weight.

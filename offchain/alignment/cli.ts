@@ -106,14 +106,14 @@ export function registerAlignmentCommands(program: Command): void {
   align
     .command("vote <dispute> <license> <score>")
     .description(
-      "vote on a dispute for a license you hold or operate: 0 (the provider is right) to 100 (at fault)",
+      "vote on a dispute for a license you hold or operate: 0 (the provider is right) to 10 (at fault)",
     )
     .action(
       action(async (options, dispute: string, license: string, score: string) => {
         const { parseIndex } = await import("../core/cli/inputs");
         const { ZgError } = await import("../core/errors");
         const value = parseIndex(score, "score");
-        if (value > 100) throw new ZgError(`score '${score}' must be 0 to 100`, "BAD_INPUT");
+        if (value > 10) throw new ZgError(`score '${score}' must be 0 to 10`, "BAD_INPUT");
         await withAlignment(options, true, async (client) => {
           const voted = await client.voteIfNot(
             BigInt(parseIndex(dispute, "dispute")),

@@ -50,6 +50,8 @@ export interface OpenDispute {
 
 /** `IDisputes.Status.OPEN`. */
 const DISPUTE_OPEN = 1n;
+/** Disputes a license's vote word holds (Disputes.sol: 5 bits a vote, 51 to a word). */
+const VOTES_PER_WORD = 51n;
 
 /** The largest evidence document read back from storage (a receipt with its request and response). */
 const MAX_EVIDENCE_BYTES = 1 << 20;
@@ -203,11 +205,30 @@ export class AlignmentClient {
     return receipt;
   }
 
-  /** Votes `score` (0: the provider is right … 100: at fault) for `license`, unless it voted already. */
+  /** Votes `score` (0: the provider is right … 10: at fault) for `license`, unless it voted already. */
   async voteIfNot(id: bigint, license: bigint, score: number): Promise<boolean> {
     if ((await this.disputes.voteOf(id, license)).voted) return false;
     await this.chain.send(`vote on dispute ${id}`, () => this.disputes.vote(id, license, score));
     return true;
+  }
+
+  /**
+   * Reserves the vote words of `licenses` for disputes `from` to `to` (one transaction, only for the licenses
+   * with a word not reserved or in use yet), so that their votes on them write no fresh storage slot.
+   */
+  async reserveVotes(licenses: bigint[], from: bigint, to: bigint): Promise<void> {
+    const words: bigint[] = [];
+    for (let word = from / VOTES_PER_WORD; word <= to / VOTES_PER_WORD; word++)
+      words.push(word * VOTES_PER_WORD > from ? word * VOTES_PER_WORD : from);
+    const missing: bigint[] = [];
+    for (const license of licenses) {
+      const reserved = await Promise.all(words.map((id) => this.disputes.isReserved(license, id)));
+      if (reserved.includes(false)) missing.push(license);
+    }
+    if (missing.length > 0)
+      await this.chain.send(`reserve the vote words of ${missing.length} license(s)`, () =>
+        this.disputes.reserveVotes(missing, from, to),
+      );
   }
 
   /** Every dispute (or only `only`), as the chain records it now. */

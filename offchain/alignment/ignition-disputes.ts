@@ -11,7 +11,7 @@ const { disputes: DISPUTES, rewards: REWARDS } = alignment.contracts;
  * license ("AlignmentLicense"), NodeStaking and InferenceServing through the registry at call time, so those must
  * be registered before anyone files, votes, attests or funds (not before this module is deployed).
  *
- * Parameters (module "alignment_disputes"): `bond` (wei), `votingBlocks`, `quorum`, `clip` (0–100),
+ * Parameters (module "alignment_disputes"): `bond` (wei), `votingBlocks`, `quorum`, `clip` (0–10),
  * `slashAmount` (wei), `epochBlocks`; amounts as decimal strings.
  */
 export const DisputesModule = buildModule("alignment_disputes", (m) => {
@@ -20,7 +20,7 @@ export const DisputesModule = buildModule("alignment_disputes", (m) => {
     bond: m.getParameter<string>("bond", "0"),
     votingBlocks: m.getParameter<number>("votingBlocks", 100),
     quorum: m.getParameter<number>("quorum", 3),
-    clip: m.getParameter<number>("clip", 20),
+    clip: m.getParameter<number>("clip", 2),
     slashAmount: m.getParameter<string>("slashAmount", "0"),
   };
   const epochBlocks = m.getParameter<number>("epochBlocks", 600);

@@ -45,8 +45,8 @@ const profile = z
         votingBlocks: z.number().int().min(1).max(10_000_000),
         /** Licenses that must vote for a dispute to be upheld. */
         quorum: z.number().int().min(1).max(10_000_000),
-        /** Voters whose score is within this distance of the outcome share the voter reward (0–100). */
-        clip: z.number().int().min(0).max(100).default(20),
+        /** Voters whose score is within this distance of the outcome share the voter reward (0–10). */
+        clip: z.number().int().min(0).max(10).default(2),
         /** Coin taken from a provider an upheld dispute finds at fault (no-token deployments jail instead). */
         slashAmount: coinAmountSchema,
       })

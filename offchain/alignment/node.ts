@@ -40,6 +40,8 @@ interface Finding {
 const cursorKey = (provider: string) => `alignment/cursor/${provider.toLowerCase()}`;
 const findingKey = (digest: string) => `alignment/finding/${digest}`;
 const voteKey = (id: bigint) => `alignment/vote/${id.toString().padStart(20, "0")}`;
+/** Disputes ahead whose vote words a node keeps reserved for its licenses (two words of 51). */
+const RESERVE_AHEAD = 102n;
 const pendingKey = (id: bigint) => `alignment/pending/${id.toString().padStart(20, "0")}`;
 const livenessKey = (epoch: bigint) => `alignment/liveness/${epoch.toString().padStart(20, "0")}`;
 
@@ -163,7 +165,7 @@ export const alignmentNode: WorkerService<typeof config> = {
             typeof evidence === "string"
               ? { fault: undefined, unattributable: evidence }
               : await judge(client, evidence, dispute);
-          const score = verdict.fault ? 100 : 0;
+          const score = verdict.fault ? 10 : 0;
           for (const license of licenses) await client.voteIfNot(id, license, score);
           votes.inc({ verdict: verdict.fault ? "fault" : "no-fault" });
           await store.put(voteKey(id), { score, detail: verdict.fault?.detail ?? "no fault found" });
@@ -171,6 +173,27 @@ export const alignmentNode: WorkerService<typeof config> = {
         } catch (error) {
           log.warn("cannot vote on a dispute yet", { dispute: dispute.id, error: firstLine(error) });
         }
+      }
+    };
+
+    /**
+     * Keeps its licenses' vote words reserved for the disputes it has yet to vote on and the next ones (two words
+     * ahead, renewed once half is used), so that no vote of theirs pays for a fresh storage slot.
+     */
+    let reservedThrough = 0n;
+    const reserve = async () => {
+      try {
+        const count = await client.disputes.disputeCount();
+        if (count + RESERVE_AHEAD / 2n < reservedThrough) return;
+        let from = count + 1n;
+        for await (const [, dispute] of store.entries<OpenDispute>("alignment/pending/")) {
+          const id = BigInt(dispute.id);
+          if (id < from && !(await store.get(voteKey(id)))) from = id;
+        }
+        await client.reserveVotes(licenses, from, count + RESERVE_AHEAD);
+        reservedThrough = count + RESERVE_AHEAD;
+      } catch (error) {
+        log.warn("cannot reserve vote words", { error: firstLine(error) });
       }
     };
 
@@ -205,12 +228,15 @@ export const alignmentNode: WorkerService<typeof config> = {
     });
     let stopped = false;
     let current: Promise<void> | undefined;
-    /** One round: liveness first (it has a deadline), then votes, then audits; never two rounds at once. */
+    /**
+     * One round: liveness first (it has a deadline), then vote-word reservations, votes and audits; never two
+     * rounds at once.
+     */
     const tick = () => {
       if (stopped || current) return current;
       current = (async () => {
         try {
-          for (const step of [attest, voteAndResolve, audit]) {
+          for (const step of [attest, reserve, voteAndResolve, audit]) {
             if (stopped) return;
             await step();
           }

@@ -24,14 +24,14 @@ function lowerMedian(votes: { score: number; weight: number }[]): number {
   const total = votes.reduce((sum, v) => sum + v.weight, 0);
   if (total === 0) return 0;
   let cumulative = 0;
-  for (let s = 0; s <= 100; s++) {
+  for (let s = 0; s <= 10; s++) {
     cumulative += votes.filter((v) => v.score === s).reduce((sum, v) => sum + v.weight, 0);
     if (2 * cumulative >= total) return s;
   }
   throw new Error("unreachable");
 }
 
-const score = fc.integer({ min: 0, max: 100 });
+const score = fc.integer({ min: 0, max: 10 });
 
 async function harness(): Promise<TestClippedMedian> {
   const [deployer] = await ethers.getSigners();
@@ -43,8 +43,8 @@ describe("ClippedMedian and disputes properties", function () {
     const h = await loadFixture(harness);
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ score, weight: fc.integer({ min: 0, max: 1_000_000 }) }), { maxLength: 40 }),
-        fc.integer({ min: 0, max: 100 }),
+        fc.array(fc.record({ score, weight: fc.integer({ min: 0, max: 200_000 }) }), { maxLength: 40 }),
+        fc.integer({ min: 0, max: 10 }),
         async (votes, clip) => {
           await (await h.reset()).wait();
           await (
@@ -124,6 +124,20 @@ describe("ClippedMedian and disputes properties", function () {
     );
   });
 
+  it("refuses a score above 10 and a bucket past 2^23 − 1, and ignores the opened mark", async function () {
+    const h = await loadFixture(harness);
+    await (await h.reset()).wait();
+    await expect(h.addAll([11], [1]))
+      .to.be.revertedWithCustomError(h, "ClippedMedianInvalidScore")
+      .withArgs(11);
+    await (await h.addAll([10], [2 ** 23 - 1])).wait();
+    await expect(h.addAll([10], [1]))
+      .to.be.revertedWithCustomError(h, "ClippedMedianOverflow")
+      .withArgs(10);
+    expect(await h.median()).to.deep.equal([10n, BigInt(2 ** 23 - 1)]);
+    expect(await h.weightWithin(10, 10)).to.equal(BigInt(2 ** 23 - 1));
+  });
+
   async function disputesStack() {
     const f = await deployNative();
     const h = await holders(f, 8);
@@ -149,6 +163,7 @@ describe("ClippedMedian and disputes properties", function () {
       fc.record({ kind: fc.constant("vote" as const), license: fc.nat(7), score, byOperator: fc.boolean() }),
       fc.record({ kind: fc.constant("transfer" as const), license: fc.nat(7), to: fc.nat(1) }),
       fc.record({ kind: fc.constant("operator" as const), license: fc.nat(7), to: fc.nat(1) }),
+      fc.record({ kind: fc.constant("reserve" as const), license: fc.nat(7) }),
     );
     await fc.assert(
       fc.asyncProperty(
@@ -173,6 +188,11 @@ describe("ClippedMedian and disputes properties", function () {
                 await (await tx).wait();
                 voted.set(l, a.score);
               }
+            } else if (a.kind === "reserve") {
+              // A stranger's reservation of the license's words: never a vote, never in the way of one.
+              await (
+                await f.disputes.connect(operators[1]).reserveVotes([h[l].licenseId], id, id + 100n)
+              ).wait();
             } else if (a.kind === "transfer") {
               const to = operators[a.to];
               await (await f.license.connect(holder[l]).transfer(h[l].licenseId, to.address)).wait();

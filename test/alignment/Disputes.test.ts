@@ -70,11 +70,11 @@ describe("Disputes", function () {
 
     it("setParams: governance only, checked, emits ParamsSet; upgrades are governance only", async function () {
       const { f } = await loadFixture(nativeReady);
-      const p = { ...DEFAULT_PARAMS, bond: 7n, clip: 100 };
+      const p = { ...DEFAULT_PARAMS, bond: 7n, clip: 10 };
       await expect(f.disputes.connect(f.stranger).setParams(p))
         .to.be.revertedWithCustomError(f.disputes, "DisputesNotGovernance")
         .withArgs(f.stranger.address);
-      for (const bad of [{ votingBlocks: 0 }, { quorum: 0 }, { clip: 101 }]) {
+      for (const bad of [{ votingBlocks: 0 }, { quorum: 0 }, { clip: 11 }]) {
         await expect(f.disputes.setParams({ ...p, ...bad })).to.be.revertedWithCustomError(
           f.disputes,
           "DisputesInvalidParams",
@@ -256,14 +256,14 @@ describe("Disputes", function () {
   describe("vote", function () {
     it("records one vote per license: event, voteOf, running outcome", async function () {
       const { f, h, id } = await loadFixture(filed);
-      await expect(f.disputes.connect(h[1].account).vote(id, h[1].licenseId, 80))
+      await expect(f.disputes.connect(h[1].account).vote(id, h[1].licenseId, 8))
         .to.emit(f.disputes, "Voted")
-        .withArgs(id, h[1].licenseId, h[1].account.address, 80);
-      expect(await f.disputes.voteOf(id, h[1].licenseId)).to.deep.equal([true, 80n, false]);
+        .withArgs(id, h[1].licenseId, h[1].account.address, 8);
+      expect(await f.disputes.voteOf(id, h[1].licenseId)).to.deep.equal([true, 8n, false]);
       expect(await f.disputes.voteOf(id, h[2].licenseId)).to.deep.equal([false, 0n, false]);
-      await voteAll(f, id, h.slice(2, 4), [0, 100]);
-      expect(await f.disputes.outcomeOf(id)).to.deep.equal([BigInt(Status.OPEN), 80n, 3n]);
-      await expect(f.disputes.connect(h[1].account).vote(id, h[1].licenseId, 10))
+      await voteAll(f, id, h.slice(2, 4), [0, 10]);
+      expect(await f.disputes.outcomeOf(id)).to.deep.equal([BigInt(Status.OPEN), 8n, 3n]);
+      await expect(f.disputes.connect(h[1].account).vote(id, h[1].licenseId, 1))
         .to.be.revertedWithCustomError(f.disputes, "DisputesAlreadyVoted")
         .withArgs(id, h[1].licenseId);
     });
@@ -273,9 +273,9 @@ describe("Disputes", function () {
       await expect(f.disputes.connect(h[1].account).vote(9n, h[1].licenseId, 1))
         .to.be.revertedWithCustomError(f.disputes, "DisputesUnknownDispute")
         .withArgs(9n);
-      await expect(f.disputes.connect(h[1].account).vote(id, h[1].licenseId, 101))
+      await expect(f.disputes.connect(h[1].account).vote(id, h[1].licenseId, 11))
         .to.be.revertedWithCustomError(f.disputes, "DisputesInvalidScore")
-        .withArgs(101);
+        .withArgs(11);
       await expect(f.disputes.connect(h[1].account).vote(id, h[2].licenseId, 1))
         .to.be.revertedWithCustomError(f.disputes, "DisputesNotAuthorized")
         .withArgs(h[2].licenseId, h[1].account.address);
@@ -295,24 +295,81 @@ describe("Disputes", function () {
     it("a license transferred or handed to an operator mid-vote cannot vote twice", async function () {
       const { f, h, id } = await loadFixture(filed);
       const [a, b, c] = [h[1], h[2], h[3]];
-      await (await f.disputes.connect(a.account).vote(id, a.licenseId, 90)).wait();
+      await (await f.disputes.connect(a.account).vote(id, a.licenseId, 9)).wait();
       await (await f.license.connect(a.account).transfer(a.licenseId, f.stranger.address)).wait();
-      await expect(f.disputes.connect(f.stranger).vote(id, a.licenseId, 10))
+      await expect(f.disputes.connect(f.stranger).vote(id, a.licenseId, 1))
         .to.be.revertedWithCustomError(f.disputes, "DisputesAlreadyVoted")
         .withArgs(id, a.licenseId);
       await (await f.license.connect(b.account).setOperator(b.licenseId, f.user.address, 1000)).wait();
-      await (await f.disputes.connect(f.user).vote(id, b.licenseId, 70)).wait();
-      await expect(f.disputes.connect(b.account).vote(id, b.licenseId, 10)).to.be.revertedWithCustomError(
+      await (await f.disputes.connect(f.user).vote(id, b.licenseId, 7)).wait();
+      await expect(f.disputes.connect(b.account).vote(id, b.licenseId, 1)).to.be.revertedWithCustomError(
         f.disputes,
         "DisputesAlreadyVoted",
       );
-      await (await f.disputes.connect(c.account).vote(id, c.licenseId, 60)).wait();
+      await (await f.disputes.connect(c.account).vote(id, c.licenseId, 6)).wait();
       await (await f.license.connect(c.account).setOperator(c.licenseId, f.user.address, 0)).wait();
-      await expect(f.disputes.connect(f.user).vote(id, c.licenseId, 10)).to.be.revertedWithCustomError(
+      await expect(f.disputes.connect(f.user).vote(id, c.licenseId, 1)).to.be.revertedWithCustomError(
         f.disputes,
         "DisputesAlreadyVoted",
       );
       expect((await f.disputes.outcomeOf(id))[2]).to.equal(3n);
+    });
+
+    it("reserveVotes: anyone reserves any license's words; it records no vote and spares the vote a fresh slot", async function () {
+      const { f, h, id } = await loadFixture(filed);
+      const [a, b, c] = [h[1], h[2], h[3]];
+      expect(await f.disputes.isReserved(a.licenseId, id)).to.equal(false);
+      // A stranger reserves a's and b's words for this dispute and the next 60 (two words of 51 disputes).
+      await (
+        await f.disputes.connect(f.stranger).reserveVotes([a.licenseId, b.licenseId], id, id + 60n)
+      ).wait();
+      for (const later of [id, id + 50n, id + 60n]) {
+        expect(await f.disputes.isReserved(a.licenseId, later)).to.equal(true);
+      }
+      expect(await f.disputes.isReserved(a.licenseId, id + 102n)).to.equal(false);
+      expect(await f.disputes.isReserved(c.licenseId, id)).to.equal(false);
+      expect(await f.disputes.voteOf(id, a.licenseId)).to.deep.equal([false, 0n, false]);
+      expect((await f.disputes.outcomeOf(id))[2]).to.equal(0n);
+
+      const gasOf = async (holder: typeof a, score: number) =>
+        (await (await f.disputes.connect(holder.account).vote(id, holder.licenseId, score)).wait())!.gasUsed;
+      const reserved = await gasOf(a, 10);
+      const fresh = await gasOf(c, 10);
+      // The fresh word's vote pays the fresh SSTORE (20,000 gas) the reservation paid in advance.
+      expect(fresh - reserved).to.be.greaterThan(15_000n);
+      expect(await f.disputes.voteOf(id, a.licenseId)).to.deep.equal([true, 10n, false]);
+      expect(await f.disputes.outcomeOf(id)).to.deep.equal([BigInt(Status.OPEN), 10n, 2n]);
+
+      // Reserving a word in use changes nothing; the vote still counts once.
+      await (await f.disputes.reserveVotes([a.licenseId, c.licenseId], id, id)).wait();
+      expect(await f.disputes.voteOf(id, a.licenseId)).to.deep.equal([true, 10n, false]);
+      await expect(f.disputes.connect(a.account).vote(id, a.licenseId, 0))
+        .to.be.revertedWithCustomError(f.disputes, "DisputesAlreadyVoted")
+        .withArgs(id, a.licenseId);
+      await expect(f.disputes.reserveVotes([a.licenseId], 0n, 5n))
+        .to.be.revertedWithCustomError(f.disputes, "DisputesInvalidRange")
+        .withArgs(0n, 5n);
+      await expect(f.disputes.reserveVotes([a.licenseId], 5n, 4n))
+        .to.be.revertedWithCustomError(f.disputes, "DisputesInvalidRange")
+        .withArgs(5n, 4n);
+    });
+
+    it("a license's votes on disputes sharing a word, and on either side of a word boundary, stay apart", async function () {
+      const { f, h } = await loadFixture(nativeReady);
+      const a = h[1];
+      await (await f.disputes.setParams({ ...DEFAULT_PARAMS, votingBlocks: 1000 })).wait();
+      // Dispute ids 1 … 53: ids 50 and 51 sit on either side of the first word boundary (51 disputes a word).
+      const ids: bigint[] = [];
+      for (let i = 0; i < 53; i++) ids.push(await file(f, h[0], statement(f, `w${i}`)));
+      const picks = [ids[0], ids[49], ids[50], ids[51], ids[52]];
+      for (const [n, id] of picks.entries()) {
+        await (await f.disputes.connect(a.account).vote(id, a.licenseId, n * 2)).wait();
+      }
+      for (const [n, id] of picks.entries()) {
+        expect(await f.disputes.voteOf(id, a.licenseId)).to.deep.equal([true, BigInt(n * 2), false]);
+        expect(await f.disputes.outcomeOf(id)).to.deep.equal([BigInt(Status.OPEN), BigInt(n * 2), 1n]);
+      }
+      expect(await f.disputes.voteOf(ids[1], a.licenseId)).to.deep.equal([false, 0n, false]);
     });
   });
 
@@ -320,7 +377,7 @@ describe("Disputes", function () {
     it("a malicious provider is slashed exactly once; the filer reports and gets its bond back", async function () {
       const { f, h, id } = await loadFixture(filed);
       const digest = (await f.disputes.disputeOf(id)).digest;
-      await voteAll(f, id, h.slice(1, 5), [100, 90, 40, 100]);
+      await voteAll(f, id, h.slice(1, 5), [10, 9, 4, 10]);
       await expect(f.disputes.resolve(id))
         .to.be.revertedWithCustomError(f.disputes, "DisputesVotingOpen")
         .withArgs(id, (await f.disputes.disputeOf(id)).votingEnds);
@@ -340,7 +397,7 @@ describe("Disputes", function () {
         );
       await expect(tx)
         .to.emit(f.disputes, "DisputeUpheld")
-        .withArgs(id, f.provider.address, 90n, 4n, SLASH_AMOUNT);
+        .withArgs(id, f.provider.address, 9n, 4n, SLASH_AMOUNT);
       await expect(tx).to.emit(f.disputes, "Credited").withArgs(h[0].account.address, BOND);
       const after = await f.staking.positionOf(f.provider.address, Role.PROVIDER);
       expect(before.bonded - after.bonded).to.equal(SLASH_AMOUNT);
@@ -348,7 +405,7 @@ describe("Disputes", function () {
       const d = await f.disputes.disputeOf(id);
       expect([d.status, d.outcome, d.voters, d.slashed]).to.deep.equal([
         BigInt(Status.UPHELD),
-        90n,
+        9n,
         4n,
         SLASH_AMOUNT,
       ]);
@@ -372,12 +429,12 @@ describe("Disputes", function () {
       expect(await f.staking.claimableOf(h[0].account.address)).to.equal(SLASH_AMOUNT / 10n);
     });
 
-    it("the outcome is the lower median: 50 upholds, 49 and a 50/50 split reject; below quorum rejects", async function () {
+    it("the outcome is the lower median: 5 upholds, 4 and a 5/5 split reject; below quorum rejects", async function () {
       const cases: [number[], number][] = [
-        [[50, 50, 100], Status.UPHELD],
-        [[49, 49, 100], Status.REJECTED],
-        [[0, 0, 100, 100], Status.REJECTED],
-        [[100, 100], Status.REJECTED], // 2 voters < quorum 3
+        [[5, 5, 10], Status.UPHELD],
+        [[4, 4, 10], Status.REJECTED],
+        [[0, 0, 10, 10], Status.REJECTED],
+        [[10, 10], Status.REJECTED], // 2 voters < quorum 3
       ];
       const { f, h } = await loadFixture(nativeReady);
       for (const [i, [scores, expected]] of cases.entries()) {
@@ -391,13 +448,13 @@ describe("Disputes", function () {
 
     it("an honest provider is never slashed: rejected, the filer loses its bond, near voters paid, far voters not", async function () {
       const { f, h, id } = await loadFixture(filed);
-      // Outcome 10 (lower median of 0, 10, 25, 95, 5 → 10); clip 20 → 0, 5, 10, 25 eligible, 95 not.
-      await voteAll(f, id, h.slice(1, 6), [0, 10, 25, 95, 5]);
+      // Outcome 2 (lower median of 0, 1, 3, 9, 2 → 2); clip 2 → 0, 1, 3, 2 eligible, 9 not.
+      await voteAll(f, id, h.slice(1, 6), [0, 1, 3, 9, 2]);
       await (await f.license.connect(h[2].account).setOperator(h[2].licenseId, f.user.address, 2500)).wait();
       await pastVoting(f, id);
       const bonded = (await f.staking.positionOf(f.provider.address, Role.PROVIDER)).bonded;
       const tx = f.disputes.resolve(id);
-      await expect(tx).to.emit(f.disputes, "DisputeRejected").withArgs(id, 10n, 5n, 4n, BOND);
+      await expect(tx).to.emit(f.disputes, "DisputeRejected").withArgs(id, 2n, 5n, 4n, BOND);
       await expect(tx).not.to.emit(f.staking, "Slashed");
       expect((await f.staking.positionOf(f.provider.address, Role.PROVIDER)).bonded).to.equal(bonded);
       expect(await f.disputes.creditOf(h[0].account.address)).to.equal(0n);
@@ -427,7 +484,7 @@ describe("Disputes", function () {
       await (await f.disputes.claimVoterReward(id, h[3].licenseId)).wait();
       await (await f.disputes.claimVoterReward(id, h[5].licenseId)).wait();
       expect(await ethers.provider.getBalance(f.disputesAddress)).to.equal(0n);
-      expect(await f.disputes.voteOf(id, h[5].licenseId)).to.deep.equal([true, 5n, true]);
+      expect(await f.disputes.voteOf(id, h[5].licenseId)).to.deep.equal([true, 2n, true]);
     });
 
     it("the last eligible claimer takes the rounding; a failed payment reverts the claim", async function () {
@@ -461,11 +518,11 @@ describe("Disputes", function () {
       const { f, h, id } = await loadFixture(filed);
       await (await f.staking.connect(f.provider).exit(Role.PROVIDER)).wait();
       await (await f.disputes.setParams({ ...DEFAULT_PARAMS, slashAmount: 1n, quorum: 100 })).wait();
-      await voteAll(f, id, h.slice(1, 4), [100, 100, 100]);
+      await voteAll(f, id, h.slice(1, 4), [10, 10, 10]);
       await pastVoting(f, id);
       await expect(f.disputes.resolve(id))
         .to.emit(f.disputes, "DisputeUpheld")
-        .withArgs(id, f.provider.address, 100n, 3n, SLASH_AMOUNT);
+        .withArgs(id, f.provider.address, 10n, 3n, SLASH_AMOUNT);
     });
   });
 
@@ -473,11 +530,11 @@ describe("Disputes", function () {
     it("an upheld dispute jails the provider and moves no coin", async function () {
       const { f, h } = await loadFixture(permissionedReady);
       const id = await file(f, h[0], statement(f, "nt"));
-      await voteAll(f, id, h.slice(1, 5), [100, 100, 80, 0]);
+      await voteAll(f, id, h.slice(1, 5), [10, 10, 8, 0]);
       await pastVoting(f, id);
       const tx = f.disputes.resolve(id);
       await expect(tx).to.emit(f.staking, "Jailed");
-      await expect(tx).to.emit(f.disputes, "DisputeUpheld").withArgs(id, f.provider.address, 80n, 4n, 0n);
+      await expect(tx).to.emit(f.disputes, "DisputeUpheld").withArgs(id, f.provider.address, 8n, 4n, 0n);
       await expect(tx).not.to.emit(f.disputes, "Credited");
       const position = await f.staking.positionOf(f.provider.address, Role.PROVIDER);
       const now = (await ethers.provider.getBlock("latest"))!.timestamp;

@@ -40,7 +40,7 @@ export const BOND = ethers.parseEther("0.1");
 export const SLASH_AMOUNT = ethers.parseEther("0.2");
 export const VOTING_BLOCKS = 20;
 export const QUORUM = 3;
-export const CLIP = 20;
+export const CLIP = 2;
 export const EPOCH_BLOCKS = 20;
 
 export const Kind = { REEXECUTION: 0, POLICY: 1 } as const;

@@ -9,7 +9,7 @@ describe("DisputesModule (Ignition)", function () {
         bond: ethers.parseEther("0.5").toString(),
         votingBlocks: 30,
         quorum: 4,
-        clip: 15,
+        clip: 3,
         slashAmount: ethers.parseEther("2").toString(),
         epochBlocks: 50,
       },
@@ -25,7 +25,7 @@ describe("DisputesModule (Ignition)", function () {
       ethers.parseEther("0.5"),
       30n,
       4n,
-      15n,
+      3n,
       ethers.parseEther("2"),
     ]);
     expect(await rewards.epochBlocks()).to.equal(50n);
