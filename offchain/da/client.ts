@@ -24,6 +24,7 @@ import {
   CELLS_TO_RECOVER,
   custodyCells,
   holdsCell,
+  type ExtendedBlob,
   type G1Point,
   type G2Point,
 } from "./types";
@@ -100,6 +101,8 @@ export interface SampleReport {
 }
 
 /** `IDAEntrance.ChallengeStatus` values. */
+/** Epochs a submission tries to collect its signatures in before it gives up (see `submit`). */
+const EPOCH_ATTEMPTS = 3;
 const CHALLENGE_ANSWERED = 2n;
 const CHALLENGE_SLASHED = 3n;
 
@@ -138,12 +141,23 @@ export class DAClient {
     return this.signers.currentEpoch();
   }
 
-  /** The current epoch's signer set, freezing it first when nobody has yet. */
+  /**
+   * The current epoch's signer set, freezing it first when nobody has yet. `freezeEpoch` freezes the epoch of its
+   * block: when an epoch ends between the read and the transaction, or someone else freezes it first, it looks
+   * again.
+   */
   async frozenCurrentEpoch(): Promise<EpochSet> {
-    const epoch = await this.currentEpoch();
-    if (!(await this.signers.epochInfo(epoch)).frozen)
-      await this.chain.send(`freeze DA epoch ${epoch}`, () => this.signers.freezeEpoch());
-    return this.epoch(epoch);
+    for (let attempt = 1; ; attempt++) {
+      const epoch = await this.currentEpoch();
+      if ((await this.signers.epochInfo(epoch)).frozen) return this.epoch(epoch);
+      if (attempt === EPOCH_ATTEMPTS)
+        throw new ZgError(`DA epoch ${epoch} is not frozen after ${EPOCH_ATTEMPTS} tries`, "NETWORK");
+      await this.chain
+        .send(`freeze DA epoch ${epoch}`, () => this.signers.freezeEpoch())
+        .catch((error: unknown) => {
+          if (!firstLine(error).includes("DASignersAlreadyFrozen")) throw error;
+        });
+    }
   }
 
   /** A frozen epoch's signers with their keys and endpoints (kept: a frozen epoch never changes). */
@@ -259,7 +273,72 @@ export class DAClient {
       progress({ phase: "submit", done: 1, total: 1 });
     }
 
-    const set = await this.frozenCurrentEpoch();
+    // An attestation names the current epoch or the one before: when dispersal outlasts that (a slow network, a
+    // loaded machine), it starts over for the epoch of the moment, up to EPOCH_ATTEMPTS times.
+    for (let attempt = 1; ; attempt++) {
+      const set = await this.frozenCurrentEpoch();
+      const { signed, missing } = await this.disperse(set, id, packed, data.length, extended, progress);
+      progress({ phase: "attest", done: 0, total: 1 });
+      const bitmap = missing.reduce((bits, o) => bits | (1n << BigInt(o.signer.index)), 0n);
+      const sigma = aggregateG1(signed.map((o) => o.signature));
+      const apkG2 = aggregateG2(signed.map((o) => o.signer.pkG2));
+      // The non-signers' keys and weights in index order (checked on-chain against the epoch's record), and the
+      // hash-to-curve hint that spares the contract its search.
+      const nonSigners = missing
+        .map((o) => o.signer)
+        .sort((a, b) => a.index - b.index)
+        .map((signer) => ({ pkG1: signer.pkG1, weight: signer.weight }));
+      const message = attestationMessage(
+        BigInt(this.chain.chainId),
+        await this.entrance.getAddress(),
+        id,
+        set.epoch,
+      );
+      if ((await this.currentEpoch()) > set.epoch + 1n) {
+        if (attempt < EPOCH_ATTEMPTS) continue;
+        throw new ZgError(
+          `DA epoch ${set.epoch} ended before its signatures were collected, ${EPOCH_ATTEMPTS} times: the network is too slow for the epoch length`,
+          "NETWORK",
+        );
+      }
+      try {
+        await this.chain.send(`attest DA payload ${id}`, () =>
+          this.entrance.attest(id, set.epoch, bitmap, nonSigners, sigma, apkG2, hashToG1Hint(message)),
+        );
+      } catch (error) {
+        // The epoch moved on between the check and the transaction.
+        if (attempt < EPOCH_ATTEMPTS && firstLine(error).includes("DAEpochStale")) continue;
+        throw error;
+      }
+      progress({ phase: "attest", done: 1, total: 1 });
+      return {
+        id,
+        blobs: extended.length,
+        length: data.length,
+        epoch: set.epoch,
+        signed: signed.map((o) => o.signer.operator),
+        missing: missing.map((o) => ({ operator: o.signer.operator, reason: o.reason })),
+        submitted,
+        attested: true,
+      };
+    }
+  }
+
+  /**
+   * Sends each signer of epoch `set` its custody cells of every blob and collects its signature, checked under
+   * its keys; fails unless signers of 2/3 of the weight signed.
+   */
+  private async disperse(
+    set: EpochSet,
+    id: string,
+    packed: Uint8Array,
+    length: number,
+    extended: ExtendedBlob[],
+    progress: DAProgress,
+  ): Promise<{
+    signed: { signer: EpochSigner; signature: G1Point }[];
+    missing: { signer: EpochSigner; reason: string }[];
+  }> {
     if (set.signers.length === 0)
       throw new ZgError(`DA epoch ${set.epoch} has no signers: nobody can hold the payload`, "NOT_FOUND");
     const message = attestationMessage(
@@ -275,7 +354,7 @@ export class DAClient {
         try {
           if (!signer.endpoint) throw new ZgError("announced no endpoint", "NOT_FOUND");
           const node = new DANodeApi(signer.endpoint);
-          await node.offer(id, packed, data.length);
+          await node.offer(id, packed, length);
           const custody = custodyCells(signer.index, set.signers.length);
           for (const [b, blob] of extended.entries()) {
             await node.putCells(
@@ -296,8 +375,12 @@ export class DAClient {
         }
       }),
     );
-    const signed = outcomes.filter((o) => o.signature !== undefined);
-    const missing = outcomes.filter((o) => o.signature === undefined);
+    const signed = outcomes.flatMap((o) =>
+      o.signature ? [{ signer: o.signer, signature: o.signature }] : [],
+    );
+    const missing = outcomes.flatMap((o) =>
+      o.reason !== undefined ? [{ signer: o.signer, reason: o.reason }] : [],
+    );
     const signedWeight = signed.reduce((sum, o) => sum + o.signer.weight, 0n);
     if (signedWeight * 3n < set.totalWeight * 2n)
       throw new ZgError(
@@ -305,30 +388,7 @@ export class DAClient {
           missing.map((o) => `${o.signer.operator}: ${o.reason}`).join("; "),
         "NETWORK",
       );
-    progress({ phase: "attest", done: 0, total: 1 });
-    const bitmap = missing.reduce((bits, o) => bits | (1n << BigInt(o.signer.index)), 0n);
-    const sigma = aggregateG1(signed.map((o) => o.signature as G1Point));
-    const apkG2 = aggregateG2(signed.map((o) => o.signer.pkG2));
-    // The non-signers' keys and weights in index order (checked on-chain against the epoch's record), and the
-    // hash-to-curve hint that spares the contract its search.
-    const nonSigners = missing
-      .map((o) => o.signer)
-      .sort((a, b) => a.index - b.index)
-      .map((signer) => ({ pkG1: signer.pkG1, weight: signer.weight }));
-    await this.chain.send(`attest DA payload ${id}`, () =>
-      this.entrance.attest(id, set.epoch, bitmap, nonSigners, sigma, apkG2, hashToG1Hint(message)),
-    );
-    progress({ phase: "attest", done: 1, total: 1 });
-    return {
-      id,
-      blobs: extended.length,
-      length: data.length,
-      epoch: set.epoch,
-      signed: signed.map((o) => o.signer.operator),
-      missing: missing.map((o) => ({ operator: o.signer.operator, reason: o.reason as string })),
-      submitted,
-      attested: true,
-    };
+    return { signed, missing };
   }
 
   /** The signers that signed an attested payload, in random order. */

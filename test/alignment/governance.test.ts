@@ -57,7 +57,7 @@ describe("alignment governance (governed profile)", function () {
     expect(await governor.token()).to.equal(record.modules.AlignmentLicense.address);
     expect(await governor.timelock()).to.equal(record.modules.AlignmentTimelock.address);
     expect(await governor.votingDelay()).to.equal(1n);
-    expect(await governor.votingPeriod()).to.equal(20n);
+    expect(await governor.votingPeriod()).to.equal(10n);
     expect(await governor.proposalThreshold()).to.equal(1n);
     expect(await governor["quorumNumerator()"]()).to.equal(4n);
   });
@@ -72,7 +72,7 @@ describe("alignment governance (governed profile)", function () {
     expect(await timelock.hasRole(canceller, governor)).to.equal(true);
     expect(await timelock.hasRole(executor, ZeroAddress)).to.equal(true);
     expect(await timelock.hasRole(admin, await timelock.getAddress())).to.equal(true);
-    expect(await timelock.getMinDelay()).to.equal(60n);
+    expect(await timelock.getMinDelay()).to.equal(10n);
   });
 
   it("the deployer can no longer change a module parameter, nor the registry", async () => {
@@ -135,7 +135,7 @@ describe("alignment governance (governed profile)", function () {
     expect(await governor.hasVoted(proposalId, deployer.address)).to.equal(false);
     expect(await governor.COUNTING_MODE()).to.equal("support=bravo&quorum=for,abstain");
     expect(await governor.proposalVotes(proposalId)).to.deep.equal([1n, 2n, 0n]);
-    await mine(20);
+    await mine(10);
     expect(await governor.state(proposalId)).to.equal(PROPOSAL_STATE.Succeeded);
 
     await (await governor.queue(targets, values, calldatas, descriptionHash)).wait();

@@ -285,6 +285,31 @@ describe("DA nodes and the sampler", function () {
     expect(report.confidence).to.equal(1 - 2 ** -8);
   });
 
+  it("a dispersal that outlasts its epoch starts over in the epoch of the moment, and attests there", async () => {
+    const client = await userClient(433);
+    const epochBlocks = Number(await client.signers.epochBlocks());
+    const data = randomBytes(BLOB_PAYLOAD_BYTES);
+    const before = await client.currentEpoch();
+    let mining: Promise<unknown> | undefined;
+    let attempts = 0;
+    const result = await client.submit(data, {
+      threads: 1,
+      onProgress: (p) => {
+        // Two epochs pass while the first dispersal runs: its signatures are for an epoch that can no longer attest.
+        if (p.phase === "disperse" && !mining) mining = mine(2 * epochBlocks);
+        if (p.phase === "attest" && p.done === 0) attempts++;
+      },
+    });
+    await mining;
+    expect(attempts).to.equal(2);
+    expect(result).to.deep.include({ attested: true, submitted: true });
+    expect(
+      result.epoch >= before + 2n,
+      `attested in epoch ${result.epoch}, first tried in ${before}`,
+    ).to.equal(true);
+    expect((await client.payload(result.id)).attestation?.epoch).to.equal(result.epoch);
+  });
+
   it("a node that signed and then lost its cells is caught by the sampler and slashed once; honest nodes never are", async () => {
     const client = await userClient(431);
 

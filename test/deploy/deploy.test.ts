@@ -3,6 +3,7 @@ import { encodeBytes32String, parseEther } from "ethers";
 import hre from "hardhat";
 import { deployProfile } from "../../deploy/deploy-profile";
 import { ZgChain } from "../../offchain/core/chain";
+import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { validate } from "../../offchain/core/config";
 import { MODULES } from "../../offchain/modules";
 import { loadProfile, profileModules, profileNames, profileSchema } from "../../offchain/profiles";
@@ -31,6 +32,22 @@ const STAKING = loadProfile("full").modules.staking;
 // keccak256("eip1967.proxy.implementation") - 1
 const IMPLEMENTATION_SLOT = "0x360894a13ba1a3210667c828492db98dca3e2076cc3735a920a3ca505d382bbc";
 
+/**
+ * One deployment of each profile for the whole file (an Ignition deployment takes seconds); the tests that change
+ * state do it with accounts of their own. Points `ZG_DEPLOYMENTS_DIR` at the profile's record each time.
+ */
+const deployments = new Map<string, { dir: string; record: DeploymentRecord }>();
+async function deployed(profile: string): Promise<DeploymentRecord> {
+  let entry = deployments.get(profile);
+  if (!entry) {
+    const record = await deployForTest(profile);
+    entry = { dir: process.env.ZG_DEPLOYMENTS_DIR as string, record };
+    deployments.set(profile, entry);
+  }
+  process.env.ZG_DEPLOYMENTS_DIR = entry.dir;
+  return entry.record;
+}
+
 describe("deploy profiles", () => {
   let rpc: TestRpc;
   before(async () => {
@@ -41,7 +58,7 @@ describe("deploy profiles", () => {
   });
 
   it("full: deploys the registry and NodeStaking behind a proxy with the profile's parameters", async () => {
-    const record = await deployForTest("full");
+    const record = await deployed("full");
     expect(record.profile).to.equal("full");
     expect(record.modules.NodeStaking.version).to.equal("1.0.0");
     const registry = ModuleRegistry__factory.connect(record.registry, hre.ethers.provider);
@@ -63,7 +80,7 @@ describe("deploy profiles", () => {
   });
 
   it("full: deploys AgentNFT (not behind a proxy) with the profile's mint fee, and the OracleVerifier", async () => {
-    const record = await deployForTest("full");
+    const record = await deployed("full");
     expect(record.modules.AgentNFT.version).to.equal("1.0.0");
     expect(record.modules.OracleVerifier.version).to.equal("1.0.0");
     const nft = AgentNFT__factory.connect(record.modules.AgentNFT.address, hre.ethers.provider);
@@ -90,7 +107,7 @@ describe("deploy profiles", () => {
   });
 
   it("the SDK finds the deployment from the record alone", async () => {
-    const record = await deployForTest("full");
+    const record = await deployed("full");
     const chain = await ZgChain.connect({ network: "localhost", rpcUrl: rpc.url, expectedChainId: 31337 });
     try {
       expect(chain.registryAddress).to.equal(record.registry);
@@ -107,7 +124,7 @@ describe("deploy profiles", () => {
   });
 
   it("no-token: staking is permissioned and a whole operator lifecycle moves no coin", async () => {
-    const record = await deployForTest("no-token");
+    const record = await deployed("no-token");
     const firstBlock = await hre.ethers.provider.getBlockNumber();
     const signers = await hre.ethers.getSigners();
     const connect = (index: number) =>
@@ -154,7 +171,7 @@ describe("deploy profiles", () => {
   });
 
   it("full: serving with a ledger whose refunds lock for a day, both behind proxies and wired through the registry", async () => {
-    const record = await deployForTest("full");
+    const record = await deployed("full");
     const ledger = ServingLedger__factory.connect(record.modules.ServingLedger.address, hre.ethers.provider);
     const serving = InferenceServing__factory.connect(
       record.modules.InferenceServing.address,
@@ -173,7 +190,7 @@ describe("deploy profiles", () => {
   });
 
   it("no-token: InferenceServing without a ledger; an admitted provider registers a free service only", async () => {
-    const record = await deployForTest("no-token");
+    const record = await deployed("no-token");
     expect(record.modules).to.have.property("InferenceServing");
     expect(record.modules).to.not.have.property("ServingLedger");
     const [governance, , , , , , , , provider] = await hre.ethers.getSigners();
@@ -202,7 +219,7 @@ describe("deploy profiles", () => {
   });
 
   it("testnet: the full stack with challenge epochs sized for a public network", async () => {
-    const record = await deployForTest("testnet");
+    const record = await deployed("testnet");
     expect(Object.keys(record.modules).sort()).to.deep.equal([...ALL_MODULE_CONTRACTS]);
     const challenges = StorageChallenges__factory.connect(
       record.modules.StorageChallenges.address,
@@ -244,7 +261,7 @@ describe("deploy profiles", () => {
   for (const name of profileNames()) {
     it(`profile ${name}: deploys exactly the contracts of the modules it names`, async () => {
       const profile = loadProfile(name);
-      const record = await deployForTest(name);
+      const record = await deployed(name);
       const named = profileModules(profile);
       const declared = new Map(
         MODULES.flatMap((module) =>

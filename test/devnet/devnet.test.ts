@@ -7,9 +7,9 @@ import { Supervisor } from "../../offchain/devnet/supervisor";
 import { MODULES } from "../../offchain/modules";
 import { loadProfile, profileModules, profileNames } from "../../offchain/profiles";
 import { tempDir } from "../helpers/chain";
-import { freePort, runZg, until } from "../helpers/process";
+import { freePort, runZg, until, type ZgRun } from "../helpers/process";
 
-function run(args: string[]) {
+function runDevnet(args: string[]) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
   env.ZG_DEPLOYMENTS_DIR = tempDir("deployments");
   return runZg(args, env);
@@ -36,23 +36,46 @@ function processWith(text: string): number | undefined {
   return undefined;
 }
 
+/**
+ * Every profile's `devnet --demo --exit`, run a few at a time from the first test that asks (a devnet mostly waits
+ * on its chain's clock: block intervals, challenge epochs, voting windows), longest first; each test awaits its
+ * own profile's run.
+ */
+const DEMOS_AT_ONCE = 2;
+const demos = new Map<string, Promise<{ dataDir: string; result: ZgRun }>>();
+
+function demoOf(profile: string): Promise<{ dataDir: string; result: ZgRun }> {
+  if (demos.size === 0) {
+    const longestFirst = ["governed", "full", "no-token"];
+    const queue = [...longestFirst, ...profileNames().filter((name) => !longestFirst.includes(name))];
+    const settle = new Map<string, (run: Promise<{ dataDir: string; result: ZgRun }>) => void>();
+    for (const name of queue) demos.set(name, new Promise((resolve) => settle.set(name, resolve)));
+    const runner = async () => {
+      for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+        const dataDir = tempDir("devnet");
+        const args = ["devnet", "--profile", name, "--port", String(await freePort())];
+        const run = runDevnet([...args, "--data-dir", dataDir, "--demo", "--exit"]).then((result) => ({
+          dataDir,
+          result,
+        }));
+        settle.get(name)?.(run);
+        await run.catch(() => undefined);
+      }
+    };
+    for (let n = 0; n < DEMOS_AT_ONCE; n++) void runner();
+  }
+  const run = demos.get(profile);
+  if (!run) throw new Error(`no profile '${profile}'`);
+  return run;
+}
+
 describe("zg devnet", function () {
   this.timeout(180_000);
 
   for (const profile of ["full", "no-token"]) {
-    it(`--demo --exit (${profile}): brings the stack up, demonstrates every module, stops cleanly`, async () => {
-      const dataDir = tempDir("devnet");
-      const result = await run([
-        "devnet",
-        "--profile",
-        profile,
-        "--port",
-        String(await freePort()),
-        "--data-dir",
-        dataDir,
-        "--demo",
-        "--exit",
-      ]);
+    it(`--demo --exit (${profile}): brings the stack up, demonstrates every module, stops cleanly`, async function () {
+      this.timeout(900_000);
+      const { dataDir, result } = await demoOf(profile);
       expect(result.code, result.stdout + result.stderr).to.equal(0);
       expect(result.stdout).to.include(`zerog-stack devnet is up (profile ${profile})`);
       expect(result.stdout).to.match(/worker\s+watcher\s+http:\/\/127\.0\.0\.1:\d+/);
@@ -81,18 +104,9 @@ describe("zg devnet", function () {
 
   // Every other profile of deploy/profiles: a new profile is tested without editing this test.
   for (const profile of profileNames().filter((name) => !["full", "no-token"].includes(name))) {
-    it(`--demo --exit (${profile}): runs only the deployed modules' workers and demo steps, and succeeds`, async () => {
-      const result = await run([
-        "devnet",
-        "--profile",
-        profile,
-        "--port",
-        String(await freePort()),
-        "--data-dir",
-        tempDir("devnet"),
-        "--demo",
-        "--exit",
-      ]);
+    it(`--demo --exit (${profile}): runs only the deployed modules' workers and demo steps, and succeeds`, async function () {
+      this.timeout(900_000);
+      const { result } = await demoOf(profile);
       expect(result.code, result.stdout + result.stderr).to.equal(0);
       expect(result.stdout).to.include("demo succeeded");
       expect(result.stdout).to.not.include("✗");
@@ -186,7 +200,14 @@ describe("zg devnet", function () {
     const port = await freePort();
     const server = await listenOn(port);
     try {
-      const result = await run(["devnet", "--port", String(port), "--data-dir", tempDir("devnet"), "--exit"]);
+      const result = await runDevnet([
+        "devnet",
+        "--port",
+        String(port),
+        "--data-dir",
+        tempDir("devnet"),
+        "--exit",
+      ]);
       expect(result.code).to.not.equal(0);
       expect(result.stderr.trim()).to.equal(
         `zg: port ${port} on 127.0.0.1 is in use (another devnet?): pass --port`,
@@ -197,7 +218,7 @@ describe("zg devnet", function () {
   });
 
   it("an unknown profile is refused", async () => {
-    const result = await run(["devnet", "--profile", "gold", "--exit"]);
+    const result = await runDevnet(["devnet", "--profile", "gold", "--exit"]);
     expect(result.stderr.trim()).to.equal(
       `zg: unknown profile 'gold' (profiles: ${profileNames().join(", ")})`,
     );
