@@ -300,13 +300,28 @@ export const daNode: WorkerService<typeof config> = {
       ]);
     };
 
-    /** Answers every challenge recorded as pending (also those a crash left), one at a time. */
-    let draining: Promise<void> = Promise.resolve();
-    const drain = () => {
-      draining = draining.then(async () => {
-        for await (const [pending, value] of store.entries<{ blob: number }>("da/challenge-pending/"))
-          await answer(pending.slice("da/challenge-pending/".length), value.blob);
-      });
+    /**
+     * Answers every challenge recorded as pending (also those a crash left), one pass at a time: a request during
+     * a pass runs one more pass after it (however many came), so that a challenge committed meanwhile is answered.
+     */
+    let draining: Promise<void> | undefined;
+    let again = false;
+    const drain = (): Promise<void> => {
+      if (draining) {
+        again = true;
+        return draining;
+      }
+      draining = (async () => {
+        do {
+          again = false;
+          for await (const [pending, value] of store.entries<{ blob: number }>("da/challenge-pending/"))
+            await answer(pending.slice("da/challenge-pending/".length), value.blob);
+        } while (again);
+      })()
+        .catch((error: unknown) =>
+          log.error("cannot go through the pending challenges", { error: firstLine(error) }),
+        )
+        .finally(() => (draining = undefined));
       return draining;
     };
 

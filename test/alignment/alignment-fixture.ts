@@ -13,10 +13,8 @@ import {
   AlignmentRewards__factory,
   Disputes__factory,
   InferenceServing__factory,
-  ModuleRegistry__factory,
   NodeStaking__factory,
   TestLicense__factory,
-  ZgProxy__factory,
   type AlignmentRewards,
   type Disputes,
   type IDisputes,
@@ -25,15 +23,8 @@ import {
   type NodeStaking,
   type TestLicense,
 } from "../../typechain-types";
-import {
-  JAIL_PERIOD,
-  MIN_STAKES,
-  Mode,
-  REPORTER_SHARE_BPS,
-  Role,
-  UNBONDING_DELAY,
-  type ModeId,
-} from "../helpers/staking-fixture";
+import { MIN_STAKES, Mode, Role, type ModeId } from "../helpers/staking-fixture";
+import { deployStakingBase } from "../helpers/modules";
 import { serviceParams, voucherDomain } from "../helpers/serving-fixture";
 
 export const BOND = ethers.parseEther("0.1");
@@ -109,21 +100,10 @@ export async function deployAlignment(
   params: DisputeParams = mode === Mode.NATIVE ? DEFAULT_PARAMS : NO_TOKEN_PARAMS,
 ): Promise<AlignmentFixture> {
   const [governance, treasury, provider, user, stranger] = await ethers.getSigners();
-  const registry = await new ModuleRegistry__factory(governance).deploy(governance.address);
-  const registryAddress = await registry.getAddress();
-  const proxy = async (implementation: { getAddress(): Promise<string> }, init: string) =>
-    (await new ZgProxy__factory(governance).deploy(await implementation.getAddress(), init)).getAddress();
-
-  const stakingImplementation = await new NodeStaking__factory(governance).deploy();
-  const stakingAddress = await proxy(
-    stakingImplementation,
-    stakingImplementation.interface.encodeFunctionData("initialize", [
-      registryAddress,
-      mode,
-      mode === Mode.NATIVE ? [...MIN_STAKES] : [0n, 0n, 0n, 0n, 0n],
-      UNBONDING_DELAY,
-      { reporterShareBps: REPORTER_SHARE_BPS, jailPeriod: JAIL_PERIOD, treasury: treasury.address },
-    ]),
+  const { registry, registryAddress, stakingAddress, proxy } = await deployStakingBase(
+    governance,
+    treasury,
+    mode,
   );
   const servingImplementation = await new InferenceServing__factory(governance).deploy();
   const servingAddress = await proxy(

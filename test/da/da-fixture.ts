@@ -11,23 +11,14 @@ import * as kzg from "c-kzg";
 import {
   DAEntrance__factory,
   DASigners__factory,
-  ModuleRegistry__factory,
   NodeStaking__factory,
-  ZgProxy__factory,
   type DAEntrance,
   type DASigners,
   type ModuleRegistry,
   type NodeStaking,
 } from "../../typechain-types";
-import {
-  JAIL_PERIOD,
-  MIN_STAKES,
-  Mode,
-  REPORTER_SHARE_BPS,
-  Role,
-  UNBONDING_DELAY,
-  type ModeId,
-} from "../helpers/staking-fixture";
+import { MIN_STAKES, Mode, Role, type ModeId } from "../helpers/staking-fixture";
+import { deployStakingBase } from "../helpers/modules";
 import {
   aggregateG1,
   aggregateG2,
@@ -99,21 +90,10 @@ export async function deployDA(
   params: DAParams = DEFAULT_PARAMS,
 ): Promise<DAFixture> {
   const [governance, treasury, submitter, challenger, stranger] = await ethers.getSigners();
-  const registry = await new ModuleRegistry__factory(governance).deploy(governance.address);
-  const registryAddress = await registry.getAddress();
-  const proxy = async (implementation: { getAddress(): Promise<string> }, init: string) =>
-    (await new ZgProxy__factory(governance).deploy(await implementation.getAddress(), init)).getAddress();
-
-  const stakingImplementation = await new NodeStaking__factory(governance).deploy();
-  const stakingAddress = await proxy(
-    stakingImplementation,
-    stakingImplementation.interface.encodeFunctionData("initialize", [
-      registryAddress,
-      mode,
-      mode === Mode.NATIVE ? [...MIN_STAKES] : [0n, 0n, 0n, 0n, 0n],
-      UNBONDING_DELAY,
-      { reporterShareBps: REPORTER_SHARE_BPS, jailPeriod: JAIL_PERIOD, treasury: treasury.address },
-    ]),
+  const { registry, registryAddress, stakingAddress, proxy } = await deployStakingBase(
+    governance,
+    treasury,
+    mode,
   );
   const signersImplementation = await new DASigners__factory(governance).deploy();
   const signersAddress = await proxy(

@@ -18,7 +18,14 @@ import {
   type NodeStaking,
   type OracleVerifier,
 } from "../../typechain-types";
-import { JAIL_PERIOD, MIN_STAKES, REPORTER_SHARE_BPS, UNBONDING_DELAY } from "./staking-fixture";
+import {
+  JAIL_PERIOD,
+  MIN_STAKES,
+  Mode,
+  REPORTER_SHARE_BPS,
+  UNBONDING_DELAY,
+  type ModeId,
+} from "./staking-fixture";
 
 /** A registry with NodeStaking and the storage log (Market and Flow) registered, as modules built on them need. */
 export interface StakedStorageStack {
@@ -31,6 +38,43 @@ export interface StakedStorageStack {
   flowAddress: string;
 }
 
+/** A fresh ModuleRegistry with NodeStaking behind a proxy (not yet registered), the base of every module fixture. */
+export interface StakingBase {
+  registry: ModuleRegistry;
+  registryAddress: string;
+  stakingImplementation: NodeStaking;
+  stakingAddress: string;
+  /** Deploys `implementation` behind a ZgProxy initialised with `init` in its constructor; its address. */
+  proxy: (implementation: { getAddress(): Promise<string> }, init: string) => Promise<string>;
+}
+
+/**
+ * Deploys a ModuleRegistry owned by `governance` and NodeStaking in `mode` behind a ZgProxy (the staking fixture's
+ * minimums in NATIVE mode, none in PERMISSIONED, its delay and slashing parameters, `treasury`).
+ */
+export async function deployStakingBase(
+  governance: HardhatEthersSigner,
+  treasury: HardhatEthersSigner,
+  mode: ModeId = Mode.NATIVE,
+): Promise<StakingBase> {
+  const registry = await new ModuleRegistry__factory(governance).deploy(governance.address);
+  const registryAddress = await registry.getAddress();
+  const proxy = (implementation: { getAddress(): Promise<string> }, init: string) =>
+    deployProxy(governance, implementation, init);
+  const stakingImplementation = await new NodeStaking__factory(governance).deploy();
+  const stakingAddress = await proxy(
+    stakingImplementation,
+    stakingImplementation.interface.encodeFunctionData("initialize", [
+      registryAddress,
+      mode,
+      mode === Mode.NATIVE ? [...MIN_STAKES] : [0n, 0n, 0n, 0n, 0n],
+      UNBONDING_DELAY,
+      { reporterShareBps: REPORTER_SHARE_BPS, jailPeriod: JAIL_PERIOD, treasury: treasury.address },
+    ]),
+  );
+  return { registry, registryAddress, stakingImplementation, stakingAddress, proxy };
+}
+
 /**
  * Deploys a ModuleRegistry owned by `governance`, NodeStaking (native mode, the staking fixture's minimums,
  * delay and slashing parameters, `treasury`) and the Market (at `pricePerSector`) and Flow, each behind a ZgProxy
@@ -41,22 +85,7 @@ export async function deployStakedStorage(
   treasury: HardhatEthersSigner,
   pricePerSector: bigint,
 ): Promise<StakedStorageStack> {
-  const registry = await new ModuleRegistry__factory(governance).deploy(governance.address);
-  const registryAddress = await registry.getAddress();
-  const proxy = (implementation: { getAddress(): Promise<string> }, init: string) =>
-    deployProxy(governance, implementation, init);
-
-  const stakingImplementation = await new NodeStaking__factory(governance).deploy();
-  const stakingAddress = await proxy(
-    stakingImplementation,
-    stakingImplementation.interface.encodeFunctionData("initialize", [
-      registryAddress,
-      0,
-      [...MIN_STAKES],
-      UNBONDING_DELAY,
-      { reporterShareBps: REPORTER_SHARE_BPS, jailPeriod: JAIL_PERIOD, treasury: treasury.address },
-    ]),
-  );
+  const { registry, registryAddress, stakingAddress, proxy } = await deployStakingBase(governance, treasury);
   const marketImplementation = await new Market__factory(governance).deploy();
   const marketAddress = await proxy(
     marketImplementation,
