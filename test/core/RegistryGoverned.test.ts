@@ -1,8 +1,9 @@
 /**
- * The governance shared by the seven registry-governed modules (contracts/core/RegistryGoverned.sol and its UUPS
+ * The governance shared by the registry-governed module contracts (contracts/core/RegistryGoverned.sol and its UUPS
  * variant): governance is the registry's owner at call time, anyone else is refused with the module's own error,
  * UUPS implementations cannot be initialized, and every ERC-7201 namespace sits at the slot its name gives.
- * Each module's own tests cover its governance functions; this file checks the seven side by side.
+ * Each module's own tests cover its governance functions; this file checks them side by side (AlignmentLicense
+ * has no governance function: its rules are fixed at deployment).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -13,6 +14,11 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import type { BaseContract, ContractTransactionResponse, Interface } from "ethers";
 import {
   AgentNFT__factory,
+  AlignmentPolicy__factory,
+  AlignmentRewards__factory,
+  DAEntrance__factory,
+  DASigners__factory,
+  Disputes__factory,
   Flow__factory,
   InferenceServing__factory,
   Market__factory,
@@ -22,6 +28,8 @@ import {
   ZgProxy__factory,
 } from "../../typechain-types";
 import { DEFAULT_PARAMS, deployChallenges } from "../storage/challenges-fixture";
+import { DEFAULT_PARAMS as DA_PARAMS } from "../da/da-fixture";
+import { DEFAULT_PARAMS as DISPUTE_PARAMS } from "../alignment/alignment-fixture";
 import { JAIL_PERIOD, MIN_STAKES, REPORTER_SHARE_BPS, UNBONDING_DELAY } from "../helpers/staking-fixture";
 
 /** A module as this test sees it: its contract, its "not governance" error and one governance call. */
@@ -40,7 +48,10 @@ interface Upgradeable {
   };
 }
 
-/** The storage stack of the challenges fixture, plus the ServingLedger, InferenceServing and an AgentNFT. */
+/**
+ * The storage stack of the challenges fixture, plus the ServingLedger, InferenceServing, an AgentNFT, DASigners and
+ * DAEntrance, Disputes, AlignmentRewards and the AlignmentPolicy.
+ */
 async function deployAllFixture() {
   const f = await deployChallenges();
   const { governance } = f;
@@ -64,6 +75,40 @@ async function deployAllFixture() {
     governance,
   );
   const nft = await new AgentNFT__factory(governance).deploy(registryAddress, 0n);
+  const signersImplementation = await new DASigners__factory(governance).deploy();
+  const signers = DASigners__factory.connect(
+    await proxy(
+      signersImplementation,
+      signersImplementation.interface.encodeFunctionData("initialize", [registryAddress, 10]),
+    ),
+    governance,
+  );
+  const signersAddress = await signers.getAddress();
+  const entranceImplementation = await new DAEntrance__factory(governance).deploy(signersAddress);
+  const entrance = DAEntrance__factory.connect(
+    await proxy(
+      entranceImplementation,
+      entranceImplementation.interface.encodeFunctionData("initialize", [registryAddress, DA_PARAMS]),
+    ),
+    governance,
+  );
+  const disputesImplementation = await new Disputes__factory(governance).deploy();
+  const disputes = Disputes__factory.connect(
+    await proxy(
+      disputesImplementation,
+      disputesImplementation.interface.encodeFunctionData("initialize", [registryAddress, DISPUTE_PARAMS]),
+    ),
+    governance,
+  );
+  const rewardsImplementation = await new AlignmentRewards__factory(governance).deploy();
+  const rewards = AlignmentRewards__factory.connect(
+    await proxy(
+      rewardsImplementation,
+      rewardsImplementation.interface.encodeFunctionData("initialize", [registryAddress, 20]),
+    ),
+    governance,
+  );
+  const policy = await new AlignmentPolicy__factory(governance).deploy(registryAddress);
 
   // A fresh implementation of each UUPS module to upgrade to, and the arguments its `initialize` takes.
   const implementations = {
@@ -73,6 +118,10 @@ async function deployAllFixture() {
     StorageChallenges: await new StorageChallenges__factory(governance).deploy(),
     ServingLedger: await new ServingLedger__factory(governance).deploy(),
     InferenceServing: await new InferenceServing__factory(governance).deploy(),
+    DASigners: await new DASigners__factory(governance).deploy(),
+    DAEntrance: await new DAEntrance__factory(governance).deploy(signersAddress),
+    Disputes: await new Disputes__factory(governance).deploy(),
+    AlignmentRewards: await new AlignmentRewards__factory(governance).deploy(),
   };
   const initializeArgs: Record<keyof typeof implementations, unknown[]> = {
     NodeStaking: [
@@ -87,6 +136,10 @@ async function deployAllFixture() {
     StorageChallenges: [registryAddress, DEFAULT_PARAMS],
     ServingLedger: [registryAddress, 86_400],
     InferenceServing: [registryAddress],
+    DASigners: [registryAddress, 10],
+    DAEntrance: [registryAddress, DA_PARAMS],
+    Disputes: [registryAddress, DISPUTE_PARAMS],
+    AlignmentRewards: [registryAddress, 20],
   };
   // The upgrade to a fresh implementation is the governance call every UUPS module has.
   const upgrade =
@@ -136,6 +189,36 @@ async function deployAllFixture() {
       error: "AgentNFTNotGovernance",
       contract: nft,
       govern: (as) => nft.connect(as).setMintFee(1n),
+    },
+    {
+      name: "DASigners",
+      error: "DASignersNotGovernance",
+      contract: signers,
+      govern: upgrade(signers, implementations.DASigners),
+    },
+    {
+      name: "DAEntrance",
+      error: "DANotGovernance",
+      contract: entrance,
+      govern: upgrade(entrance, implementations.DAEntrance),
+    },
+    {
+      name: "Disputes",
+      error: "DisputesNotGovernance",
+      contract: disputes,
+      govern: upgrade(disputes, implementations.Disputes),
+    },
+    {
+      name: "AlignmentRewards",
+      error: "RewardsNotGovernance",
+      contract: rewards,
+      govern: upgrade(rewards, implementations.AlignmentRewards),
+    },
+    {
+      name: "AlignmentPolicy",
+      error: "PolicyNotGovernance",
+      contract: policy,
+      govern: (as) => policy.connect(as).setPolicy(ethers.id("policy"), 100n),
     },
   ];
   return { ...f, registryAddress, modules, implementations, initializeArgs };
