@@ -49,6 +49,7 @@ export const inft = {
       },
     ],
   },
+  trace: async () => (await import("./trace")).inftTrace,
   demo: [
     {
       title:
