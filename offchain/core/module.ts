@@ -115,6 +115,8 @@ export interface DevnetState {
   workers: DevnetWorker[];
   /** The devnet's own status page: every worker's state (running, restarting, failed, stopped) and health. */
   statusUrl: string;
+  /** The explorer page of this devnet (`zg explorer` against its chain). */
+  explorerUrl: string;
   /** A funded account for users (never an operator); devnet only: its key is public. */
   user: DevnetAccount;
   /** Copy-paste commands for the user, from every deployed module. */

@@ -11,6 +11,8 @@ function short(value: string): string {
 /** A trace as an indented tree: each item, its facts, its events (time, block, step, summary, actor, tx). */
 export function traceText(trace: Trace): string {
   const lines: string[] = [`trace of ${trace.input} on chain ${trace.chainId} (up to block ${trace.head})`];
+  if (trace.roots.length > 1)
+    lines.push(`'${trace.input}' names ${trace.roots.length} items: ${trace.roots.map((root) => root.label).join("; ")}`);
   const walk = (node: TraceNode, indent: string) => {
     lines.push(
       `${indent}${node.label}${node.truncated && node.events.length ? `  (${node.events.length} events; trace it for more)` : ""}`,

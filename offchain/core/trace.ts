@@ -111,6 +111,8 @@ export interface TraceContext {
   moduleAt(address: string): string | undefined;
   /** Every event about `ref` (any module's), oldest first. */
   eventsAbout(ref: TraceRef): TraceEvent[];
+  /** The items a bare id names, in any deployed module (as `zg trace <id>` resolves it). */
+  find(id: string): Promise<TraceRef[]>;
   /** Every decoded occurrence of one contract event, oldest first. */
   occurrences(contract: string, event: string): { args: Result; event: TraceEvent }[];
 }
@@ -232,6 +234,7 @@ export class TraceEngine {
       address: (contract) => this.addresses.get(contract),
       moduleAt: (address) => this.modulesByAddress.get(address.toLowerCase()),
       eventsAbout: (ref) => (this.index.get(refKey(ref)) ?? []).map((entry) => entry.event),
+      find: (id) => this.recognise(id),
       occurrences: (contract, event) =>
         (this.byEvent.get(`${contract}.${event}`) ?? []).map(({ args, event: e }) => ({ args, event: e })),
     };
@@ -263,8 +266,9 @@ export class TraceEngine {
     const found = await this.recognise(text);
     if (found.length === 0) {
       const words = Object.values(kinds).join(", ");
+      const prefixes = Object.keys(kinds).map((kind) => `${kind}:`).join(" ");
       throw new ZgError(
-        `nothing on chain ${this.chainId} matches '${text}' (give one of: ${words}; or prefix a kind, e.g. ${Object.keys(kinds)[1] ?? "tx"}:<id>)`,
+        `nothing on chain ${this.chainId} matches '${text}' (give a ${words}; a prefix picks the kind: ${prefixes})`,
         "NOT_FOUND",
       );
     }

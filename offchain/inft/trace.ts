@@ -125,9 +125,16 @@ export const inftTrace: TraceSource = {
           (node) => node.operator,
         )
       : [];
+    // What the owner's descriptions name (a dataset's root, a DA payload): linked, but only as the owner's claim.
+    const named: TraceRef[] = [];
+    for (const data of datas)
+      for (const [hash] of data.dataDescription.matchAll(/0x[0-9a-fA-F]{64}/g)) named.push(...(await context.find(hash)));
     const related: TraceRef[] = [
       ...datas.map((data) => ({ kind: "root", id: data.dataHash.toLowerCase() })),
-      ...users(ref.id, context).flatMap((user) => oracles.map((oracle) => usageRef(user, oracle))),
+      ...named,
+      ...users(ref.id, context)
+        .flatMap((user) => oracles.map((oracle) => usageRef(user, oracle)))
+        .filter((usage) => context.eventsAbout(usage).length > 0),
     ];
     return {
       label: `agent ${ref.id}`,
@@ -137,6 +144,10 @@ export const inftTrace: TraceSource = {
         authorized.length ? `authorized users: ${authorized.join(", ")}` : "no authorized users",
       ],
       unverified: [
+        ...named.map(
+          (item) =>
+            `its data description names ${item.kind} ${item.id}: that the agent was built from it is the owner's word, not something the chain proves`,
+        ),
         "the re-encryption itself happens in the oracle (a stand-in for a TEE): the chain holds the oracle's signed proof and the keys it sealed, not the plaintext",
         ...(oracles.length
           ? [
