@@ -12,7 +12,9 @@ function short(value: string): string {
 export function traceText(trace: Trace): string {
   const lines: string[] = [`trace of ${trace.input} on chain ${trace.chainId} (up to block ${trace.head})`];
   if (trace.roots.length > 1)
-    lines.push(`'${trace.input}' names ${trace.roots.length} items: ${trace.roots.map((root) => root.label).join("; ")}`);
+    lines.push(
+      `'${trace.input}' names ${trace.roots.length} items: ${trace.roots.map((root) => root.label).join("; ")}`,
+    );
   const walk = (node: TraceNode, indent: string) => {
     lines.push(
       `${indent}${node.label}${node.truncated && node.events.length ? `  (${node.events.length} events; trace it for more)` : ""}`,

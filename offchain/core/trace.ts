@@ -266,7 +266,9 @@ export class TraceEngine {
     const found = await this.recognise(text);
     if (found.length === 0) {
       const words = Object.values(kinds).join(", ");
-      const prefixes = Object.keys(kinds).map((kind) => `${kind}:`).join(" ");
+      const prefixes = Object.keys(kinds)
+        .map((kind) => `${kind}:`)
+        .join(" ");
       throw new ZgError(
         `nothing on chain ${this.chainId} matches '${text}' (give a ${words}; a prefix picks the kind: ${prefixes})`,
         "NOT_FOUND",

@@ -354,7 +354,14 @@ async function startExplorer(
   });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(`${base}/health`, logFile);
-  return { name: "explorer", kind: "explorer", url: base, health: `${base}/health`, metrics: "", log: logFile };
+  return {
+    name: "explorer",
+    kind: "explorer",
+    url: base,
+    health: `${base}/health`,
+    metrics: "",
+    log: logFile,
+  };
 }
 
 /** Workers get the caller's environment without its ZG_* settings: their config file says everything. */

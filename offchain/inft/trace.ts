@@ -128,7 +128,8 @@ export const inftTrace: TraceSource = {
     // What the owner's descriptions name (a dataset's root, a DA payload): linked, but only as the owner's claim.
     const named: TraceRef[] = [];
     for (const data of datas)
-      for (const [hash] of data.dataDescription.matchAll(/0x[0-9a-fA-F]{64}/g)) named.push(...(await context.find(hash)));
+      for (const [hash] of data.dataDescription.matchAll(/0x[0-9a-fA-F]{64}/g))
+        named.push(...(await context.find(hash)));
     const related: TraceRef[] = [
       ...datas.map((data) => ({ kind: "root", id: data.dataHash.toLowerCase() })),
       ...named,
