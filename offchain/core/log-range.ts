@@ -44,7 +44,7 @@ export interface RangeLogReaderOptions {
 
 /** The endpoint-side refusals that mean "ask for fewer blocks", as the common RPC providers word them. */
 const RANGE_REFUSAL =
-  /range|too many|limit|exceed|too large|block.*(span|window)|query returned more than|response size/i;
+  /range|too many|limited to|exceed|too large|too wide|block.*(span|window)|query returned more than|response size/i;
 
 /**
  * Reads the logs of a set of contracts over the whole deployment in bounded block ranges, and keeps what it read:
@@ -144,7 +144,7 @@ export class RangeLogReader {
       this.calls += 1;
       logs = await this.options.provider.getLogs({ address, topics: [topics], fromBlock: from, toBlock: to });
     } catch (error) {
-      if (to === from || !RANGE_REFUSAL.test(firstLine(error))) throw error;
+      if (to === from || !RANGE_REFUSAL.test(refusalText(error))) throw error;
       const middle = from + Math.floor((to - from) / 2);
       this.range = Math.max(1, middle - from + 1);
       return [
@@ -161,6 +161,12 @@ export class RangeLogReader {
       index: log.index,
     }));
   }
+}
+
+/** What an endpoint said when it refused a call: ethers keeps the JSON-RPC error's own message inside its error. */
+function refusalText(error: unknown): string {
+  const nested = (error as { error?: { message?: unknown } }).error?.message;
+  return `${firstLine(error)} ${typeof nested === "string" ? nested : ""}`;
 }
 
 function loadCache(file: string | undefined): CacheFile {

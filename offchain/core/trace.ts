@@ -105,6 +105,8 @@ export interface TraceSource {
 export interface TraceContext {
   chain: ZgChain;
   head: number;
+  /** The unix time of the head block: "now" for jail terms and deadlines. */
+  now: number;
   /** The deployed address of a contract (registry name), or undefined when it is absent. */
   address(contract: string): string | undefined;
   /** The module name a deployed contract address belongs to. */
@@ -159,6 +161,7 @@ export class TraceEngine {
   private addresses = new Map<string, string>();
   private modulesByAddress = new Map<string, string>();
   private head = 0;
+  private headTime = 0;
 
   constructor(private readonly options: TraceEngineOptions) {}
 
@@ -172,7 +175,10 @@ export class TraceEngine {
   /** Reads the chain up to its head (only new blocks after the first call) and rebuilds the index. */
   async refresh(): Promise<void> {
     const { chain, reader } = this.options;
-    this.head = Number(BigInt((await chain.provider.send("eth_blockNumber", [])) as string));
+    const head = await chain.provider.getBlock("latest");
+    if (!head) throw new ZgError("the RPC endpoint has no latest block", "NETWORK");
+    this.head = head.number;
+    this.headTime = head.timestamp;
     const modules = await chain.modules();
     this.addresses = new Map(modules.map((m) => [m.name, m.address]));
     this.modulesByAddress = new Map();
@@ -231,6 +237,7 @@ export class TraceEngine {
     return {
       chain: this.options.chain,
       head: this.head,
+      now: this.headTime,
       address: (contract) => this.addresses.get(contract),
       moduleAt: (address) => this.modulesByAddress.get(address.toLowerCase()),
       eventsAbout: (ref) => (this.index.get(refKey(ref)) ?? []).map((entry) => entry.event),

@@ -121,7 +121,7 @@ export const stakingTrace: TraceSource = {
       label: `operator ${ref.id}`,
       facts: positions.map(
         (p) =>
-          `${p.role}: bonded ${formatEther(p.bonded)}${p.active ? ", active" : ""}${p.jailedUntil * 1000 > Date.now() ? `, jailed until ${new Date(p.jailedUntil * 1000).toISOString()}` : ""}`,
+          `${p.role}: bonded ${formatEther(p.bonded)}${p.active ? ", active" : ""}${p.jailedUntil > context.now ? `, jailed until ${new Date(p.jailedUntil * 1000).toISOString()}` : ""}`,
       ),
     };
   },
@@ -133,7 +133,7 @@ export const stakingTrace: TraceSource = {
     const rows = await Promise.all(
       operators.map(async (address) => {
         const positions = await positionsOf(address, context);
-        const jailed = positions.filter((p) => p.jailedUntil * 1000 > Date.now()).map((p) => p.role);
+        const jailed = positions.filter((p) => p.jailedUntil > context.now).map((p) => p.role);
         return {
           cells: [
             address,
