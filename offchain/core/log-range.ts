@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { JsonRpcProvider, Log } from "ethers";
+import { getAddress, toQuantity, type JsonRpcProvider } from "ethers";
 import { ZgError, firstLine } from "./errors";
 
 /** A log as the cache keeps it: what decoding and ordering need, nothing more. */
@@ -41,6 +41,10 @@ export interface RangeLogReaderOptions {
   /** Where the cache survives between runs (a JSON file); in memory only when absent. */
   cacheFile?: string;
 }
+
+/** Calls per JSON-RPC batch (public endpoints commonly accept 100), and batches in flight at once. */
+const BATCH = 100;
+const PARALLEL_BATCHES = 4;
 
 /** The endpoint-side refusals that mean "ask for fewer blocks", as the common RPC providers word them. */
 const RANGE_REFUSAL =
@@ -89,30 +93,71 @@ export class RangeLogReader {
     return [...entry.logs, ...fresh];
   }
 
-  /** The unix times of these blocks, each asked once (the requests go out in one JSON-RPC batch). */
+  /** The unix times of these blocks, each asked once (in JSON-RPC batches). */
   async blockTimes(blocks: number[]): Promise<Map<number, number>> {
     const missing = [...new Set(blocks)].filter((block) => this.cache.blockTimes[block] === undefined);
-    await Promise.all(
-      missing.map(async (block) => {
-        const header = await this.options.provider.getBlock(block);
-        if (!header) throw new ZgError(`block ${block} is not available from the RPC endpoint`, "NETWORK");
-        this.cache.blockTimes[block] = header.timestamp;
-      }),
+    const headers = await this.batch<{ timestamp: string } | null>(
+      missing.map((block) => ({ method: "eth_getBlockByNumber", params: [toQuantity(block), false] })),
     );
+    missing.forEach((block, i) => {
+      const header = headers[i];
+      if (!header) throw new ZgError(`block ${block} is not available from the RPC endpoint`, "NETWORK");
+      this.cache.blockTimes[block] = Number(header.timestamp);
+    });
     return new Map(blocks.map((block) => [block, this.cache.blockTimes[block]]));
   }
 
-  /** The sender of each transaction, each asked once. */
+  /** The sender of each transaction, each asked once (in JSON-RPC batches). */
   async senders(hashes: string[]): Promise<Map<string, string>> {
     const missing = [...new Set(hashes)].filter((hash) => this.cache.senders[hash] === undefined);
-    await Promise.all(
-      missing.map(async (hash) => {
-        const tx = await this.options.provider.getTransaction(hash);
-        if (!tx) throw new ZgError(`transaction ${hash} is not available from the RPC endpoint`, "NETWORK");
-        this.cache.senders[hash] = tx.from;
-      }),
+    const transactions = await this.batch<{ from: string } | null>(
+      missing.map((hash) => ({ method: "eth_getTransactionByHash", params: [hash] })),
     );
+    missing.forEach((hash, i) => {
+      const tx = transactions[i];
+      if (!tx) throw new ZgError(`transaction ${hash} is not available from the RPC endpoint`, "NETWORK");
+      this.cache.senders[hash] = getAddress(tx.from);
+    });
     return new Map(hashes.map((hash) => [hash, this.cache.senders[hash]]));
+  }
+
+  /**
+   * Calls in JSON-RPC batches of at most BATCH, a few batches at a time, parsed by the platform's JSON (ethers'
+   * own decoding of large answers costs more than the endpoint's work here). Answers come back in call order.
+   */
+  private async batch<T>(calls: { method: string; params: unknown[] }[]): Promise<T[]> {
+    const url = this.options.provider._getConnection().url;
+    const chunks: { method: string; params: unknown[] }[][] = [];
+    for (let i = 0; i < calls.length; i += BATCH) chunks.push(calls.slice(i, i + BATCH));
+    const answers: T[][] = new Array<T[]>(chunks.length);
+    let next = 0;
+    const worker = async () => {
+      for (let index = next++; index < chunks.length; index = next++) {
+        const chunk = chunks[index];
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(chunk.map((call, id) => ({ jsonrpc: "2.0", id, ...call }))),
+          signal: AbortSignal.timeout(30_000),
+        });
+        const body = (await response.json().catch(() => undefined)) as
+          { id: number; result?: T; error?: { message?: string } }[] | undefined;
+        if (!response.ok || !Array.isArray(body))
+          throw new ZgError(
+            `the RPC endpoint ${url} refused a batch of ${chunk.length} calls (HTTP ${response.status})`,
+            "NETWORK",
+          );
+        const byId = new Map(body.map((answer) => [answer.id, answer]));
+        answers[index] = chunk.map((call, id) => {
+          const answer = byId.get(id);
+          if (!answer || answer.error)
+            throw new ZgError(`${call.method} failed: ${answer?.error?.message ?? "no answer"}`, "NETWORK");
+          return answer.result as T;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_BATCHES, chunks.length) }, worker));
+    return answers.flat();
   }
 
   /** Writes the cache file (atomically), when there is one. */
@@ -139,12 +184,17 @@ export class RangeLogReader {
 
   /** One range, split in halves while the endpoint refuses it; the narrower width is kept for what follows. */
   private async read(address: string, topics: string[], from: number, to: number): Promise<CachedLog[]> {
-    let logs: Log[];
+    let logs: RawLog[];
     try {
       this.calls += 1;
-      logs = await this.options.provider.getLogs({ address, topics: [topics], fromBlock: from, toBlock: to });
+      [logs] = await this.batch<RawLog[]>([
+        {
+          method: "eth_getLogs",
+          params: [{ address, topics: [topics], fromBlock: toQuantity(from), toBlock: toQuantity(to) }],
+        },
+      ]);
     } catch (error) {
-      if (to === from || !RANGE_REFUSAL.test(refusalText(error))) throw error;
+      if (to === from || !RANGE_REFUSAL.test(firstLine(error))) throw error;
       const middle = from + Math.floor((to - from) / 2);
       this.range = Math.max(1, middle - from + 1);
       return [
@@ -154,19 +204,23 @@ export class RangeLogReader {
     }
     return logs.map((log) => ({
       address: log.address,
-      topics: [...log.topics],
+      topics: log.topics,
       data: log.data,
-      blockNumber: log.blockNumber,
+      blockNumber: Number(log.blockNumber),
       transactionHash: log.transactionHash,
-      index: log.index,
+      index: Number(log.logIndex),
     }));
   }
 }
 
-/** What an endpoint said when it refused a call: ethers keeps the JSON-RPC error's own message inside its error. */
-function refusalText(error: unknown): string {
-  const nested = (error as { error?: { message?: unknown } }).error?.message;
-  return `${firstLine(error)} ${typeof nested === "string" ? nested : ""}`;
+/** A log as JSON-RPC answers it. */
+interface RawLog {
+  address: string;
+  topics: string[];
+  data: string;
+  blockNumber: string;
+  transactionHash: string;
+  logIndex: string;
 }
 
 function loadCache(file: string | undefined): CacheFile {

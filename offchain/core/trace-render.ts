@@ -17,15 +17,14 @@ export function traceText(trace: Trace): string {
     );
   const walk = (node: TraceNode, indent: string) => {
     lines.push(
-      `${indent}${node.label}${node.truncated && node.events.length ? `  (${node.events.length} events; trace it for more)` : ""}`,
+      `${indent}${node.label}${node.truncated && node.eventCount ? `  (${node.eventCount} events; trace it for more)` : ""}`,
     );
     const inner = `${indent}  `;
     for (const fact of node.facts) lines.push(`${inner}· ${fact}`);
-    if (!node.truncated)
-      for (const event of node.events)
-        lines.push(
-          `${inner}${when(event)}  block ${event.block}  ${event.step.padEnd(14)} ${event.summary}  [by ${short(event.actor)}, tx ${short(event.tx)}]`,
-        );
+    for (const event of node.events)
+      lines.push(
+        `${inner}${when(event)}  block ${event.block}  ${event.step.padEnd(14)} ${event.summary}  [by ${short(event.actor)}, tx ${short(event.tx)}]`,
+      );
     for (const missing of node.unverified) lines.push(`${inner}! not verified: ${missing}`);
     for (const child of node.children) walk(child, inner);
   };
@@ -41,7 +40,7 @@ export function traceMermaid(trace: Trace): string {
   const escape = (text: string) => text.replace(/"/g, "#quot;").replace(/[<>]/g, "");
   const walk = (node: TraceNode): string => {
     const id = `n${counter++}`;
-    const steps = node.truncated ? [] : node.events.map((e) => `${e.step} @${e.block}`);
+    const steps = node.events.map((e) => `${e.step} @${e.block}`);
     const shown = steps.length > 8 ? [...steps.slice(0, 7), `… ${steps.length - 7} more`] : steps;
     lines.push(`  ${id}["${[node.label, ...node.facts.slice(0, 2), ...shown].map(escape).join("<br/>")}"]`);
     for (const child of node.children) lines.push(`  ${id} --> ${walk(child)}`);

@@ -35,7 +35,10 @@ export interface TraceEvent {
 export interface TraceNode {
   ref: TraceRef;
   label: string;
+  /** Its events, oldest first (none listed when the tree stops at it: see `eventCount`). */
   events: TraceEvent[];
+  /** How many events are about it. */
+  eventCount: number;
   /** Present state and off-chain checks, each one line (e.g. "owner 0x…", "sampled 8 cells: confidence 0.996"). */
   facts: string[];
   /** What could not be verified, each one line. */
@@ -204,10 +207,6 @@ export class TraceEngine {
         }
       }
     }
-    const senders = await reader.senders(
-      decoded.filter((d) => !d.spec.actor).map((d) => d.log.transactionHash),
-    );
-    const times = await reader.blockTimes(decoded.map((d) => d.log.blockNumber));
     await reader.save();
     this.index = new Map();
     this.byEvent = new Map();
@@ -220,10 +219,11 @@ export class TraceEngine {
         step: spec.step,
         summary: spec.summary(args),
         block: log.blockNumber,
-        time: times.get(log.blockNumber) ?? 0,
+        // Filled in for the events a trace shows (`stamp`): most indexed events are never shown.
+        time: 0,
         tx: log.transactionHash,
         logIndex: log.index,
-        actor: spec.actor ? spec.actor(args) : (senders.get(log.transactionHash) ?? "unknown"),
+        actor: spec.actor ? spec.actor(args) : "",
       };
       const entry: Indexed = { args, event, about: spec.about(args, context) };
       for (const ref of entry.about) push(this.index, refKey(ref), entry);
@@ -310,10 +310,29 @@ export class TraceEngine {
     const seen = new Set<string>(refs.map(refKey));
     const roots: TraceNode[] = [];
     for (const ref of refs) roots.push(await this.node(ref, depth, seen));
+    await this.stamp(roots);
     const unverified = this.options.sources
       .filter((source) => !this.sources.includes(source))
       .map((source) => `module ${source.module} is not deployed on this chain: nothing of it is traced`);
     return { input, chainId: this.chainId, head: this.head, roots, unverified };
+  }
+
+  /** Gives the events the tree shows their block time, and their transaction's sender where no actor is named. */
+  private async stamp(roots: TraceNode[]): Promise<void> {
+    const shown: TraceEvent[] = [];
+    const walk = (node: TraceNode) => {
+      shown.push(...node.events);
+      node.children.forEach(walk);
+    };
+    roots.forEach(walk);
+    const { reader } = this.options;
+    const times = await reader.blockTimes(shown.filter((e) => e.time === 0).map((e) => e.block));
+    const senders = await reader.senders(shown.filter((e) => e.actor === "").map((e) => e.tx));
+    for (const event of shown) {
+      event.time ||= times.get(event.block) ?? 0;
+      event.actor ||= senders.get(event.tx) ?? "";
+    }
+    await reader.save();
   }
 
   private async node(ref: TraceRef, depth: number, seen: Set<string>): Promise<TraceNode> {
@@ -324,7 +343,8 @@ export class TraceEngine {
     const node: TraceNode = {
       ref,
       label: inspection.label ?? `${this.kinds()[ref.kind] ?? ref.kind} ${ref.id}`,
-      events: entries.map((entry) => entry.event),
+      events: depth > 0 ? entries.map((entry) => entry.event) : [],
+      eventCount: entries.length,
       facts: inspection.facts ?? [],
       unverified: inspection.unverified ?? [],
       children: [],
