@@ -5,7 +5,7 @@ import {
   IAlignmentRewards__factory,
   IDisputes__factory,
 } from "../../typechain-types";
-import { asIndex, type TraceContext, type TraceEventSpec, type TraceSource } from "../core/trace";
+import { asIndex, known, type TraceContext, type TraceEventSpec, type TraceSource } from "../core/trace";
 import { alignment as manifest } from "./module";
 
 const { disputes, policy, governor, rewards } = manifest.contracts;
@@ -135,11 +135,7 @@ export const alignmentTrace: TraceSource = {
   kinds: { dispute: "dispute id", proposal: "governance proposal id" },
   async recognise(input, context) {
     const id = asIndex(input);
-    if (!id) return [];
-    return [
-      { kind: "dispute", id },
-      { kind: "proposal", id },
-    ].filter((ref) => context.eventsAbout(ref).length > 0);
+    return [...known(context, "dispute", id), ...known(context, "proposal", id)];
   },
   async inspect(ref, context) {
     if (ref.kind === "proposal") return { label: `governance proposal ${ref.id}` };

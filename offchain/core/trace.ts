@@ -141,6 +141,11 @@ export function asIndex(input: string): string | undefined {
   return /^\d{1,78}$/.test(input) ? BigInt(input).toString() : undefined;
 }
 
+/** The item of `kind` with canonical id `id` (undefined when the input was no such id), if any event is about it. */
+export function known(context: TraceContext, kind: string, id: string | undefined): TraceRef[] {
+  return id !== undefined && context.eventsAbout({ kind, id }).length > 0 ? [{ kind, id }] : [];
+}
+
 interface Indexed {
   args: Result;
   event: TraceEvent;

@@ -2,7 +2,7 @@ import { formatEther, type Result } from "ethers";
 import { IDAEntrance__factory, IDASigners__factory } from "../../typechain-types";
 import { BoundedCache } from "../core/cache";
 import { firstLine } from "../core/errors";
-import { asHash, type TraceContext, type TraceEventSpec, type TraceSource } from "../core/trace";
+import { asHash, known, type TraceContext, type TraceEventSpec, type TraceSource } from "../core/trace";
 import { DAClient } from "./client";
 import { da as manifest } from "./module";
 
@@ -129,8 +129,7 @@ export const daTrace: TraceSource = {
   events: EVENTS,
   kinds: { payload: "DA payload id" },
   async recognise(input, context) {
-    const id = asHash(input);
-    return id && context.eventsAbout({ kind: "payload", id }).length > 0 ? [{ kind: "payload", id }] : [];
+    return known(context, "payload", asHash(input));
   },
   async inspect(ref, context) {
     const events = context.eventsAbout(ref);

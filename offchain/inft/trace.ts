@@ -2,6 +2,7 @@ import { formatEther, getAddress, ZeroAddress, type Result } from "ethers";
 import { IAgentNFT__factory } from "../../typechain-types";
 import {
   asIndex,
+  known,
   type TraceContext,
   type TraceEventSpec,
   type TraceRef,
@@ -114,8 +115,7 @@ export const inftTrace: TraceSource = {
   events: EVENTS,
   kinds: { agent: "agent token id" },
   async recognise(input, context) {
-    const id = asIndex(input);
-    return id && context.eventsAbout({ kind: "agent", id }).length > 0 ? [{ kind: "agent", id }] : [];
+    return known(context, "agent", asIndex(input));
   },
   async inspect(ref, context) {
     const { owner, datas, authorized } = await agentState(ref.id, context);

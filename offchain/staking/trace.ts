@@ -1,6 +1,6 @@
 import { formatEther, type Result } from "ethers";
 import { INodeStaking__factory } from "../../typechain-types";
-import { asAddress, type TraceContext, type TraceEventSpec, type TraceSource } from "../core/trace";
+import { asAddress, known, type TraceContext, type TraceEventSpec, type TraceSource } from "../core/trace";
 import { StakingClient, roleName } from "./client";
 import { staking as manifest } from "./module";
 
@@ -109,11 +109,7 @@ export const stakingTrace: TraceSource = {
   events: EVENTS,
   kinds: { operator: "operator address" },
   async recognise(input, context) {
-    const address = asAddress(input);
-    if (!address) return [];
-    return context.eventsAbout({ kind: "operator", id: address }).length > 0
-      ? [{ kind: "operator", id: address }]
-      : [];
+    return known(context, "operator", asAddress(input));
   },
   async inspect(ref, context) {
     const positions = await positionsOf(ref.id, context);

@@ -1,6 +1,6 @@
 import { formatEther, type Result } from "ethers";
 import { IFlow__factory, IMarket__factory, IStorageChallenges__factory } from "../../typechain-types";
-import { asHash, type TraceContext, type TraceEventSpec, type TraceSource } from "../core/trace";
+import { asHash, known, type TraceContext, type TraceEventSpec, type TraceSource } from "../core/trace";
 import { SECTOR_SIZE } from "./merkle";
 import { submissionRoot } from "./log";
 import { storage as manifest } from "./module";
@@ -109,10 +109,7 @@ export const storageTrace: TraceSource = {
   events: EVENTS,
   kinds: { root: "storage root" },
   async recognise(input, context) {
-    const root = asHash(input);
-    return root && context.eventsAbout({ kind: "root", id: root }).length > 0
-      ? [{ kind: "root", id: root }]
-      : [];
+    return known(context, "root", asHash(input));
   },
   async inspect(ref, context) {
     const events = context.eventsAbout(ref);
