@@ -340,11 +340,28 @@ export class TraceEngine {
     await reader.save();
   }
 
+  /** A transaction: who sent it where, in which block, and whether it succeeded. */
+  private async inspectTransaction(hash: string, events: number): Promise<TraceInspection> {
+    const receipt = await this.options.chain.provider.getTransactionReceipt(hash);
+    if (!receipt) return { unverified: ["the endpoint no longer has this transaction's receipt"] };
+    const module = receipt.to ? this.modulesByAddress.get(receipt.to.toLowerCase()) : undefined;
+    return {
+      label: `transaction ${hash}`,
+      facts: [
+        `block ${receipt.blockNumber}, from ${receipt.from} to ${receipt.to ?? "(a new contract)"}${module ? ` (module ${module})` : ""}, ${receipt.status === 1 ? "succeeded" : "reverted"}`,
+      ],
+      unverified: events === 0 ? ["none of its events is one the deployed modules' traces read"] : [],
+    };
+  }
+
   private async node(ref: TraceRef, depth: number, seen: Set<string>): Promise<TraceNode> {
     const context = this.context();
     const entries = this.index.get(refKey(ref)) ?? [];
     const source = this.sources.find((s) => s.kinds[ref.kind]);
-    const inspection = (await source?.inspect?.(ref, context)) ?? {};
+    const inspection =
+      ref.kind === "tx"
+        ? await this.inspectTransaction(ref.id, entries.length)
+        : ((await source?.inspect?.(ref, context)) ?? {});
     const node: TraceNode = {
       ref,
       label: inspection.label ?? `${this.kinds()[ref.kind] ?? ref.kind} ${ref.id}`,

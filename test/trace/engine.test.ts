@@ -203,6 +203,9 @@ describe("trace engine", function () {
       const byTx = await engine.trace(tx);
       expect(byTx.roots[0].ref).to.deep.equal({ kind: "tx", id: tx.toLowerCase() });
       expect(byTx.roots[0].children.map((child) => child.ref.id)).to.include(operator.address);
+      expect(byTx.roots[0].facts[0]).to.match(
+        new RegExp(`from ${operator.address} to .* \\(module staking\\), succeeded`),
+      );
     });
 
     it("refuses what names nothing, in one line", async () => {
