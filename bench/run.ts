@@ -104,6 +104,12 @@ const BENCHMARKS: Benchmark[] = [
     run: async () => (await import("./abuse")).abuseBench(),
   },
   {
+    name: "trace",
+    description:
+      "`zg trace` of an agent with 1,000 events against a full devnet, a fresh CLI process, without and with the cache (goal: at most 2 s)",
+    run: async () => (await import("./trace")).traceBench(),
+  },
+  {
     name: "cli-help",
     description: "wall time of `zg --help` (a fresh Node process), median of 15",
     async run() {

@@ -123,6 +123,7 @@ export const alignment = {
   ],
   cli: registerAlignmentCommands,
   devnet: alignmentDevnet,
+  trace: async () => (await import("./trace")).alignmentTrace,
   demo: [
     {
       title:

@@ -168,6 +168,37 @@ export function buildProgram(modules: readonly ModuleManifest[] = MODULES): Comm
       }),
     );
 
+  // ─── trace, explorer ───────────────────────────────────────────────────────────────────────────────
+  program
+    .command("trace <thing>")
+    .description(
+      "the history of an agent token, storage root, DA payload id, provider, operator, dispute or transaction, from chain events",
+    )
+    .option("--depth <n>", "how many links to follow from the item", "2")
+    .option("--mermaid", "print a Mermaid flowchart instead of text")
+    .option("--max-range <blocks>", "widest eth_getLogs block range to ask (narrowed further when refused)")
+    .option("--no-cache", "read everything again instead of using the cache in ZG_HOME")
+    .action(
+      action(async (options, thing: string) => {
+        const { runTrace } = await import("./trace");
+        await runTrace(options as Parameters<typeof runTrace>[0], thing);
+      }),
+    );
+
+  program
+    .command("explorer")
+    .description(
+      "serve the explorer page (modules, operators, files, DA, agents, services, disputes, traces)",
+    )
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--port <port>", "TCP port", "8700")
+    .action(
+      action(async (options) => {
+        const { runExplorer } = await import("./explorer");
+        await runExplorer(options as Parameters<typeof runExplorer>[0]);
+      }),
+    );
+
   for (const module of modules) module.cli?.(program);
 
   // ─── node ──────────────────────────────────────────────────────────────────────────────────────────

@@ -5,6 +5,7 @@ import type { z, ZodTypeAny } from "zod";
 import type { ZgChain } from "./chain";
 import type { DeploymentRecord } from "./deployments";
 import type { RoleName } from "./roles";
+import type { TraceSource } from "./trace";
 import type { WorkerService } from "./worker";
 
 /**
@@ -39,6 +40,11 @@ export interface ModuleManifest<P extends ZodTypeAny = ZodTypeAny> {
   cli?(program: Command): void;
   /** What it adds to `zg devnet`. */
   readonly devnet?: DevnetPart;
+  /**
+   * Its part in `zg trace` and the explorer: the events it contributes, the items it owns and how they link to
+   * other modules' items, and its explorer panels (loaded only when a trace or the explorer runs).
+   */
+  trace?(): Promise<TraceSource>;
   /** Its steps in the devnet demo, run in list order when the module is deployed. */
   readonly demo: readonly DemoStep[];
 }
@@ -109,6 +115,8 @@ export interface DevnetState {
   workers: DevnetWorker[];
   /** The devnet's own status page: every worker's state (running, restarting, failed, stopped) and health. */
   statusUrl: string;
+  /** The explorer page of this devnet (`zg explorer` against its chain). */
+  explorerUrl: string;
   /** A funded account for users (never an operator); devnet only: its key is public. */
   user: DevnetAccount;
   /** Copy-paste commands for the user, from every deployed module. */

@@ -94,6 +94,7 @@ export const da = {
       },
     ],
   },
+  trace: async () => (await import("./trace")).daTrace,
   demo: [
     {
       title:

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import path from "node:path";
 import { probeChainId } from "../core/chain";
 import { NETWORKS } from "../core/config";
-import { deploymentFile, readDeployment, type DeploymentRecord } from "../core/deployments";
+import { deploymentFile, deploymentsDir, readDeployment, type DeploymentRecord } from "../core/deployments";
 import { ZgError, firstLine } from "../core/errors";
 import type {
   DevnetOperator,
@@ -146,7 +146,8 @@ export async function runDevnet(
         ),
       ),
     );
-    const status = await serveStatus(supervisor, workers);
+    const explorer = await startExplorer(supervisor, dataDir, rpcUrl, deployment);
+    const status = await serveStatus(supervisor, [...workers, explorer]);
     closeStatus = status.close;
     const account = devAccount(DEVNET_USER);
     const user = { address: account.address, privateKey: account.privateKey };
@@ -158,6 +159,7 @@ export async function runDevnet(
       operators,
       workers,
       statusUrl: status.url,
+      explorerUrl: explorer.url,
       user,
       tryIt: [],
     };
@@ -317,6 +319,51 @@ async function startWorker(
   };
 }
 
+/**
+ * The explorer for the devnet: `zg explorer` as a supervised process (what a user runs against any network), with
+ * its trace cache in the data directory. It is on the status page like a worker.
+ */
+async function startExplorer(
+  supervisor: Supervisor,
+  dataDir: string,
+  rpcUrl: string,
+  deployment: DeploymentRecord,
+): Promise<DevnetWorker> {
+  const dir = path.join(dataDir, "explorer");
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const logFile = path.join(dir, "explorer.log");
+  supervisor.start({
+    name: "explorer",
+    command: process.execPath,
+    args: [
+      ...DEVNET_NODE_FLAGS,
+      path.join(packageRoot(), "bin", "zg.js"),
+      "--rpc",
+      rpcUrl,
+      "--registry",
+      deployment.registry,
+      "explorer",
+      "--port",
+      String(port),
+    ],
+    cwd: dir,
+    env: { ...workerEnv(), ZG_HOME: path.join(dir, "home"), ZG_DEPLOYMENTS_DIR: deploymentsDir() },
+    logFile,
+    restart: true,
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/health`, logFile);
+  return {
+    name: "explorer",
+    kind: "explorer",
+    url: base,
+    health: `${base}/health`,
+    metrics: "",
+    log: logFile,
+  };
+}
+
 /** Workers get the caller's environment without its ZG_* settings: their config file says everything. */
 function workerEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ZG_")));
@@ -382,6 +429,7 @@ function printState(state: DevnetState, json: boolean): void {
     `  chain       ${state.rpcUrl}  (chain ${state.chainId}; log ${path.join(state.dataDir, "chain.log")})`,
     `  registry    ${state.deployment.registry}`,
     `  status      ${state.statusUrl}  (every worker's state; 503 while one is down)`,
+    `  explorer    ${state.explorerUrl}  (every module live, and the trace of any item; 'zg trace <thing>' in a terminal)`,
     ...Object.entries(state.deployment.modules).map(
       ([name, m]) => `  module      ${name.padEnd(14)} ${m.address}  v${m.version}`,
     ),

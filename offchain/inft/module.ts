@@ -38,6 +38,7 @@ export const inft = {
     tryIt: () => [
       `AGENT=$(zg --json inft mint --data README.md --description readme | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).tokenId')`,
       'zg inft infer "$AGENT" "what is zerog-stack?"',
+      'zg trace "agent:$AGENT"',
     ],
     workers: () => [
       {
@@ -49,6 +50,7 @@ export const inft = {
       },
     ],
   },
+  trace: async () => (await import("./trace")).inftTrace,
   demo: [
     {
       title:

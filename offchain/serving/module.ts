@@ -87,6 +87,7 @@ export const serving = {
       ];
     },
   },
+  trace: async () => (await import("./trace")).servingTrace,
   demo: [
     {
       title: "a user pays for verified inference with signed vouchers, and the provider is settled on-chain",

@@ -66,6 +66,7 @@ export const staking = {
       return (await import("./devnet")).stakeDevnetOperators(context);
     },
   },
+  trace: async () => (await import("./trace")).stakingTrace,
   demo: [
     {
       title: "every role has an active, staked operator",

@@ -96,6 +96,7 @@ export const storage = {
         }),
       })),
   },
+  trace: async () => (await import("./trace")).storageTrace,
   demo: [
     {
       title: "a file uploaded with 4+2 parity survives the loss of two storage nodes",

@@ -43,7 +43,7 @@ describe("zg CLI", function () {
 
   it("--help lists every command", async () => {
     const out = expectSuccess(await zg(["--help"]));
-    for (const command of ["keys", "modules", "stake", "deploy", "devnet", "node"])
+    for (const command of ["keys", "modules", "stake", "deploy", "devnet", "trace", "explorer", "node"])
       expect(out).to.include(command);
   });
 

@@ -140,6 +140,7 @@ describe("module manifests: a module added to the list is picked up everywhere",
         operators: [],
         workers: [{ name: "echo-0", kind: "echo", url: handle.url, health: "", metrics: "", log: "" }],
         statusUrl: "",
+        explorerUrl: "",
         user: { address: devAccount(19).address, privateKey: devAccount(19).privateKey },
         tryIt: [],
       };

@@ -3,15 +3,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { expect } from "chai";
 import { tempDir } from "../helpers/chain";
+import { runnableBlocks } from "../helpers/markdown";
 import { freePort, until } from "../helpers/process";
-
-/** The shell blocks of the README marked `<!-- runnable -->`, in order. */
-export function runnableBlocks(markdown: string): string[] {
-  const blocks: string[] = [];
-  const pattern = /<!-- runnable -->\s*```sh\n([\s\S]*?)```/g;
-  for (let match = pattern.exec(markdown); match; match = pattern.exec(markdown)) blocks.push(match[1]);
-  return blocks;
-}
 
 describe("README quickstart", function () {
   this.timeout(300_000);
