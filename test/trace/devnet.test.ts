@@ -282,7 +282,7 @@ describe("zg trace, the tutorial and the explorer on a devnet after the demo", f
       expect(payloads.some((cells) => Number(cells[4]) > 0.99)).to.equal(true);
       expect(await panelText("Disputes"))
         .to.match(/upheld/)
-        .and.to.include("#1:100");
+        .and.to.include("#1:10");
       // Live: the status line follows the chain's head without a reload.
       const first = await page.$eval("#status", (node) => node.textContent);
       await page.waitForFunction(
