@@ -46,8 +46,11 @@ const demos = new Map<string, Promise<{ dataDir: string; result: ZgRun }>>();
 
 function demoOf(profile: string): Promise<{ dataDir: string; result: ZgRun }> {
   if (demos.size === 0) {
-    const longestFirst = ["governed", "full", "no-token"];
-    const queue = [...longestFirst, ...profileNames().filter((name) => !longestFirst.includes(name))];
+    const longestFirst = ["governed", "no-token"];
+    const queue = [
+      ...longestFirst,
+      ...profileNames().filter((name) => name !== "full" && !longestFirst.includes(name)),
+    ];
     const settle = new Map<string, (run: Promise<{ dataDir: string; result: ZgRun }>) => void>();
     for (const name of queue) demos.set(name, new Promise((resolve) => settle.set(name, resolve)));
     const runner = async () => {
@@ -72,35 +75,31 @@ function demoOf(profile: string): Promise<{ dataDir: string; result: ZgRun }> {
 describe("zg devnet", function () {
   this.timeout(180_000);
 
-  for (const profile of ["full", "no-token"]) {
-    it(`--demo --exit (${profile}): brings the stack up, demonstrates every module, stops cleanly`, async function () {
-      this.timeout(900_000);
-      const { dataDir, result } = await demoOf(profile);
-      expect(result.code, result.stdout + result.stderr).to.equal(0);
-      expect(result.stdout).to.include(`zerog-stack devnet is up (profile ${profile})`);
-      expect(result.stdout).to.match(/worker\s+watcher\s+http:\/\/127\.0\.0\.1:\d+/);
-      expect(result.stdout.match(/worker\s+storage-\d\s+http/g)).to.have.length(6);
-      expect(result.stdout).to.include("survives the loss of two storage nodes");
-      expect(result.stdout).to.match(
-        /storage-lossy missed epoch \d+ and was (slashed 1\.0 and jailed|jailed \(this profile moves no coin\))/,
-      );
-      expect(result.stdout).to.match(/worker\s+oracle\s+http:\/\/127\.0\.0\.1:\d+/);
-      expect(result.stdout).to.match(
-        profile === "full"
-          ? /3 answers signed, verified and re-executed bit for bit .*settled on-chain to the provider exactly/
-          : /3 free answers \(no ServingLedger in this profile\)/,
-      );
-      expect(result.stdout).to.match(
-        /agent \d+ moved to 0x[0-9a-fA-F]+… under a fresh key; the new owner decrypts it, the old one cannot/,
-      );
-      expect(result.stdout).to.include("demo succeeded");
-      expect(result.stdout).to.not.include("✗");
-      expect(result.stdout).to.include("every listed worker is healthy after the demo");
-      const workerLog = readFileSync(path.join(dataDir, "watcher", "worker.log"), "utf8");
-      expect(workerLog).to.include('"msg":"worker stopped"');
-      expect(existsSync(path.join(dataDir, "chain.log"))).to.equal(true);
-    });
-  }
+  // `full` runs once for the whole suite, kept up after its demo for the trace, tutorial, README and explorer
+  // tests (test/trace/devnet.test.ts), which check its banner and demo as this test checks no-token's.
+  it("--demo --exit (no-token): brings the stack up, demonstrates every module, stops cleanly", async function () {
+    this.timeout(900_000);
+    const { dataDir, result } = await demoOf("no-token");
+    expect(result.code, result.stdout + result.stderr).to.equal(0);
+    expect(result.stdout).to.include("zerog-stack devnet is up (profile no-token)");
+    expect(result.stdout).to.match(/worker\s+watcher\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(result.stdout.match(/worker\s+storage-\d\s+http/g)).to.have.length(6);
+    expect(result.stdout).to.include("survives the loss of two storage nodes");
+    expect(result.stdout).to.match(
+      /storage-lossy missed epoch \d+ and was (slashed 1\.0 and jailed|jailed \(this profile moves no coin\))/,
+    );
+    expect(result.stdout).to.match(/worker\s+oracle\s+http:\/\/127\.0\.0\.1:\d+/);
+    expect(result.stdout).to.match(/3 free answers \(no ServingLedger in this profile\)/);
+    expect(result.stdout).to.match(
+      /agent \d+ moved to 0x[0-9a-fA-F]+… under a fresh key; the new owner decrypts it, the old one cannot/,
+    );
+    expect(result.stdout).to.include("demo succeeded");
+    expect(result.stdout).to.not.include("✗");
+    expect(result.stdout).to.include("every listed worker is healthy after the demo");
+    const workerLog = readFileSync(path.join(dataDir, "watcher", "worker.log"), "utf8");
+    expect(workerLog).to.include('"msg":"worker stopped"');
+    expect(existsSync(path.join(dataDir, "chain.log"))).to.equal(true);
+  });
 
   // Every other profile of deploy/profiles: a new profile is tested without editing this test.
   for (const profile of profileNames().filter((name) => !["full", "no-token"].includes(name))) {

@@ -34,11 +34,12 @@ function chromiumPath(): string {
 }
 
 /**
- * One devnet of the `full` profile with its demo, shared by every check that needs the whole stack: the demo's
- * agent traced against the events the demo caused, the tutorial run command by command, and the explorer driven in
- * headless Chromium.
+ * The suite's one devnet of the `full` profile with its demo (`npm start`), shared by every check that needs the
+ * whole stack: its banner and demo, the README's quickstart and the tutorial run command by command, the demo's
+ * agent traced against the events the demo caused, and the explorer driven in headless Chromium. The other
+ * profiles' devnets are tested in test/devnet/devnet.test.ts.
  */
-describe("zg trace, the tutorial and the explorer on a devnet after the demo", function () {
+describe("the full devnet after its demo: the README, zg trace, the tutorial and the explorer", function () {
   this.timeout(1_200_000);
   let devnet: ChildProcess;
   let banner = "";
@@ -80,6 +81,18 @@ describe("zg trace, the tutorial and the explorer on a devnet after the demo", f
       900_000,
     );
     expect(banner).to.include("demo succeeded");
+    expect(banner).to.include("zerog-stack devnet is up (profile full)");
+    expect(banner.match(/worker\s+storage-\d\s+http/g)).to.have.length(6);
+    expect(banner).to.include("survives the loss of two storage nodes");
+    expect(banner).to.match(/storage-lossy missed epoch \d+ and was slashed 1\.0 and jailed/);
+    expect(banner).to.match(
+      /3 answers signed, verified and re-executed bit for bit .*settled on-chain to the provider exactly/,
+    );
+    expect(banner).to.match(
+      /agent \d+ moved to 0x[0-9a-fA-F]+… under a fresh key; the new owner decrypts it, the old one cannot/,
+    );
+    expect(banner).to.not.include("✗");
+    expect(banner).to.include("every listed worker is healthy after the demo");
     env.ZG_RPC_URL = `http://127.0.0.1:${port}`;
     env.ZG_HOME = tempDir("home");
     provider = new JsonRpcProvider(env.ZG_RPC_URL, 31337, { staticNetwork: true });
@@ -183,6 +196,25 @@ describe("zg trace, the tutorial and the explorer on a devnet after the demo", f
     expect(expectFailure(await runZg(["trace", "agent:999999"], env))).to.match(
       /^zg: no agent token id '999999'/,
     );
+  });
+
+  it("runs every runnable block of the README in order, as a newcomer does after `npm start`", async () => {
+    const blocks = runnableBlocks(readFileSync("README.md", "utf8"));
+    // The README's commands name no chain: they reach the default one (127.0.0.1:8545); here, this devnet.
+    const run = spawnSync("bash", ["-c", ["set -euo pipefail", ...blocks].join("\n")], {
+      env: { ...env, ZG_HOME: tempDir("readme-home") },
+      encoding: "utf8",
+      timeout: 240_000,
+    });
+    expect(run.status, `${run.stdout}\n${run.stderr}`).to.equal(0);
+    expect(run.stdout).to.match(/every segment verified/);
+    expect(run.stdout).to.match(/signature verified/);
+    expect(run.stdout).to.match(/transferred agent \d+|to 0xdD2FD4581271e230360230F9337D5c0430Bf44C0/i);
+    // The banner prints the same user and commands as the README.
+    const user = /export ZG_PRIVATE_KEY=(0x[0-9a-f]{64})/.exec(blocks.join("\n"))?.[1];
+    expect(banner).to.include(`devnet-only key ${user}`);
+    for (const line of ["zg storage upload README.md", 'zg inft infer "$AGENT" "what is zerog-stack?"'])
+      expect(banner).to.include(line);
   });
 
   it("runs the tutorial's commands in order, and the trace of its agent shows every step it caused", async () => {
