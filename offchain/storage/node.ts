@@ -26,7 +26,7 @@ import {
   type LogEntry,
 } from "./log";
 import { decodeParityTags, type ParityTags } from "./erasure";
-import { SECTOR_SIZE, SECTORS_PER_SEGMENT, verifySegmentWithProof } from "./merkle";
+import { base64Bytes, fileLayout, SECTOR_SIZE, SECTORS_PER_SEGMENT, verifySegmentProof } from "./merkle";
 import { ChallengeResponder, type ChallengeRecord, type HeldFiles } from "./responder";
 import type { SegmentProof, NodeStatus, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
 
@@ -206,14 +206,18 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
     if (segments.length > config.maxSegmentsPerRequest) {
       throw JsonRpcError.invalidParams(`at most ${config.maxSegmentsPerRequest} segments per request`);
     }
+    if ((await files.state(entry.seq)).finalized)
+      throw JsonRpcError.invalidParams("already uploaded and finalized");
+    // Every segment is checked against the root before the file's lock is taken, so that requests to one file
+    // verify while another one writes; the lock covers only the state and the durable write.
+    const checked = segments.map((raw) => checkSegment(entry, raw, shard));
     return locks.run(entry.seq, async () => {
       const state = await files.state(entry.seq);
       if (state.finalized) throw JsonRpcError.invalidParams("already uploaded and finalized");
       const ops: StoreOp[] = [];
       let added = 0;
       const seen = new Set<number>();
-      for (const raw of segments) {
-        const segment = checkSegment(entry, raw, shard);
+      for (const segment of checked) {
         if (seen.has(segment.index) || (await store.get(proofKey(entry.seq, segment.index))) !== undefined)
           continue;
         seen.add(segment.index);
@@ -498,10 +502,8 @@ function checkSegment(
       `segment ${segmentIndex} is not in this node's shard ${shard.shardId}/${shard.numShard}`,
     );
   }
-  if (typeof segment.data !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(segment.data)) {
-    throw JsonRpcError.invalidParams("segment data must be base64");
-  }
-  const bytes = Buffer.from(segment.data, "base64");
+  const bytes = base64Bytes(segment.data);
+  if (!bytes) throw JsonRpcError.invalidParams("segment data must be base64");
   const expected = segmentLength(entry.size, segmentIndex);
   if (bytes.length !== expected)
     throw JsonRpcError.invalidParams(
@@ -520,8 +522,16 @@ function checkSegment(
   if (!proof.lemma.every((h) => isHexString(h, 32)) || !proof.path.every((p) => typeof p === "boolean")) {
     throw JsonRpcError.invalidParams("segment proof must be {lemma: hash[], path: bool[]}");
   }
-  const checked = { root: entry.root, data: segment.data, index: segmentIndex, proof, fileSize: entry.size };
-  if (!verifySegmentWithProof(checked)) {
+  if (
+    !verifySegmentProof(
+      proof,
+      bytes,
+      entry.root,
+      segmentIndex,
+      fileLayout(entry.size).numSegmentsPadded,
+      entry.size,
+    )
+  ) {
     throw JsonRpcError.invalidParams(
       `segment ${segmentIndex}: the proof does not lead to root ${entry.root}`,
     );
