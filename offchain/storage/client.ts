@@ -17,13 +17,7 @@ import {
 } from "./erasure";
 import { readStorageNodes, type StorageNodeInfo } from "./directory";
 import { globalSegmentIndex, inShard, segmentCount, segmentLength, type LogEntry } from "./log";
-import {
-  computeFileMerkle,
-  SEGMENT_SIZE,
-  provenSegmentBytes,
-  segmentWithProof,
-  type FileMerkle,
-} from "./merkle";
+import { computeFileMerkle, SEGMENT_SIZE, provenSegments, segmentWithProof, type FileMerkle } from "./merkle";
 import { StorageRpc } from "./rpc";
 import type { FileInfo, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
 
@@ -270,7 +264,9 @@ export class StorageClient {
     merkle: FileMerkle,
     index: number,
   ): Promise<SegmentWithProof> {
-    return segmentWithProof(merkle, index, await source.segment(index));
+    // The nodes verify every segment against the root before they keep it: hashing it here too would only
+    // spend the client's CPU (a file changed since it was hashed is refused by them, with the segment named).
+    return segmentWithProof(merkle, index, await source.segment(index), { check: false });
   }
 
   /** Submits the file to the Flow, paying sectors × the Market's price. */
@@ -382,8 +378,9 @@ export class StorageClient {
         plan.perNode.map((indexes, n) =>
           inWindow(chunks(indexes, DOWNLOAD_BATCH), WINDOW, async (batch) => {
             const answers = await rpcs[n].downloadSegmentsWithProof(root, batch).catch(() => undefined);
+            const segments = await segmentsOf(batch, answers ?? [], root, info);
             for (const [i, index] of batch.entries()) {
-              const segment = answers && provenSegment(answers[i], root, info, index);
+              const segment = segments[i];
               if (segment) await write(index, segment);
               else missed.push(index);
             }
@@ -487,31 +484,42 @@ async function fetchVerified(
   for (let n = 0; n < nodes.length; n++) {
     if (!inShard(nodes[n].shard, global)) continue;
     const segment = await rpcs[n].downloadSegmentWithProof(root, index).catch(() => null);
-    const bytes = provenSegment(segment, root, info, index);
+    const [bytes] = await segmentsOf([index], [segment], root, info);
     if (bytes) return bytes;
   }
   return undefined;
 }
 
 /**
- * The bytes of what a node answered for segment `index` of `root`, only if it is that segment (the file's, at
- * that index, of its size) and its proof leads to `root`: everything a node sends is untrusted.
+ * The bytes of what a node answered for segments `indexes` of `root`, each only if it is that segment (the
+ * file's, at that index, of its size) and its proof leads to `root`: everything a node sends is untrusted.
  */
-function provenSegment(
-  answer: SegmentWithProof | null | Error | undefined,
+async function segmentsOf(
+  indexes: number[],
+  answers: (SegmentWithProof | null | Error)[],
   root: string,
   info: FileInfo,
-  index: number,
-): Uint8Array | undefined {
-  if (!answer || answer instanceof Error) return undefined;
-  if (
-    answer.root?.toLowerCase() !== root.toLowerCase() ||
-    answer.index !== index ||
-    answer.fileSize !== info.tx.size
-  )
-    return undefined;
-  const bytes = provenSegmentBytes(answer);
-  return bytes?.length === segmentLength(info.tx.size, index) ? bytes : undefined;
+): Promise<(Uint8Array | undefined)[]> {
+  const claimed = indexes.map((index, i) => {
+    const answer = answers[i];
+    if (!answer || answer instanceof Error) return undefined;
+    const matches =
+      answer.root?.toLowerCase() === root.toLowerCase() &&
+      answer.index === index &&
+      answer.fileSize === info.tx.size &&
+      typeof answer.data === "string" &&
+      // whole sectors: the base64 of exactly the segment's length
+      answer.data.length === Math.ceil(segmentLength(info.tx.size, index) / 3) * 4;
+    return matches ? answer : undefined;
+  });
+  const present = claimed.filter((answer): answer is SegmentWithProof => answer !== undefined);
+  const proven = await provenSegments(present);
+  let next = 0;
+  return claimed.map((answer, i) => {
+    if (!answer) return undefined;
+    const bytes = proven[next++];
+    return bytes?.length === segmentLength(info.tx.size, indexes[i]) ? bytes : undefined;
+  });
 }
 
 /**
