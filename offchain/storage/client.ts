@@ -78,10 +78,11 @@ export interface DownloadResult {
 const UPLOAD_BATCH = 8;
 const DOWNLOAD_BATCH = 8;
 /**
- * Requests in flight per node: one being verified and written by the node while the next is on the wire. Memory
- * stays bounded by nodes × WINDOW × batch, whatever the file's size.
+ * Requests in flight per node: one being verified and written by the node while the next is on the wire.
  */
 const WINDOW = 3;
+/** Requests in flight across all the nodes of a transfer (16 MiB of segments), whatever the number of nodes. */
+const IN_FLIGHT = 8;
 const RETRIES = 4;
 
 /**
@@ -227,6 +228,7 @@ export class StorageClient {
       const logEntry: Pick<LogEntry, "startEntryIndex"> = { startEntryIndex: info.tx.startEntryIndex };
       const total = segmentCount(source.size);
       let done = 0;
+      const slots = new Slots(IN_FLIGHT);
       await Promise.all(
         nodes.map(async (node, n) => {
           const rpc = rpcs[n];
@@ -236,12 +238,14 @@ export class StorageClient {
             inShard(node.shard, globalSegmentIndex(logEntry, i)),
           );
           const batches = chunks(indexes, UPLOAD_BATCH);
-          await inWindow(batches, WINDOW, async (indexes) => {
-            const batch = await Promise.all(indexes.map((i) => this.segmentWithProof(source, merkle, i)));
-            await withRetries(`upload to ${node.url}`, () => rpc.uploadSegmentsByTxSeq(batch, info.tx.seq));
-            done += batch.length;
-            onProgress?.({ phase, done: Math.min(done, total), total });
-          });
+          await inWindow(batches, WINDOW, (indexes) =>
+            slots.run(async () => {
+              const batch = await Promise.all(indexes.map((i) => this.segmentWithProof(source, merkle, i)));
+              await withRetries(`upload to ${node.url}`, () => rpc.uploadSegmentsByTxSeq(batch, info.tx.seq));
+              done += batch.length;
+              onProgress?.({ phase, done: Math.min(done, total), total });
+            }),
+          );
         }),
       );
       lap("transfer");
@@ -374,17 +378,20 @@ export class StorageClient {
     try {
       const plan = spreadSegments(nodes, known, info, total);
       const missed: number[] = [...plan.unplaced];
+      const slots = new Slots(IN_FLIGHT);
       await Promise.all(
         plan.perNode.map((indexes, n) =>
-          inWindow(chunks(indexes, DOWNLOAD_BATCH), WINDOW, async (batch) => {
-            const answers = await rpcs[n].downloadSegmentsWithProof(root, batch).catch(() => undefined);
-            const segments = await segmentsOf(batch, answers ?? [], root, info);
-            for (const [i, index] of batch.entries()) {
-              const segment = segments[i];
-              if (segment) await write(index, segment);
-              else missed.push(index);
-            }
-          }),
+          inWindow(chunks(indexes, DOWNLOAD_BATCH), WINDOW, (batch) =>
+            slots.run(async () => {
+              const answers = await rpcs[n].downloadSegmentsWithProof(root, batch).catch(() => undefined);
+              const segments = await segmentsOf(batch, answers ?? [], root, info);
+              for (const [i, index] of batch.entries()) {
+                const segment = segments[i];
+                if (segment) await write(index, segment);
+                else missed.push(index);
+              }
+            }),
+          ),
         ),
       );
       let parity: ParityEntry[] | undefined;
@@ -557,6 +564,25 @@ function chunks<T>(items: T[], size: number): T[][] {
   const runs: T[][] = [];
   for (let i = 0; i < items.length; i += size) runs.push(items.slice(i, i + size));
   return runs;
+}
+
+/** A number of slots shared by tasks: `run` waits for a free one, so that at most that many run at once. */
+class Slots {
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private free: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
+    }
+  }
 }
 
 /** Runs `task` over `items` with at most `window` at a time; the first failure stops new tasks and is thrown. */

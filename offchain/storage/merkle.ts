@@ -745,6 +745,11 @@ class MerkleWorkerPool {
     const worker = startWorker();
     const entry: PooledWorker = { worker, pending: new Map() };
     worker.unref();
+    // A worker unref'd before it is online is ref'd again when it comes online: a worker given no task yet (one
+    // task for a pool of two) would then keep the process alive forever.
+    worker.once("online", () => {
+      if (entry.pending.size === 0) worker.unref();
+    });
     worker.on("message", (reply: SegmentHashReply) => {
       const task = entry.pending.get(reply.id);
       if (!task) return;
