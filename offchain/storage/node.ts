@@ -498,7 +498,7 @@ class FileStore implements HeldFiles {
     if (!bytes || !proof) return null;
     return {
       root: entry.root,
-      data: Buffer.from(bytes).toString("base64"),
+      data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64"),
       index: segment,
       proof,
       fileSize: entry.size,
