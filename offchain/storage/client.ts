@@ -80,7 +80,7 @@ const DOWNLOAD_BATCH = 8;
 /**
  * Requests in flight per node: one being verified and written by the node while the next is on the wire.
  */
-const WINDOW = 3;
+const WINDOW = 2;
 /** Requests in flight across all the nodes of a transfer (16 MiB of segments), whatever the number of nodes. */
 const IN_FLIGHT = 8;
 const RETRIES = 4;
