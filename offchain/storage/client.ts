@@ -81,8 +81,11 @@ const DOWNLOAD_BATCH = 8;
  * Requests in flight per node: one being verified and written by the node while the next is on the wire.
  */
 const WINDOW = 2;
-/** Requests in flight across all the nodes of a transfer (16 MiB of segments), whatever the number of nodes. */
-const IN_FLIGHT = 8;
+/**
+ * Requests in flight across all the nodes of a transfer, data and parity together (8 MiB of segments), whatever
+ * the number of nodes: what bounds a client's memory.
+ */
+const IN_FLIGHT = 4;
 const RETRIES = 4;
 
 /**
@@ -147,11 +150,12 @@ export class StorageClient {
       const started = performance.now();
       const merkle = await computeFileMerkle(input);
       const hash = performance.now() - started;
-      // Data and parity go to disjoint nodes, so both uploads run at the same time.
+      // Data and parity go to disjoint nodes, so both uploads run at the same time, sharing the requests in flight.
+      const slots = new Slots(IN_FLIGHT);
       const [data, parity] = await Promise.all([
-        this.store(source, merkle, "0x", dataNodes, options.onProgress, "upload"),
+        this.store(source, merkle, "0x", dataNodes, slots, options.onProgress, "upload"),
         ec && parityNodes
-          ? this.storeParity(input, source.size, merkle.root, ec, parityNodes, options.onProgress)
+          ? this.storeParity(input, source.size, merkle.root, ec, parityNodes, slots, options.onProgress)
           : undefined,
       ]);
       const result: UploadResult = {
@@ -175,6 +179,7 @@ export class StorageClient {
     dataRoot: string,
     code: ErasureCode,
     nodes: StorageNodeInfo[],
+    slots: Slots,
     onProgress?: Progress,
   ) {
     const started = performance.now();
@@ -184,7 +189,7 @@ export class StorageClient {
       const merkle = await computeFileMerkle(parity);
       const hash = performance.now() - started;
       const tags = encodeParityTags({ dataRoot, dataSize: size, k: code.k, m: code.m });
-      const stored = await this.store(source, merkle, tags, nodes, onProgress, "parity");
+      const stored = await this.store(source, merkle, tags, nodes, slots, onProgress, "parity");
       const phases = { ...stored.phases, hash, elapsed: performance.now() - started };
       return { root: merkle.root, txSeq: stored.txSeq, code, phases };
     } finally {
@@ -195,13 +200,15 @@ export class StorageClient {
 
   /**
    * Submits (unless the nodes already know the root) and uploads every segment to the nodes that hold it: each
-   * node gets WINDOW requests of UPLOAD_BATCH segments in flight, read from the source as they are sent.
+   * node gets WINDOW requests of UPLOAD_BATCH segments in flight (within `slots`), read from the source as they
+   * are sent.
    */
   private async store(
     source: FileSource,
     merkle: FileMerkle,
     tags: string,
     nodes: StorageNodeInfo[],
+    slots: Slots,
     onProgress: Progress | undefined,
     phase: "upload" | "parity",
   ): Promise<{ txSeq: number; submitted: boolean; phases: Omit<UploadPhases, "hash" | "elapsed"> }> {
@@ -228,7 +235,6 @@ export class StorageClient {
       const logEntry: Pick<LogEntry, "startEntryIndex"> = { startEntryIndex: info.tx.startEntryIndex };
       const total = segmentCount(source.size);
       let done = 0;
-      const slots = new Slots(IN_FLIGHT);
       await Promise.all(
         nodes.map(async (node, n) => {
           const rpc = rpcs[n];
