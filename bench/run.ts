@@ -50,8 +50,9 @@ const BENCHMARKS: Benchmark[] = [
     run: async () => (await import("./serving-gas")).settleGas(),
   },
   {
-    name: "storage-e2e",
-    description: "upload and download of 64 MiB through six local storage nodes, without and with 4+2 parity",
+    name: "storage",
+    description:
+      "upload and verified download of 1 MiB, 64 MiB and 1 GiB through the devnet's six storage nodes, without and with 4+2 parity, by `zg storage` client processes (MB/s, phases, peak RSS), beside the official 0G TS SDK in the same run (goals: 60 MB/s up, 120 MB/s down at 64 MiB, 2x the SDK's download, parity under 25 %, 300 MB)",
     run: async () => (await import("./storage-e2e")).storageThroughput(),
   },
   {

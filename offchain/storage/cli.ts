@@ -13,6 +13,15 @@ const PHASES: Record<string, string> = {
   repair: "rebuilding from parity",
 };
 
+/** "12.3 s (hash 1.2 s, submit 0.4 s, …)": the elapsed time and each phase's, from milliseconds. */
+function phaseLine(phases: { elapsed: number }): string {
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const parts = Object.entries(phases as Record<string, number>)
+    .filter(([name]) => name !== "elapsed")
+    .map(([name, ms]) => `${name} ${seconds(ms)}`);
+  return `${seconds(phases.elapsed)} (${parts.join(", ")})`;
+}
+
 /** `zg storage`: roots, uploads, downloads, file info and the storage-proof game. */
 export function registerStorageCommands(program: Command): void {
   const storage = program.command("storage").description("0G-compatible storage: roots, uploads, downloads");
@@ -76,6 +85,7 @@ export function registerStorageCommands(program: Command): void {
               ["txSeq", String(result.txSeq)],
               ["size", `${result.size} bytes`],
               ["paid", result.submitted ? "yes" : "no (already on the log: resumed)"],
+              ["time", phaseLine(result.phases)],
               ...(result.parity
                 ? ([
                     [
@@ -107,7 +117,7 @@ export function registerStorageCommands(program: Command): void {
             Boolean(options.json),
             { root: hash, out, ...result },
             () =>
-              `downloaded ${result.size} bytes to ${out}${result.repaired ? ` (${result.repaired} segment(s) rebuilt from parity)` : ""}; every segment verified`,
+              `downloaded ${result.size} bytes to ${out}${result.repaired ? ` (${result.repaired} segment(s) rebuilt from parity)` : ""} in ${phaseLine(result.phases)}; every segment verified`,
           );
         });
       }),

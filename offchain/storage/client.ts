@@ -17,13 +17,7 @@ import {
 } from "./erasure";
 import { readStorageNodes, type StorageNodeInfo } from "./directory";
 import { globalSegmentIndex, inShard, segmentCount, segmentLength, type LogEntry } from "./log";
-import {
-  computeFileMerkle,
-  SEGMENT_SIZE,
-  segmentWithProof,
-  verifySegmentWithProof,
-  type FileMerkle,
-} from "./merkle";
+import { computeFileMerkle, SEGMENT_SIZE, provenSegments, segmentWithProof, type FileMerkle } from "./merkle";
 import { StorageRpc } from "./rpc";
 import type { FileInfo, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
 
@@ -46,16 +40,52 @@ export interface UploadOptions {
   onProgress?: Progress;
 }
 
+/** Where an upload's time went, in milliseconds (a phase skipped on resume is 0). */
+export interface UploadPhases {
+  /** The file root (for parity: the parity encoding and its root). */
+  hash: number;
+  /** The Flow submission, until its receipt. */
+  submit: number;
+  /** Until every chosen node has seen the log entry. */
+  logEntry: number;
+  /** Every segment sent to the nodes that hold it. */
+  transfer: number;
+  /** Until every chosen node says the file is complete. */
+  finality: number;
+  /** The whole upload, from choosing the nodes to the result (parity runs beside the data). */
+  elapsed: number;
+}
+
 export interface UploadResult {
   root: string;
   txSeq: number;
   size: number;
   /** Whether this call paid for the submission (false when resuming one already on the log). */
   submitted: boolean;
-  parity?: { root: string; txSeq: number; code: ErasureCode };
+  phases: UploadPhases;
+  parity?: { root: string; txSeq: number; code: ErasureCode; phases: UploadPhases };
 }
 
+export interface DownloadResult {
+  size: number;
+  /** Segments rebuilt from parity. */
+  repaired: number;
+  /** Milliseconds: finding the file on the nodes, then fetching and verifying every segment, and both. */
+  phases: { lookup: number; transfer: number; elapsed: number };
+}
+
+/** Segments per upload request (a node takes 32 by default) and per download batch. */
 const UPLOAD_BATCH = 8;
+const DOWNLOAD_BATCH = 8;
+/**
+ * Requests in flight per node: one being verified and written by the node while the next is on the wire.
+ */
+const WINDOW = 2;
+/**
+ * Requests in flight across all the nodes of a transfer, data and parity together (8 MiB of segments), whatever
+ * the number of nodes: what bounds a client's memory.
+ */
+const IN_FLIGHT = 4;
 const RETRIES = 4;
 
 /**
@@ -87,6 +117,7 @@ export class StorageClient {
 
   /** Uploads a file (path or bytes); resumes a file already submitted without paying again. */
   async upload(input: string | Uint8Array, options: UploadOptions = {}): Promise<UploadResult> {
+    const began = performance.now();
     const replicas = options.replicas ?? 1;
     if (!Number.isInteger(replicas) || replicas < 1)
       throw new ZgError("replicas must be a positive integer", "BAD_INPUT");
@@ -116,12 +147,15 @@ export class StorageClient {
     const source = await FileSource.open(input);
     try {
       options.onProgress?.({ phase: "hash", done: 0, total: source.size });
+      const started = performance.now();
       const merkle = await computeFileMerkle(input);
-      // Data and parity go to disjoint nodes, so both uploads run at the same time.
+      const hash = performance.now() - started;
+      // Data and parity go to disjoint nodes, so both uploads run at the same time, sharing the requests in flight.
+      const slots = new Slots(IN_FLIGHT);
       const [data, parity] = await Promise.all([
-        this.store(source, merkle, "0x", dataNodes, options.onProgress, "upload"),
+        this.store(source, merkle, "0x", dataNodes, slots, options.onProgress, "upload"),
         ec && parityNodes
-          ? this.storeParity(input, source.size, merkle.root, ec, parityNodes, options.onProgress)
+          ? this.storeParity(input, source.size, merkle.root, ec, parityNodes, slots, options.onProgress)
           : undefined,
       ]);
       const result: UploadResult = {
@@ -129,8 +163,10 @@ export class StorageClient {
         txSeq: data.txSeq,
         size: source.size,
         submitted: data.submitted,
+        phases: { ...data.phases, hash, elapsed: 0 },
       };
       if (parity) result.parity = parity;
+      result.phases.elapsed = performance.now() - began;
       return result;
     } finally {
       await source.close();
@@ -143,31 +179,47 @@ export class StorageClient {
     dataRoot: string,
     code: ErasureCode,
     nodes: StorageNodeInfo[],
+    slots: Slots,
     onProgress?: Progress,
   ) {
+    const started = performance.now();
     const parity = await parityOf(input, code);
     const source = await FileSource.open(parity);
     try {
       const merkle = await computeFileMerkle(parity);
+      const hash = performance.now() - started;
       const tags = encodeParityTags({ dataRoot, dataSize: size, k: code.k, m: code.m });
-      const stored = await this.store(source, merkle, tags, nodes, onProgress, "parity");
-      return { root: merkle.root, txSeq: stored.txSeq, code };
+      const stored = await this.store(source, merkle, tags, nodes, slots, onProgress, "parity");
+      const phases = { ...stored.phases, hash, elapsed: performance.now() - started };
+      return { root: merkle.root, txSeq: stored.txSeq, code, phases };
     } finally {
       await source.close();
       if (typeof parity === "string") await rm(path.dirname(parity), { recursive: true, force: true });
     }
   }
 
-  /** Submits (unless the nodes already know the root) and uploads every segment to the nodes that hold it. */
+  /**
+   * Submits (unless the nodes already know the root) and uploads every segment to the nodes that hold it: each
+   * node gets WINDOW requests of UPLOAD_BATCH segments in flight (within `slots`), read from the source as they
+   * are sent.
+   */
   private async store(
     source: FileSource,
     merkle: FileMerkle,
     tags: string,
     nodes: StorageNodeInfo[],
+    slots: Slots,
     onProgress: Progress | undefined,
     phase: "upload" | "parity",
-  ) {
+  ): Promise<{ txSeq: number; submitted: boolean; phases: Omit<UploadPhases, "hash" | "elapsed"> }> {
     const rpcs = nodes.map((node) => new StorageRpc(node.url));
+    const phases = { submit: 0, logEntry: 0, transfer: 0, finality: 0 };
+    let started = performance.now();
+    const lap = (name: keyof typeof phases) => {
+      const now = performance.now();
+      phases[name] = now - started;
+      started = now;
+    };
     // Every chosen node must answer before anything is paid for.
     await Promise.all(rpcs.map((rpc) => rpc.shardConfig()));
     let entry = await firstKnown(rpcs, merkle.root);
@@ -176,8 +228,10 @@ export class StorageClient {
       entry = await this.submit(merkle, tags, onProgress);
       submitted = true;
     }
+    lap("submit");
     try {
       const info = await waitForNodes(rpcs, merkle.root, (node) => node !== null, "see the submission of");
+      lap("logEntry");
       const logEntry: Pick<LogEntry, "startEntryIndex"> = { startEntryIndex: info.tx.startEntryIndex };
       const total = segmentCount(source.size);
       let done = 0;
@@ -189,19 +243,22 @@ export class StorageClient {
           const indexes = [...Array(total).keys()].filter((i) =>
             inShard(node.shard, globalSegmentIndex(logEntry, i)),
           );
-          for (let b = 0; b < indexes.length; b += UPLOAD_BATCH) {
-            const batch = await Promise.all(
-              indexes.slice(b, b + UPLOAD_BATCH).map((i) => this.segmentWithProof(source, merkle, i)),
-            );
-            await withRetries(`upload to ${node.url}`, () => rpc.uploadSegmentsByTxSeq(batch, info.tx.seq));
-            done += batch.length;
-            onProgress?.({ phase, done: Math.min(done, total), total });
-          }
+          const batches = chunks(indexes, UPLOAD_BATCH);
+          await inWindow(batches, WINDOW, (indexes) =>
+            slots.run(async () => {
+              const batch = await Promise.all(indexes.map((i) => this.segmentWithProof(source, merkle, i)));
+              await withRetries(`upload to ${node.url}`, () => rpc.uploadSegmentsByTxSeq(batch, info.tx.seq));
+              done += batch.length;
+              onProgress?.({ phase, done: Math.min(done, total), total });
+            }),
+          );
         }),
       );
+      lap("transfer");
       onProgress?.({ phase: "finalize", done: 0, total: nodes.length });
       await waitForNodes(rpcs, merkle.root, (node) => node?.finalized === true, "finalize");
-      return { txSeq: info.tx.seq, submitted };
+      lap("finality");
+      return { txSeq: info.tx.seq, submitted, phases };
     } catch (error) {
       // The file is on the log (paid for): say so, and how to finish without paying again.
       throw new ZgError(
@@ -217,7 +274,9 @@ export class StorageClient {
     merkle: FileMerkle,
     index: number,
   ): Promise<SegmentWithProof> {
-    return segmentWithProof(merkle, index, await source.segment(index));
+    // The nodes verify every segment against the root before they keep it: hashing it here too would only
+    // spend the client's CPU (a file changed since it was hashed is refused by them, with the segment named).
+    return segmentWithProof(merkle, index, await source.segment(index), { check: false });
   }
 
   /** Submits the file to the Flow, paying sectors × the Market's price. */
@@ -288,16 +347,20 @@ export class StorageClient {
   /**
    * Downloads a file to `out`: every segment verified by proof, lost ones rebuilt from parity. A file the nodes
    * say is over `maxBytes` is refused before any segment is fetched (and no more than its stated size is fetched).
+   * Segments are spread over the nodes that know the file, each node sent WINDOW batches of DOWNLOAD_BATCH at a
+   * time; a segment a node fails to give (or gives wrong) is then sought on every other node of its shard.
    */
   async download(
     root: string,
     out: string,
     onProgress?: Progress,
     options: { maxBytes?: number } = {},
-  ): Promise<{ size: number; repaired: number }> {
+  ): Promise<DownloadResult> {
+    let started = performance.now();
     const nodes = await this.nodes();
     const rpcs = nodes.map((node) => new StorageRpc(node.url));
-    const info = await firstKnown(rpcs, root);
+    const known = await Promise.all(rpcs.map((rpc) => rpc.fileInfo(root).catch(() => null)));
+    const info = known.find((found) => found !== null);
     if (!info) throw new ZgError(`no storage node knows a file with root ${root}`, "NOT_FOUND");
     const size = info.tx.size;
     if (options.maxBytes !== undefined && size > options.maxBytes) {
@@ -306,28 +369,54 @@ export class StorageClient {
         "BAD_INPUT",
       );
     }
+    const lookup = performance.now() - started;
+    started = performance.now();
     const total = segmentCount(size);
     const handle = await open(out, "w");
     let repaired = 0;
+    let done = 0;
+    const write = async (index: number, segment: Uint8Array) => {
+      const bytes = segment.subarray(0, Math.min(SEGMENT_SIZE, size - index * SEGMENT_SIZE));
+      await handle.write(bytes, 0, bytes.length, index * SEGMENT_SIZE);
+      done += 1;
+      onProgress?.({ phase: "download", done, total });
+    };
     try {
+      const plan = spreadSegments(nodes, known, info, total);
+      const missed: number[] = [...plan.unplaced];
+      const slots = new Slots(IN_FLIGHT);
+      await Promise.all(
+        plan.perNode.map((indexes, n) =>
+          inWindow(chunks(indexes, DOWNLOAD_BATCH), WINDOW, (batch) =>
+            slots.run(async () => {
+              const answers = await rpcs[n].downloadSegmentsWithProof(root, batch).catch(() => undefined);
+              const segments = await segmentsOf(batch, answers ?? [], root, info);
+              for (const [i, index] of batch.entries()) {
+                const segment = segments[i];
+                if (segment) await write(index, segment);
+                else missed.push(index);
+              }
+            }),
+          ),
+        ),
+      );
       let parity: ParityEntry[] | undefined;
-      for (let i = 0; i < total; i++) {
-        let segment = await fetchVerified(nodes, rpcs, root, info, i);
+      for (const index of missed.sort((a, b) => a - b)) {
+        let segment = await fetchVerified(nodes, rpcs, root, info, index);
         if (!segment) {
           parity ??= await this.parityOf(root, nodes);
-          segment = await this.repair(nodes, rpcs, root, info, i, parity);
+          segment = await this.repair(nodes, rpcs, root, info, index, parity);
           repaired += 1;
           onProgress?.({ phase: "repair", done: repaired, total });
         }
-        const bytes = segment.subarray(0, Math.min(SEGMENT_SIZE, size - i * SEGMENT_SIZE));
-        await handle.write(bytes, 0, bytes.length, i * SEGMENT_SIZE);
-        onProgress?.({ phase: "download", done: i + 1, total });
+        await write(index, segment);
       }
       if (total === 0) await writeFile(out, new Uint8Array());
     } finally {
       await handle.close();
     }
-    return { size, repaired };
+    const transfer = performance.now() - started;
+    return { size, repaired, phases: { lookup, transfer, elapsed: lookup + transfer } };
   }
 
   private async parityOf(root: string, nodes: StorageNodeInfo[]): Promise<ParityEntry[]> {
@@ -408,20 +497,116 @@ async function fetchVerified(
   for (let n = 0; n < nodes.length; n++) {
     if (!inShard(nodes[n].shard, global)) continue;
     const segment = await rpcs[n].downloadSegmentWithProof(root, index).catch(() => null);
-    if (!segment) continue;
-    // Everything a node sends is untrusted: it must be this file's segment `index`, proven to `root`.
-    if (
-      segment.root?.toLowerCase() !== root.toLowerCase() ||
-      segment.index !== index ||
-      segment.fileSize !== info.tx.size
-    )
-      continue;
-    if (!verifySegmentWithProof(segment)) continue;
-    const bytes = Buffer.from(segment.data, "base64");
-    if (bytes.length !== segmentLength(info.tx.size, index)) continue;
-    return bytes;
+    const [bytes] = await segmentsOf([index], [segment], root, info);
+    if (bytes) return bytes;
   }
   return undefined;
+}
+
+/**
+ * The bytes of what a node answered for segments `indexes` of `root`, each only if it is that segment (the
+ * file's, at that index, of its size) and its proof leads to `root`: everything a node sends is untrusted.
+ */
+async function segmentsOf(
+  indexes: number[],
+  answers: (SegmentWithProof | null | Error)[],
+  root: string,
+  info: FileInfo,
+): Promise<(Uint8Array | undefined)[]> {
+  const claimed = indexes.map((index, i) => {
+    const answer = answers[i];
+    if (!answer || answer instanceof Error) return undefined;
+    const matches =
+      answer.root?.toLowerCase() === root.toLowerCase() &&
+      answer.index === index &&
+      answer.fileSize === info.tx.size &&
+      typeof answer.data === "string" &&
+      // whole sectors: the base64 of exactly the segment's length
+      answer.data.length === Math.ceil(segmentLength(info.tx.size, index) / 3) * 4;
+    return matches ? answer : undefined;
+  });
+  const present = claimed.filter((answer): answer is SegmentWithProof => answer !== undefined);
+  const proven = await provenSegments(present);
+  let next = 0;
+  return claimed.map((answer, i) => {
+    if (!answer) return undefined;
+    const bytes = proven[next++];
+    return bytes?.length === segmentLength(info.tx.size, indexes[i]) ? bytes : undefined;
+  });
+}
+
+/**
+ * Which node to ask first for each of the file's `total` segments: among the nodes that know the file and whose
+ * shard holds the segment (those that hold it completely first), the one given the fewest so far.
+ */
+function spreadSegments(
+  nodes: StorageNodeInfo[],
+  known: (FileInfo | null)[],
+  info: FileInfo,
+  total: number,
+): { perNode: number[][]; unplaced: number[] } {
+  const perNode: number[][] = nodes.map(() => []);
+  const unplaced: number[] = [];
+  const order = [...nodes.keys()]
+    .filter((n) => known[n] !== null)
+    .sort((a, b) => Number(known[b]!.finalized) - Number(known[a]!.finalized));
+  for (let index = 0; index < total; index++) {
+    const global = globalSegmentIndex({ startEntryIndex: info.tx.startEntryIndex }, index);
+    let best: number | undefined;
+    for (const n of order) {
+      if (!inShard(nodes[n].shard, global)) continue;
+      if (best === undefined) best = n;
+      else if (known[n]!.finalized === known[best]!.finalized && perNode[n].length < perNode[best].length)
+        best = n;
+    }
+    if (best === undefined) unplaced.push(index);
+    else perNode[best].push(index);
+  }
+  return { perNode, unplaced };
+}
+
+/** `items` in consecutive runs of at most `size`. */
+function chunks<T>(items: T[], size: number): T[][] {
+  const runs: T[][] = [];
+  for (let i = 0; i < items.length; i += size) runs.push(items.slice(i, i + size));
+  return runs;
+}
+
+/** A number of slots shared by tasks: `run` waits for a free one, so that at most that many run at once. */
+class Slots {
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private free: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
+    }
+  }
+}
+
+/** Runs `task` over `items` with at most `window` at a time; the first failure stops new tasks and is thrown. */
+async function inWindow<T>(items: T[], window: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++];
+      try {
+        await task(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(window, items.length) }, lane));
 }
 
 /**

@@ -26,7 +26,15 @@ import {
   type LogEntry,
 } from "./log";
 import { decodeParityTags, type ParityTags } from "./erasure";
-import { SECTOR_SIZE, SECTORS_PER_SEGMENT, verifySegmentWithProof } from "./merkle";
+import {
+  base64Bytes,
+  fileLayout,
+  SECTOR_SIZE,
+  SECTORS_PER_SEGMENT,
+  segmentRootsOf,
+  segmentSectors,
+  verifySegmentProof,
+} from "./merkle";
 import { ChallengeResponder, type ChallengeRecord, type HeldFiles } from "./responder";
 import type { SegmentProof, NodeStatus, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
 
@@ -57,6 +65,8 @@ const proofKey = (seq: number, index: number) =>
   `file/${seqKey(seq)}/proof/${index.toString().padStart(9, "0")}`;
 const parityKey = (dataRoot: string, seq: number) => `parity/${dataRoot.toLowerCase()}/${seqKey(seq)}`;
 const NEXT_SEQ_KEY = "log/nextTxSeq";
+/** How many roots' log entries the node keeps at hand (cleared when full). */
+const RECENT_ROOTS = 1024;
 
 /** The parity code a submission's tags declare, if they are ours; malformed ones are logged and ignored. */
 function parityTagsOf(entry: LogEntry, log: Logger): ParityTags | undefined {
@@ -206,14 +216,26 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
     if (segments.length > config.maxSegmentsPerRequest) {
       throw JsonRpcError.invalidParams(`at most ${config.maxSegmentsPerRequest} segments per request`);
     }
+    if ((await files.state(entry.seq)).finalized)
+      throw JsonRpcError.invalidParams("already uploaded and finalized");
+    // Every segment is checked against the root before the file's lock is taken, so that requests to one file
+    // verify while another one writes; the lock covers only the state and the durable write.
+    const checked = segments.map((raw) => checkSegment(entry, raw, shard));
+    const numSegments = fileLayout(entry.size).numSegmentsPadded;
+    const roots = await segmentRootsOf(
+      checked.map(({ index, bytes }) => ({ bytes, sectors: segmentSectors(entry.size, index) })),
+    );
+    checked.forEach(({ index, proof }, i) => {
+      if (!verifySegmentProof(proof, roots[i], entry.root, index, numSegments))
+        throw JsonRpcError.invalidParams(`segment ${index}: the proof does not lead to root ${entry.root}`);
+    });
     return locks.run(entry.seq, async () => {
       const state = await files.state(entry.seq);
       if (state.finalized) throw JsonRpcError.invalidParams("already uploaded and finalized");
       const ops: StoreOp[] = [];
       let added = 0;
       const seen = new Set<number>();
-      for (const raw of segments) {
-        const segment = checkSegment(entry, raw, shard);
+      for (const segment of checked) {
         if (seen.has(segment.index) || (await store.get(proofKey(entry.seq, segment.index))) !== undefined)
           continue;
         seen.add(segment.index);
@@ -394,6 +416,9 @@ async function startResponder(runtime: WorkerRuntime<StorageNodeConfig>, files: 
 
 /** The node's view of the log entries and the segments it holds. */
 class FileStore implements HeldFiles {
+  /** Log entries by root, of the roots asked for lately. */
+  private readonly recent = new Map<string, LogEntry>();
+
   constructor(private readonly store: DurableStore) {}
 
   async segment(seq: number, index: number): Promise<{ bytes: Uint8Array; proof: SegmentProof } | undefined> {
@@ -416,8 +441,16 @@ class FileStore implements HeldFiles {
 
   /** The first submission of a root (a root submitted twice is stored once, under its first txSeq). */
   async byRoot(root: string): Promise<LogEntry | undefined> {
+    const known = this.recent.get(root.toLowerCase());
+    if (known) return known;
     for await (const key of this.store.keys(`log/root/${root.toLowerCase()}/`)) {
-      return this.bySeq(Number(key.slice(key.lastIndexOf("/") + 1)));
+      const entry = await this.bySeq(Number(key.slice(key.lastIndexOf("/") + 1)));
+      if (entry) {
+        // A root's first log entry never changes: every segment request of a transfer asks for it.
+        if (this.recent.size >= RECENT_ROOTS) this.recent.clear();
+        this.recent.set(root.toLowerCase(), entry);
+      }
+      return entry;
     }
     return undefined;
   }
@@ -465,7 +498,7 @@ class FileStore implements HeldFiles {
     if (!bytes || !proof) return null;
     return {
       root: entry.root,
-      data: Buffer.from(bytes).toString("base64"),
+      data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64"),
       index: segment,
       proof,
       fileSize: entry.size,
@@ -473,7 +506,10 @@ class FileStore implements HeldFiles {
   }
 }
 
-/** Validates one uploaded segment against its log entry and this node's shard; returns its bytes. */
+/**
+ * Validates one uploaded segment's shape against its log entry and this node's shard; returns its bytes (the
+ * caller checks its proof, hashing a request's segments together).
+ */
 function checkSegment(
   entry: LogEntry,
   raw: unknown,
@@ -498,10 +534,8 @@ function checkSegment(
       `segment ${segmentIndex} is not in this node's shard ${shard.shardId}/${shard.numShard}`,
     );
   }
-  if (typeof segment.data !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(segment.data)) {
-    throw JsonRpcError.invalidParams("segment data must be base64");
-  }
-  const bytes = Buffer.from(segment.data, "base64");
+  const bytes = base64Bytes(segment.data);
+  if (!bytes) throw JsonRpcError.invalidParams("segment data must be base64");
   const expected = segmentLength(entry.size, segmentIndex);
   if (bytes.length !== expected)
     throw JsonRpcError.invalidParams(
@@ -519,12 +553,6 @@ function checkSegment(
   }
   if (!proof.lemma.every((h) => isHexString(h, 32)) || !proof.path.every((p) => typeof p === "boolean")) {
     throw JsonRpcError.invalidParams("segment proof must be {lemma: hash[], path: bool[]}");
-  }
-  const checked = { root: entry.root, data: segment.data, index: segmentIndex, proof, fileSize: entry.size };
-  if (!verifySegmentWithProof(checked)) {
-    throw JsonRpcError.invalidParams(
-      `segment ${segmentIndex}: the proof does not lead to root ${entry.root}`,
-    );
   }
   return { index: segmentIndex, bytes, proof: { lemma: proof.lemma, path: proof.path } };
 }

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -9,14 +10,17 @@ import { ZgError } from "../../offchain/core/errors";
 import {
   SECTOR_SIZE,
   SEGMENT_SIZE,
+  base64Bytes,
   closeMerkleWorkers,
   computeFileMerkle,
   createSubmission,
   fileLayout,
   fileRoot,
   paddedSectors,
+  provenSegments,
   segmentProof,
   segmentRoot,
+  segmentRootsOf,
   segmentSectors,
   segmentWithProof,
   submissionNodeSizes,
@@ -388,6 +392,91 @@ describe("storage/merkle", () => {
         }),
         { numRuns: 8 },
       );
+    });
+
+    it("provenSegments (hashed on the worker pool) agrees with verifySegmentWithProof on every segment of random files, intact and tampered", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 6 * SEGMENT_SIZE + 3 * SECTOR_SIZE }),
+          fc.integer(),
+          fc.nat(),
+          async (size, seed, pick) => {
+            const bytes = seededBytes(size, seed);
+            const merkle = await computeFileMerkle(bytes);
+            const segments = Array.from({ length: merkle.numSegments }, (_, index) =>
+              segmentWithProof(
+                merkle,
+                index,
+                bytes.subarray(index * SEGMENT_SIZE, (index + 1) * SEGMENT_SIZE),
+              ),
+            );
+            const victim = pick % segments.length;
+            const flipped = Buffer.from(segments[victim].data, "base64");
+            flipped[pick % flipped.length] ^= 1 << (pick % 8);
+            const batch = [
+              ...segments,
+              { ...segments[victim], data: flipped.toString("base64") },
+              { ...segments[victim], index: (victim + 1) % merkle.numSegmentsPadded },
+              { ...segments[victim], data: `${segments[victim].data.slice(0, -4)}!!!!` },
+            ];
+            const proven = await provenSegments(batch);
+            expect(proven.map((found) => found !== undefined)).to.deep.equal(
+              batch.map((segment) => verifySegmentWithProof(segment)),
+            );
+            segments.forEach((segment, index) =>
+              expect(Buffer.from(proven[index]!).equals(Buffer.from(segment.data, "base64"))).to.equal(true),
+            );
+            expect(proven[segments.length]).to.equal(undefined); // the flipped bit
+            expect(proven[segments.length + 2]).to.equal(undefined); // not base64
+          },
+        ),
+        { numRuns: 12 },
+      );
+    });
+
+    it("segmentRootsOf equals segmentRoot for batches of whole and short segments", async () => {
+      const segments = [SEGMENT_SIZE, SEGMENT_SIZE, 3 * SECTOR_SIZE, SEGMENT_SIZE].map((length, i) => ({
+        bytes: seededBytes(length, i + 1),
+        sectors: length === SEGMENT_SIZE ? 1024 : 5,
+      }));
+      expect(await segmentRootsOf(segments)).to.deep.equal(
+        segments.map(({ bytes, sectors }) => segmentRoot(bytes, sectors)),
+      );
+    });
+
+    it("a process whose only pool task went to one of its workers exits once it is done", () => {
+      const script = `require(${JSON.stringify(require.resolve("../../offchain/storage/merkle"))})
+        .segmentRootsOf([0, 1].map(() => ({ bytes: new Uint8Array(${SEGMENT_SIZE}), sectors: 1024 })))
+        .then((roots) => console.log(roots.length));`;
+      const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect(run.status, run.stderr).to.equal(0);
+      expect(run.stdout.trim()).to.equal("2");
+    });
+
+    it("base64Bytes decodes padded base64 and refuses anything else", () => {
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ maxLength: 600 }),
+          fc.nat(),
+          fc.constantFrom("!", "=", " ", "\n", '"', "é"),
+          (raw, at, bad) => {
+            const text = Buffer.from(raw).toString("base64");
+            expect(Buffer.from(base64Bytes(text)!).equals(Buffer.from(raw))).to.equal(true);
+            if (text.length === 0) return;
+            const position = at % text.length;
+            const broken = `${text.slice(0, position)}${bad}${text.slice(position + 1)}`;
+            // "=" is base64 only at the end of the text.
+            if (bad === "=" && /^=*$/.test(text.slice(position + 1))) return;
+            expect(base64Bytes(broken)).to.equal(undefined);
+          },
+        ),
+        { numRuns: 500 },
+      );
+      expect(base64Bytes("YWJ")).to.equal(undefined);
+      expect(base64Bytes(42)).to.equal(undefined);
     });
 
     it("a proof with a flipped bit, a flipped path flag, a wrong index or a wrong root fails", async () => {

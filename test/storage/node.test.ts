@@ -91,7 +91,8 @@ describe("storage node and client", function () {
     try {
       const out = path.join(tempDir("download"), "file");
       const downloaded = await storage.download(result.rootHash, out);
-      expect(downloaded).to.deep.equal({ size: bytes.length, repaired: 0 });
+      expect(downloaded).to.include({ size: bytes.length, repaired: 0 });
+      expect(downloaded.phases.elapsed).to.be.greaterThan(0);
       expect(readFileSync(out).equals(bytes)).to.equal(true);
     } finally {
       chain.destroy();
@@ -188,6 +189,29 @@ describe("storage node and client", function () {
     }
     await stopNode(honest);
     await stopNode(liar);
+  });
+
+  it("a node that stops in the middle of a download: what it did not give comes from the other replica", async () => {
+    const first = await startNode({ shardId: 0, numShard: 1 }, "midway");
+    const second = await startNode({ shardId: 0, numShard: 1 }, "midway");
+    const bytes = randomBytes(48 * 262_144 + 99);
+    const { chain, storage } = await client();
+    try {
+      const uploaded = await storage.upload(bytes, { region: "midway", replicas: 2 });
+      const out = path.join(tempDir("download"), "file");
+      // The segments are spread over both nodes, a few batches in flight on each: one of them goes away after the
+      // first segments arrived, with batches still asked of it.
+      let stopped: Promise<void> | undefined;
+      const result = await storage.download(uploaded.root, out, (event) => {
+        if (event.phase === "download" && event.done >= 4) stopped ??= stopNode(second);
+      });
+      await stopped;
+      expect(result).to.include({ size: bytes.length, repaired: 0 });
+      expect(readFileSync(out).equals(bytes)).to.equal(true);
+    } finally {
+      chain.destroy();
+    }
+    await stopNode(first);
   });
 
   it("4+2 parity: with two of six nodes gone, the file downloads intact", async () => {
