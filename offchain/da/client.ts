@@ -1,4 +1,5 @@
 import { randomInt } from "node:crypto";
+import type { Result } from "ethers";
 import {
   DAEntrance__factory,
   DASigners__factory,
@@ -28,6 +29,22 @@ import {
   type G1Point,
   type G2Point,
 } from "./types";
+
+/** A DA event as the SDK reads it: its decoded arguments and its block. */
+export interface DAEvent {
+  args: Result;
+  blockNumber: number;
+}
+
+/** Where the DA SDK finds what the contracts keep in logs only (see `DAClient.connect`). */
+export interface DAEventLookup {
+  /** The `Submitted` event of payload `id`, if any. */
+  submitted(id: string): Promise<DAEvent | undefined>;
+  /** The `Attested` event of payload `id`, if any. */
+  attested(id: string): Promise<DAEvent | undefined>;
+  /** The arguments of `operator`'s `SignerRegistered` event (its G2 key), if any. */
+  registered(operator: string): Promise<Result | undefined>;
+}
 
 /** One signer of an epoch, as frozen on-chain, with the endpoint it announced. */
 export interface EpochSigner {
@@ -123,9 +140,14 @@ export class DAClient {
     readonly entrance: DAEntrance,
     readonly signers: DASigners,
     private readonly staking: StakingClient,
+    private readonly events: DAEventLookup,
   ) {}
 
-  static async connect(chain: ZgChain): Promise<DAClient> {
+  /**
+   * The DA SDK on `chain`. `events` finds the facts the contracts keep in logs only; by default one `eth_getLogs`
+   * over the whole chain each, which an endpoint that caps log ranges refuses: pass a bounded-range lookup there.
+   */
+  static async connect(chain: ZgChain, events?: DAEventLookup): Promise<DAClient> {
     const entrance = DAEntrance__factory.connect(
       await chain.moduleAddress(da.contracts.entrance.name),
       chain.runner,
@@ -134,7 +156,15 @@ export class DAClient {
       await chain.moduleAddress(da.contracts.signers.name),
       chain.runner,
     );
-    return new DAClient(chain, entrance, signers, await StakingClient.connect(chain));
+    const first = (logs: { args: unknown; blockNumber: number }[]): DAEvent | undefined =>
+      logs[0] && { args: logs[0].args as Result, blockNumber: logs[0].blockNumber };
+    const lookup: DAEventLookup = events ?? {
+      submitted: async (id) => first(await entrance.queryFilter(entrance.filters.Submitted(id))),
+      attested: async (id) => first(await entrance.queryFilter(entrance.filters.Attested(id))),
+      registered: async (operator) =>
+        first(await signers.queryFilter(signers.filters.SignerRegistered(operator)))?.args,
+    };
+    return new DAClient(chain, entrance, signers, await StakingClient.connect(chain), lookup);
   }
 
   async currentEpoch(): Promise<bigint> {
@@ -172,10 +202,10 @@ export class DAClient {
         const [pkG1, registered, node] = await Promise.all([
           this.signers.keyOf(operator),
           // The G2 key is in the registration event only (the contract keeps the G1 key and the aggregate).
-          this.signers.queryFilter(this.signers.filters.SignerRegistered(operator)),
+          this.events.registered(operator),
           this.staking.nodeInfo(operator, "DA_SIGNER"),
         ]);
-        const pkG2 = registered[0]?.args.pkG2;
+        const pkG2 = registered?.pkG2 as { X: [bigint, bigint]; Y: [bigint, bigint] } | undefined;
         if (!pkG2) throw new ZgError(`DA signer ${operator} has no registration event`, "NOT_FOUND");
         return {
           index,
@@ -194,7 +224,7 @@ export class DAClient {
 
   /** What the chain records of payload `id`; a NOT_FOUND error when it was never submitted. */
   async payload(id: string): Promise<PayloadInfo> {
-    const [submitted] = await this.entrance.queryFilter(this.entrance.filters.Submitted(id));
+    const submitted = await this.events.submitted(id);
     if (!submitted) throw new ZgError(`no DA payload ${id} was submitted on this chain`, "NOT_FOUND");
     // By position: the event's `length` argument hides the typed names.
     const [, submitter, blobs, length, fee, commitments] = submitted.args as unknown as [
@@ -214,7 +244,7 @@ export class DAClient {
       fee,
       submittedBlock: submitted.blockNumber,
     };
-    const [attested] = await this.entrance.queryFilter(this.entrance.filters.Attested(id));
+    const attested = await this.events.attested(id);
     if (attested)
       info.attestation = {
         epoch: attested.args.epoch,

@@ -107,7 +107,19 @@ async function sample(id: string, context: TraceContext): Promise<{ confidence: 
   if (known) return known;
   let result: { confidence: number; line: string };
   try {
-    const report = await (await DAClient.connect(context.chain)).sample(id, { samples: SAMPLES });
+    // The events the SDK needs come from the trace's own bounded-range reads, not from one wide log query.
+    const find = (contract: string, event: string, key: string, value: string) => {
+      const found = context
+        .occurrences(contract, event)
+        .find(({ args }) => String(args[key]).toLowerCase() === value.toLowerCase());
+      return found && { args: found.args, blockNumber: found.event.block };
+    };
+    const client = await DAClient.connect(context.chain, {
+      submitted: async (payload) => find(entrance.name, "Submitted", "id", payload),
+      attested: async (payload) => find(entrance.name, "Attested", "id", payload),
+      registered: async (operator) => find(signers.name, "SignerRegistered", "operator", operator)?.args,
+    });
+    const report = await client.sample(id, { samples: SAMPLES });
     result = {
       confidence: report.confidence,
       line: `sampled ${SAMPLES} random cells per blob from its signers just now, each verified against the on-chain commitment: confidence ${report.confidence.toFixed(4)}${report.unavailable.length ? ` (${report.unavailable.length} cell(s) unavailable)` : ""}`,

@@ -9,6 +9,7 @@ import { readDeployment } from "../../offchain/core/deployments";
 import type { Trace, TraceNode } from "../../offchain/core/trace";
 import { submissionRoot } from "../../offchain/storage/log";
 import { tempDir } from "../helpers/chain";
+import { limitedRpc } from "../helpers/limited-rpc";
 import { runnableBlocks } from "../helpers/markdown";
 import { expectFailure, freePort, runZg, until } from "../helpers/process";
 
@@ -166,8 +167,8 @@ describe("the full devnet after its demo: the README, zg trace, the tutorial and
     const dispute = await traceOf("dispute:1");
     const steps = tracedEvents(dispute).map((t) => t.step);
     expect(steps).to.include.members(["disputed", "voted", "upheld", "service"]);
-    const provider = dispute.roots[0].children.find((child) => child.ref.kind === "provider");
-    const operator = await traceOf(`operator:${provider?.ref.id}`, 1);
+    const servingProvider = dispute.roots[0].children.find((child) => child.ref.kind === "provider");
+    const operator = await traceOf(`operator:${servingProvider?.ref.id}`, 1);
     expect(tracedEvents(operator).map((t) => t.step)).to.include.members(["staked", "slashed", "jailed"]);
     {
       const slash = /da-lossy signed payload (0x[0-9a-f]+)…/.exec(banner)?.[1] as string;
@@ -186,6 +187,21 @@ describe("the full devnet after its demo: the README, zg trace, the tutorial and
         "slashed",
       ]);
       expect(trace.roots[0].facts.join("\n")).to.match(/sampled 8 random cells per blob/);
+      // Through an endpoint that refuses log ranges over 100 blocks (one query over the whole chain is refused), the
+      // sample still finds what it needs.
+      expect(await provider.getBlockNumber()).to.be.greaterThan(100);
+      const limited = await limitedRpc(env.ZG_RPC_URL as string, 100);
+      try {
+        const run = await runZg(["--json", "trace", id, "--depth", "1", "--max-range", "100", "--no-cache"], {
+          ...env,
+          ZG_RPC_URL: limited.url,
+        });
+        expect(run.code, run.stderr).to.equal(0);
+        const capped = JSON.parse(run.stdout) as Trace;
+        expect(capped.roots[0].facts.join("\n")).to.match(/sampled 8 random cells per blob/);
+      } finally {
+        limited.server.close();
+      }
     }
   });
 
