@@ -307,7 +307,14 @@ export class DAClient {
     // loaded machine), it starts over for the epoch of the moment, up to EPOCH_ATTEMPTS times.
     for (let attempt = 1; ; attempt++) {
       const set = await this.frozenCurrentEpoch();
-      const { signed, missing } = await this.disperse(set, id, packed, data.length, extended, progress);
+      const { signed, missing, message } = await this.disperse(
+        set,
+        id,
+        packed,
+        data.length,
+        extended,
+        progress,
+      );
       progress({ phase: "attest", done: 0, total: 1 });
       const bitmap = missing.reduce((bits, o) => bits | (1n << BigInt(o.signer.index)), 0n);
       const sigma = aggregateG1(signed.map((o) => o.signature));
@@ -318,12 +325,6 @@ export class DAClient {
         .map((o) => o.signer)
         .sort((a, b) => a.index - b.index)
         .map((signer) => ({ pkG1: signer.pkG1, weight: signer.weight }));
-      const message = attestationMessage(
-        BigInt(this.chain.chainId),
-        await this.entrance.getAddress(),
-        id,
-        set.epoch,
-      );
       if ((await this.currentEpoch()) > set.epoch + 1n) {
         if (attempt < EPOCH_ATTEMPTS) continue;
         throw new ZgError(
@@ -355,8 +356,8 @@ export class DAClient {
   }
 
   /**
-   * Sends each signer of epoch `set` its custody cells of every blob and collects its signature, checked under
-   * its keys; fails unless signers of 2/3 of the weight signed.
+   * Sends each signer of epoch `set` its custody cells of every blob and collects its signature of the attestation
+   * message (returned), checked under its keys; fails unless signers of 2/3 of the weight signed.
    */
   private async disperse(
     set: EpochSet,
@@ -368,6 +369,7 @@ export class DAClient {
   ): Promise<{
     signed: { signer: EpochSigner; signature: G1Point }[];
     missing: { signer: EpochSigner; reason: string }[];
+    message: string;
   }> {
     if (set.signers.length === 0)
       throw new ZgError(`DA epoch ${set.epoch} has no signers: nobody can hold the payload`, "NOT_FOUND");
@@ -418,7 +420,7 @@ export class DAClient {
           missing.map((o) => `${o.signer.operator}: ${o.reason}`).join("; "),
         "NETWORK",
       );
-    return { signed, missing };
+    return { signed, missing, message };
   }
 
   /** The signers that signed an attested payload, in random order. */
