@@ -26,11 +26,15 @@ import { NodeStaking__factory } from "../typechain-types";
 import type { Figure } from "./figure";
 
 const MiB = 1 << 20;
-const SIZES: { label: string; bytes: number }[] = [
+const ALL_SIZES: { label: string; bytes: number }[] = [
   { label: "1MiB", bytes: MiB },
   { label: "64MiB", bytes: 64 * MiB },
   { label: "1GiB", bytes: 1024 * MiB },
 ];
+/** `ZG_BENCH_STORAGE_SIZES=64MiB` (comma-separated labels) measures only those sizes, e.g. while profiling. */
+const SIZES = process.env.ZG_BENCH_STORAGE_SIZES
+  ? ALL_SIZES.filter(({ label }) => process.env.ZG_BENCH_STORAGE_SIZES!.split(",").includes(label))
+  : ALL_SIZES;
 /** The size whose figures keep the names this bench used when it measured 64 MiB alone. */
 const CLASSIC = "64MiB";
 /**
@@ -38,12 +42,18 @@ const CLASSIC = "64MiB";
  * a 1 GiB upload of its own would add five minutes to every run and tell nothing the 64 MiB one does not.
  */
 const SDK_UPLOAD_MAX = 64 * MiB;
+/** `ZG_BENCH_PROFILE=<dir>` writes a CPU profile of every node and client process into that directory. */
+const PROFILE = process.env.ZG_BENCH_PROFILE
+  ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(process.env.ZG_BENCH_PROFILE)}`]
+  : [];
 const ZG = path.join(__dirname, "..", "bin", "zg.js");
 const SDK_USER = path.join(__dirname, "..", "docs", "examples", "0g-sdk-user.mjs");
 const SDK = "0G TS SDK 1.2.8";
 
 interface Child {
   stdout: string;
+  /** CPU seconds (user + system) the process had used at its last sample. */
+  cpuSeconds: number;
   /** The most resident memory the process ever had (VmHWM), in MiB. */
   peakRssMiB: number;
 }
@@ -51,14 +61,16 @@ interface Child {
 /** Runs `node args…` to completion, sampling its VmHWM; a failure throws with the end of its stderr. */
 function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...PROFILE, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let peakKiB = 0;
+    let cpuSeconds = 0;
     const sample = () => {
       try {
         const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
         if (match) peakKiB = Math.max(peakKiB, Number(match[1]));
+        cpuSeconds = cpuSecondsOf(child.pid!);
       } catch {
         // the process has exited between two samples
       }
@@ -69,10 +81,17 @@ function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<Child> {
     child.on("error", reject);
     child.on("exit", (code) => {
       clearInterval(timer);
-      if (code === 0) resolve({ stdout, peakRssMiB: Math.round(peakKiB / 1024) });
+      if (code === 0) resolve({ stdout, cpuSeconds, peakRssMiB: Math.round(peakKiB / 1024) });
       else reject(new Error(`${path.basename(args[0])} ${args[1]} exited with ${code}: ${stderr.trim()}`));
     });
   });
+}
+
+/** The CPU seconds (user + system, all threads) a running process has used, from /proc/<pid>/stat. */
+function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** A random file of `bytes`, written 16 MiB at a time. */
@@ -143,7 +162,7 @@ export async function storageThroughput(): Promise<Figure[]> {
           logLevel: "warn",
         }),
       );
-      nodes.push(spawn(process.execPath, [ZG, "node", "storage", "--config", config], { stdio: "ignore" }));
+      nodes.push(spawn(process.execPath, [...PROFILE, ZG, "node", "storage", "--config", config], { stdio: "ignore" }));
       await waitForHttp(`${urls[n]}/health`);
     }
     const user = devAccount(210);
@@ -166,6 +185,19 @@ export async function storageThroughput(): Promise<Figure[]> {
         ],
         env,
       );
+    /** Runs a `zg` client and says where the machine's CPU went meanwhile: the client, the nodes, the chain. */
+    const zgAccounted = async (...args: string[]) => {
+      const nodesBefore = nodes.reduce((sum, node) => sum + cpuSecondsOf(node.pid!), 0);
+      const chainBefore = process.cpuUsage();
+      const child = await zg(...args);
+      const nodesCpu = nodes.reduce((sum, node) => sum + cpuSecondsOf(node.pid!), 0) - nodesBefore;
+      const chain = process.cpuUsage(chainBefore);
+      const chainCpu = (chain.user + chain.system) / 1e6;
+      return {
+        ...child,
+        cpu: `CPU s: client ${round(child.cpuSeconds)}, nodes ${round(nodesCpu)}, chain ${round(chainCpu)}`,
+      };
+    };
     const sdk = (...args: string[]) =>
       runNode([SDK_USER, ...args], { ...env, ZG_SDK_PRIVATE_KEY: sdkUser.privateKey });
 
@@ -194,20 +226,20 @@ export async function storageThroughput(): Promise<Figure[]> {
       const uploadMBs: number[] = [];
       for (const ec of [false, true]) {
         const suffix = ec ? "-ec-4+2" : "";
-        const up = await zg("storage", "upload", file, ...(ec ? ["--ec", "4+2"] : []));
+        const up = await zgAccounted("storage", "upload", file, ...(ec ? ["--ec", "4+2"] : []));
         const uploaded = JSON.parse(up.stdout) as UploadResult;
         const upMBs = mbPerSecond(bytes, uploaded.phases.elapsed);
         uploadMBs.push(upMBs);
         say(
-          `${label}${suffix}: upload ${upMBs} MB/s, peak RSS ${up.peakRssMiB} MiB, phases ${JSON.stringify(uploaded.phases)}`,
+          `${label}${suffix}: upload ${upMBs} MB/s, peak RSS ${up.peakRssMiB} MiB, ${up.cpu}, phases ${JSON.stringify(uploaded.phases)}`,
         );
         const out = path.join(dir, `out-${label}${suffix}`);
-        const down = await zg("storage", "download", uploaded.root, out);
+        const down = await zgAccounted("storage", "download", uploaded.root, out);
         const downloaded = JSON.parse(down.stdout) as DownloadResult;
         if (!sameFiles(file, out)) throw new Error(`the downloaded ${label} file differs`);
         rmSync(out);
         const downMBs = mbPerSecond(bytes, downloaded.phases.elapsed);
-        say(`${label}${suffix}: download ${downMBs} MB/s, peak RSS ${down.peakRssMiB} MiB`);
+        say(`${label}${suffix}: download ${downMBs} MB/s, peak RSS ${down.peakRssMiB} MiB, ${down.cpu}`);
         // The SDK's download (it checks no proof) of the same file, once, from the plain upload.
         let sdkDownload: Figure["anchor"];
         if (!ec) {

@@ -52,8 +52,17 @@ export interface RunningWorker {
   rpc?: JsonRpcMethods;
   /** The largest JSON-RPC request body accepted (default 1 MiB). */
   maxRequestBytes?: number;
-  /** Serves HTTP routes of the worker's own (an HTTP API); returns false for a route it does not serve. */
-  http?: (request: IncomingMessage, response: ServerResponse, route: string) => boolean;
+  /**
+   * Serves HTTP routes of the worker's own (an HTTP API); returns false for a route it does not serve. Every
+   * request has paid one rate token; `charge(units)` takes that many more from its client for a request that
+   * does the work of several (false when the client is over its rate: the refusal is then answered).
+   */
+  http?: (
+    request: IncomingMessage,
+    response: ServerResponse,
+    route: string,
+    charge: (units: number) => boolean,
+  ) => boolean;
   stop(): Promise<void>;
 }
 
@@ -144,8 +153,8 @@ export function composeWorker(kind: string, services: WorkerService[]): WorkerDe
           Object.assign({}, ...running.map((worker) => worker.health())) as Record<string, unknown>,
         rpc: rpcs.length === 0 ? undefined : Object.assign({}, ...rpcs.map((worker) => worker.rpc)),
         maxRequestBytes: Math.max(...running.map((worker) => worker.maxRequestBytes ?? 0)) || undefined,
-        http: (request, response, route) =>
-          running.some((worker) => worker.http?.(request, response, route) ?? false),
+        http: (request, response, route, charge) =>
+          running.some((worker) => worker.http?.(request, response, route, charge) ?? false),
         stop: async () => {
           for (const worker of [...running].reverse()) await worker.stop();
         },
@@ -323,7 +332,14 @@ function serveWorker(
         holdRefusal(request, response, wait, jsonRpc ? sendJsonRpcLimit : sendTooManyRequests);
         return;
       }
-      if (worker.http?.(request, response, route)) return;
+      const charge = (units: number) => {
+        const extraWait = units > 0 ? apiRate.take(client, units) : 0;
+        if (extraWait === 0) return true;
+        refuse("rate", client);
+        holdRefusal(request, response, extraWait, sendTooManyRequests);
+        return false;
+      };
+      if (worker.http?.(request, response, route, charge)) return;
       if (jsonRpc && worker.rpc) {
         serveJsonRpc(worker.rpc, request, response, {
           maxBodyBytes: worker.maxRequestBytes ?? 1 << 20,

@@ -17,9 +17,10 @@ import {
 } from "./erasure";
 import { readStorageNodes, type StorageNodeInfo } from "./directory";
 import { globalSegmentIndex, inShard, segmentCount, segmentLength, type LogEntry } from "./log";
-import { computeFileMerkle, SEGMENT_SIZE, provenSegments, segmentWithProof, type FileMerkle } from "./merkle";
+import { computeFileMerkle, provenFrames, SEGMENT_SIZE, segmentProof, type FileMerkle } from "./merkle";
 import { StorageRpc } from "./rpc";
-import type { FileInfo, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
+import type { FileInfo, ParityEntry, ShardConfig } from "./types";
+import type { SegmentFrame } from "./wire";
 
 export type { StorageNodeInfo } from "./directory";
 
@@ -246,8 +247,9 @@ export class StorageClient {
           const batches = chunks(indexes, UPLOAD_BATCH);
           await inWindow(batches, WINDOW, (indexes) =>
             slots.run(async () => {
-              const batch = await Promise.all(indexes.map((i) => this.segmentWithProof(source, merkle, i)));
-              await withRetries(`upload to ${node.url}`, () => rpc.uploadSegmentsByTxSeq(batch, info.tx.seq));
+              const batch = await Promise.all(indexes.map((i) => frameOf(source, merkle, i)));
+              const file = { txSeq: info.tx.seq, root: merkle.root, fileSize: source.size };
+              await withRetries(`upload to ${node.url}`, () => rpc.uploadSegments(file, batch));
               done += batch.length;
               onProgress?.({ phase, done: Math.min(done, total), total });
             }),
@@ -267,16 +269,6 @@ export class StorageClient {
         { cause: error },
       );
     }
-  }
-
-  private async segmentWithProof(
-    source: FileSource,
-    merkle: FileMerkle,
-    index: number,
-  ): Promise<SegmentWithProof> {
-    // The nodes verify every segment against the root before they keep it: hashing it here too would only
-    // spend the client's CPU (a file changed since it was hashed is refused by them, with the segment named).
-    return segmentWithProof(merkle, index, await source.segment(index), { check: false });
   }
 
   /** Submits the file to the Flow, paying sectors × the Market's price. */
@@ -389,8 +381,8 @@ export class StorageClient {
         plan.perNode.map((indexes, n) =>
           inWindow(chunks(indexes, DOWNLOAD_BATCH), WINDOW, (batch) =>
             slots.run(async () => {
-              const answers = await rpcs[n].downloadSegmentsWithProof(root, batch).catch(() => undefined);
-              const segments = await segmentsOf(batch, answers ?? [], root, info);
+              const frames = await rpcs[n].downloadSegments(root, size, batch).catch(() => []);
+              const segments = await segmentsOf(batch, frames, root, info);
               for (const [i, index] of batch.entries()) {
                 const segment = segments[i];
                 if (segment) await write(index, segment);
@@ -469,6 +461,15 @@ export class StorageClient {
   }
 }
 
+/**
+ * Segment `index` of the file with its proof, to upload. The nodes verify every segment against the root before
+ * they keep it: hashing it here too would only spend the client's CPU (a file changed since it was hashed is
+ * refused by them, with the segment named).
+ */
+async function frameOf(source: FileSource, merkle: FileMerkle, index: number): Promise<SegmentFrame> {
+  return { index, proof: segmentProof(merkle, index), bytes: await source.segment(index) };
+}
+
 /** The parity file of the data: in memory for bytes, streamed stripe by stripe to a temp file for a path. */
 async function parityOf(input: string | Uint8Array, code: ErasureCode): Promise<string | Uint8Array> {
   if (typeof input !== "string") return encodeParity(input, code.k, code.m);
@@ -496,8 +497,8 @@ async function fetchVerified(
   const global = globalSegmentIndex({ startEntryIndex: info.tx.startEntryIndex }, index);
   for (let n = 0; n < nodes.length; n++) {
     if (!inShard(nodes[n].shard, global)) continue;
-    const segment = await rpcs[n].downloadSegmentWithProof(root, index).catch(() => null);
-    const [bytes] = await segmentsOf([index], [segment], root, info);
+    const frames = await rpcs[n].downloadSegments(root, info.tx.size, [index]).catch(() => []);
+    const [bytes] = await segmentsOf([index], frames, root, info);
     if (bytes) return bytes;
   }
   return undefined;
@@ -505,34 +506,20 @@ async function fetchVerified(
 
 /**
  * The bytes of what a node answered for segments `indexes` of `root`, each only if it is that segment (the
- * file's, at that index, of its size) and its proof leads to `root`: everything a node sends is untrusted.
+ * file's, at that index, of its length) and its proof leads to `root`: everything a node sends is untrusted.
  */
 async function segmentsOf(
   indexes: number[],
-  answers: (SegmentWithProof | null | Error)[],
+  frames: (SegmentFrame | null)[],
   root: string,
   info: FileInfo,
 ): Promise<(Uint8Array | undefined)[]> {
+  const size = info.tx.size;
   const claimed = indexes.map((index, i) => {
-    const answer = answers[i];
-    if (!answer || answer instanceof Error) return undefined;
-    const matches =
-      answer.root?.toLowerCase() === root.toLowerCase() &&
-      answer.index === index &&
-      answer.fileSize === info.tx.size &&
-      typeof answer.data === "string" &&
-      // whole sectors: the base64 of exactly the segment's length
-      answer.data.length === Math.ceil(segmentLength(info.tx.size, index) / 3) * 4;
-    return matches ? answer : undefined;
+    const frame = frames[i];
+    return frame?.index === index && frame.bytes.length === segmentLength(size, index) ? frame : null;
   });
-  const present = claimed.filter((answer): answer is SegmentWithProof => answer !== undefined);
-  const proven = await provenSegments(present);
-  let next = 0;
-  return claimed.map((answer, i) => {
-    if (!answer) return undefined;
-    const bytes = proven[next++];
-    return bytes?.length === segmentLength(info.tx.size, indexes[i]) ? bytes : undefined;
-  });
+  return provenFrames(root, size, claimed);
 }
 
 /**

@@ -383,7 +383,33 @@ export function verifySegmentWithProof(segment: SegmentWithProof): boolean {
  * each one whose proof leads to the root it names (decoded once), undefined for any other.
  */
 export async function provenSegments(segments: SegmentWithProof[]): Promise<(Uint8Array | undefined)[]> {
-  const claims = segments.map(segmentClaim);
+  return provenClaims(segments.map(segmentClaim));
+}
+
+/**
+ * Checks segments of the file `root` of `fileSize` bytes, given as bytes with the index and proof a node claims
+ * for them (null for one it did not give), many at once, their hashing on the worker pool: the bytes of each one
+ * that is that segment of that file, of its length, with a proof that leads to `root`; undefined for any other.
+ */
+export async function provenFrames(
+  root: string,
+  fileSize: number,
+  frames: ({ index: number; bytes: Uint8Array; proof: SegmentProof } | null)[],
+): Promise<(Uint8Array | undefined)[]> {
+  const numSegments = fileLayout(fileSize).numSegmentsPadded;
+  return provenClaims(
+    frames.map((frame) => {
+      if (!frame || !Number.isSafeInteger(frame.index) || frame.index < 0 || frame.index >= numSegments)
+        return undefined;
+      const sectors = segmentSectors(fileSize, frame.index);
+      const { bytes } = frame;
+      if (bytes.length === 0 || bytes.length > sectors * SECTOR_SIZE) return undefined;
+      return { bytes, sectors, proof: frame.proof, root, index: frame.index, numSegments };
+    }),
+  );
+}
+
+async function provenClaims(claims: (SegmentClaim | undefined)[]): Promise<(Uint8Array | undefined)[]> {
   const present = claims.filter((claim): claim is SegmentClaim => claim !== undefined);
   const roots = await segmentRootsOf(present);
   let next = 0;

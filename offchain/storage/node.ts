@@ -1,9 +1,19 @@
+import type { ServerResponse } from "node:http";
 import { encodeBytes32String, isHexString, ZeroAddress, ZeroHash, type Log } from "ethers";
 import { Counter, Gauge } from "prom-client";
 import { z } from "zod";
 import { Flow__factory, StorageChallenges__factory, type Flow } from "../../typechain-types";
 import { ChainReader } from "../core/chain-reader";
 import { firstLine, ZgError } from "../core/errors";
+import {
+  BodyTooLargeError,
+  header,
+  HttpError,
+  readBody,
+  refuseBody,
+  replyJson,
+  sendJson,
+} from "../core/http";
 import { JsonRpcError, type JsonRpcMethods } from "../core/jsonrpc";
 import type { Logger } from "../core/log";
 import type { DurableStore, StoreOp } from "../core/store";
@@ -31,11 +41,20 @@ import {
   fileLayout,
   SECTOR_SIZE,
   SECTORS_PER_SEGMENT,
+  SEGMENT_SIZE,
   segmentRootsOf,
   segmentSectors,
   verifySegmentProof,
 } from "./merkle";
 import { ChallengeResponder, type ChallengeRecord, type HeldFiles } from "./responder";
+import {
+  decodeFrames,
+  encodeFrame,
+  MAX_FRAME_BYTES,
+  parseIndexes,
+  SEGMENTS_ROUTE,
+  type SegmentFrame,
+} from "./wire";
 import type { SegmentProof, NodeStatus, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
 
 const storageNodeConfig = {
@@ -208,11 +227,22 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
 
   const files = new FileStore(store);
   const locks = new KeyedLock();
-  const responder = await startResponder(runtime, files);
+  const responder = await startResponder(runtime, files, () => reader.head);
 
-  async function accept(entry: LogEntry, segments: unknown): Promise<null> {
+  /** The JSON-RPC uploads: an array of segments in the 0G shape (base64 data). */
+  async function acceptJson(entry: LogEntry, segments: unknown): Promise<null> {
     if (!Array.isArray(segments) || segments.length === 0)
       throw JsonRpcError.invalidParams("expected a non-empty array of segments");
+    await accept(entry, segments, (raw) => checkSegment(entry, raw, shard));
+    return null;
+  }
+
+  /** Stores the segments of one request that are new here, each checked, and returns how many were. */
+  async function accept<T>(
+    entry: LogEntry,
+    segments: T[],
+    check: (segment: T) => CheckedSegment,
+  ): Promise<number> {
     if (segments.length > config.maxSegmentsPerRequest) {
       throw JsonRpcError.invalidParams(`at most ${config.maxSegmentsPerRequest} segments per request`);
     }
@@ -220,7 +250,7 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
       throw JsonRpcError.invalidParams("already uploaded and finalized");
     // Every segment is checked against the root before the file's lock is taken, so that requests to one file
     // verify while another one writes; the lock covers only the state and the durable write.
-    const checked = segments.map((raw) => checkSegment(entry, raw, shard));
+    const checked = segments.map(check);
     const numSegments = fileLayout(entry.size).numSegmentsPadded;
     const roots = await segmentRootsOf(
       checked.map(({ index, bytes }) => ({ bytes, sectors: segmentSectors(entry.size, index) })),
@@ -255,7 +285,7 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
         log.info("file finalized", { seq: entry.seq, root: entry.root, segments: uploaded });
         await responder?.responder.noteComplete(entry.root);
       }
-      return null;
+      return added;
     });
   }
 
@@ -306,17 +336,19 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
       const entry = await files.bySeq(index(seq, "txSeq"));
       return entry ? files.info(entry) : null;
     },
-    zgs_uploadSegment: countRefusals(async ([segment]) => accept(await files.forUpload(segment), [segment])),
+    zgs_uploadSegment: countRefusals(async ([segment]) =>
+      acceptJson(await files.forUpload(segment), [segment]),
+    ),
     zgs_uploadSegments: countRefusals(async ([segments]) => {
       if (!Array.isArray(segments) || segments.length === 0)
         throw JsonRpcError.invalidParams("expected a non-empty array of segments");
-      return accept(await files.forUpload(segments[0]), segments);
+      return acceptJson(await files.forUpload(segments[0]), segments);
     }),
     zgs_uploadSegmentByTxSeq: countRefusals(async ([segment, seq]) =>
-      accept(await files.required(index(seq, "txSeq")), [segment]),
+      acceptJson(await files.required(index(seq, "txSeq")), [segment]),
     ),
     zgs_uploadSegmentsByTxSeq: countRefusals(async ([segments, seq]) =>
-      accept(await files.required(index(seq, "txSeq")), segments),
+      acceptJson(await files.required(index(seq, "txSeq")), segments),
     ),
     zgs_downloadSegment: async ([root, start, end]) => {
       const entry = await files.byRoot(hash(root, "root"));
@@ -336,12 +368,99 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
     },
   };
 
+  /**
+   * The binary segment routes (wire.ts). Anyone may call them, as the JSON-RPC: an upload is kept only when
+   * every segment proves against the root on the log, for this node's shard. A request costs one rate token
+   * per segment (an upload's counted from its Content-Length, before its body is read) and carries at most
+   * `maxSegmentsPerRequest` segments.
+   */
+  const maxFrameBody = config.maxSegmentsPerRequest * MAX_FRAME_BYTES;
+  const binaryRefusal = (error: unknown) => {
+    const refused =
+      error instanceof BodyTooLargeError
+        ? undefined
+        : error instanceof JsonRpcError
+          ? typeof error.data === "string"
+            ? error.data
+            : error.message
+          : error instanceof ZgError && error.code === "BAD_INPUT"
+            ? error.message
+            : undefined;
+    if (refused === undefined) return error;
+    if (refused !== "already uploaded and finalized") segmentsRefused.inc();
+    return new HttpError(400, refused);
+  };
+  const http: RunningWorker["http"] = (request, response, route, charge) => {
+    if (!route.startsWith(SEGMENTS_ROUTE)) return false;
+    const target = route.slice(SEGMENTS_ROUTE.length);
+    if (request.method === "POST") {
+      const declared = Number(header(request, "content-length"));
+      if (!Number.isSafeInteger(declared) || declared <= 0) {
+        refuseBody(response);
+        sendJson(response, 411, { error: { message: "a segment upload needs a Content-Length", code: 411 } });
+        return true;
+      }
+      if (!charge(Math.min(Math.ceil(declared / SEGMENT_SIZE), config.maxSegmentsPerRequest) - 1))
+        return true;
+      return replyJson(
+        response,
+        async () => {
+          try {
+            if (!/^\d{1,15}$/.test(target))
+              throw JsonRpcError.invalidParams("txSeq must be a non-negative integer");
+            const entry = await files.required(Number(target));
+            const frames = decodeFrames(await readBody(request, maxFrameBody)).map((frame) => {
+              if (!frame) throw JsonRpcError.invalidParams("an upload has no empty frames");
+              return frame;
+            });
+            if (frames.length === 0) throw JsonRpcError.invalidParams("expected at least one segment");
+            return { stored: await accept(entry, frames, (frame) => checkReceived(entry, frame, shard)) };
+          } catch (error) {
+            throw binaryRefusal(error);
+          }
+        },
+        { log },
+      );
+    }
+    if (request.method === "GET") {
+      const indexes = parseIndexes(
+        new URL(request.url ?? "/", "http://node").searchParams.get("indexes"),
+        config.maxSegmentsPerRequest,
+      );
+      if (typeof indexes === "string") {
+        sendJson(response, 400, { error: { message: indexes, code: 400 } });
+        return true;
+      }
+      if (!charge(indexes.length - 1)) return true;
+      void (async () => {
+        const entry = await files.byRoot(hash(target, "root"));
+        return Promise.all(indexes.map((i) => (entry ? files.frame(entry, i) : null)));
+      })().then(
+        (frames) => sendFrames(response, indexes, frames),
+        (error: unknown) => {
+          const refusal = binaryRefusal(error);
+          if (refusal instanceof HttpError)
+            sendJson(response, 400, { error: { message: refusal.message, code: 400 } });
+          else {
+            log.error("segment download failed", { error: firstLine(error) });
+            sendJson(response, 500, { error: { message: "internal error", code: 500 } });
+          }
+        },
+      );
+      return true;
+    }
+    refuseBody(response);
+    sendJson(response, 405, { error: { message: "GET or POST", code: 405 } });
+    return true;
+  };
+
   // Its own announcement changes the directory: read it now rather than when the chain reader sees the event.
   if (config.publicUrl && (await announce(runtime, staking, config.publicUrl, shard, config.region)))
     directory.changed(await chain.provider.getBlockNumber());
 
   return {
     rpc,
+    http,
     // A full request of segments in base64, with proofs and JSON framing.
     maxRequestBytes:
       config.maxSegmentsPerRequest * (Math.ceil((SECTORS_PER_SEGMENT * SECTOR_SIZE * 4) / 3) + 8192),
@@ -365,9 +484,14 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
 
 /**
  * Runs the challenge responder when the deployment has StorageChallenges and the node has a key: one tick
- * per poll interval, each declaring newly complete files and answering open challenges.
+ * per poll interval when there is something to do (a new head block from the chain reader, or a file newly
+ * complete), each declaring newly complete files and answering open challenges.
  */
-async function startResponder(runtime: WorkerRuntime<StorageNodeConfig>, files: FileStore) {
+async function startResponder(
+  runtime: WorkerRuntime<StorageNodeConfig>,
+  files: FileStore,
+  head: () => number,
+) {
   const { chain, store, log, metrics, config } = runtime;
   const address = await chain.registry.tryGetModule(encodeBytes32String(manifest.contracts.challenges.name));
   if (address === ZeroAddress || !chain.address) {
@@ -386,11 +510,16 @@ async function startResponder(runtime: WorkerRuntime<StorageNodeConfig>, files: 
   let stopped = false;
   let recent: ChallengeRecord[] = [];
   let wake: (() => void) | undefined;
+  let tickedAt: number | undefined;
   const loop = (async () => {
     while (!stopped) {
+      const at = head();
       try {
-        await responder.tick();
-        recent = await responder.history(10);
+        if (responder.due(at, tickedAt)) {
+          await responder.tick();
+          recent = await responder.history(10);
+          tickedAt = at;
+        }
       } catch (error) {
         log.warn("challenge responder tick failed", { error: firstLine(error) });
       }
@@ -488,6 +617,14 @@ class FileStore implements HeldFiles {
     return Buffer.from(bytes.subarray(offset, offset + (end - start) * SECTOR_SIZE)).toString("base64");
   }
 
+  /** Segment `segment` of the file with its proof, as the binary routes send it; null when not held here. */
+  async frame(entry: LogEntry, segment: number): Promise<Omit<SegmentFrame, "index"> | null> {
+    if (segment >= segmentCount(entry.size))
+      throw JsonRpcError.invalidParams(`segment ${segment} is outside the file`);
+    const held = await this.segment(entry.seq, segment);
+    return held ? { bytes: held.bytes, proof: held.proof } : null;
+  }
+
   async withProof(entry: LogEntry, segment: number): Promise<SegmentWithProof | null> {
     if (segment >= segmentCount(entry.size))
       throw JsonRpcError.invalidParams(`segment ${segment} is outside the file`);
@@ -506,15 +643,15 @@ class FileStore implements HeldFiles {
   }
 }
 
-/**
- * Validates one uploaded segment's shape against its log entry and this node's shard; returns its bytes (the
- * caller checks its proof, hashing a request's segments together).
- */
-function checkSegment(
-  entry: LogEntry,
-  raw: unknown,
-  shard: ShardConfig,
-): { index: number; bytes: Uint8Array; proof: SegmentProof } {
+/** A received segment whose shape is right for its log entry and this node's shard (its proof not yet checked). */
+interface CheckedSegment {
+  index: number;
+  bytes: Uint8Array;
+  proof: SegmentProof;
+}
+
+/** Validates one segment uploaded through the JSON-RPC (the 0G shape, base64 data): see `checkReceived`. */
+function checkSegment(entry: LogEntry, raw: unknown, shard: ShardConfig): CheckedSegment {
   const segment = raw as Partial<SegmentWithProof> | null;
   if (!segment || typeof segment !== "object")
     throw JsonRpcError.invalidParams("a segment must be an object");
@@ -523,25 +660,38 @@ function checkSegment(
       `segment root ${segment.root} is not the root of log entry ${entry.seq}`,
     );
   }
+  if (segment.fileSize !== entry.size)
+    throw JsonRpcError.invalidParams(`fileSize ${segment.fileSize} is not the submitted ${entry.size}`);
+  const bytes = base64Bytes(segment.data);
+  if (!bytes) throw JsonRpcError.invalidParams("segment data must be base64");
+  return checkReceived(entry, { index: segment.index, bytes, proof: segment.proof }, shard);
+}
+
+/**
+ * Validates one uploaded segment's shape against its log entry and this node's shard: its index, its length and
+ * the shape of its proof (the caller checks the proof itself, hashing a request's segments together).
+ */
+function checkReceived(
+  entry: LogEntry,
+  segment: { index: unknown; bytes: Uint8Array; proof: unknown },
+  shard: ShardConfig,
+): CheckedSegment {
   const segmentIndex = index(segment.index, "segment index");
   const count = segmentCount(entry.size);
   if (segmentIndex >= count)
     throw JsonRpcError.invalidParams(`segment ${segmentIndex} is outside the file's ${count} segments`);
-  if (segment.fileSize !== entry.size)
-    throw JsonRpcError.invalidParams(`fileSize ${segment.fileSize} is not the submitted ${entry.size}`);
   if (!inShard(shard, globalSegmentIndex(entry, segmentIndex))) {
     throw JsonRpcError.invalidParams(
       `segment ${segmentIndex} is not in this node's shard ${shard.shardId}/${shard.numShard}`,
     );
   }
-  const bytes = base64Bytes(segment.data);
-  if (!bytes) throw JsonRpcError.invalidParams("segment data must be base64");
+  const { bytes } = segment;
   const expected = segmentLength(entry.size, segmentIndex);
   if (bytes.length !== expected)
     throw JsonRpcError.invalidParams(
       `segment ${segmentIndex} has ${bytes.length} bytes, expected ${expected}`,
     );
-  const proof = segment.proof;
+  const proof = segment.proof as Partial<SegmentProof> | undefined;
   if (
     !proof ||
     !Array.isArray(proof.lemma) ||
@@ -555,6 +705,21 @@ function checkSegment(
     throw JsonRpcError.invalidParams("segment proof must be {lemma: hash[], path: bool[]}");
   }
   return { index: segmentIndex, bytes, proof: { lemma: proof.lemma, path: proof.path } };
+}
+
+/** Answers a download with one frame per index, written piece by piece (no segment copied). */
+function sendFrames(
+  response: ServerResponse,
+  indexes: number[],
+  frames: (Omit<SegmentFrame, "index"> | null)[],
+): void {
+  const pieces = frames.flatMap((frame, i) => encodeFrame(indexes[i], frame));
+  const length = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  response.writeHead(200, { "content-type": "application/octet-stream", "content-length": length });
+  response.cork();
+  for (const piece of pieces) response.write(piece);
+  response.uncork();
+  response.end();
 }
 
 function parseSubmit(flow: Flow, entryLog: Log): LogEntry | undefined {

@@ -36,6 +36,8 @@ const recordKey = (epoch: number) => `challenges/epoch/${epoch.toString().padSta
  */
 export class ChallengeResponder {
   private readonly outcomes: Counter;
+  /** Whether a file was noted complete since the last declaration (set at start: the store may hold some). */
+  private noted = true;
 
   constructor(
     private readonly chain: ZgChain,
@@ -56,6 +58,15 @@ export class ChallengeResponder {
   /** Remembers that a file is now complete here; it is declared at the next tick. */
   async noteComplete(root: string): Promise<void> {
     if ((await this.store.get(declaredKey(root))) === undefined) await this.store.put(pendingKey(root), true);
+    this.noted = true;
+  }
+
+  /**
+   * Whether a tick could do anything at chain head `head` when the last tick that succeeded ran at `lastHead`:
+   * challenges change only with blocks, so an idle node makes no calls while the chain makes none either.
+   */
+  due(head: number, lastHead: number | undefined): boolean {
+    return this.noted || head !== lastHead;
   }
 
   /**
@@ -71,11 +82,17 @@ export class ChallengeResponder {
   }
 
   private async declarePending(): Promise<void> {
+    this.noted = false;
     const roots: string[] = [];
     for await (const key of this.store.keys("challenges/pending/"))
       roots.push(key.slice(key.lastIndexOf("/") + 1));
     if (roots.length === 0) return;
-    await this.chain.send(`declare ${roots.length} file(s)`, () => this.contract.declare(roots));
+    try {
+      await this.chain.send(`declare ${roots.length} file(s)`, () => this.contract.declare(roots));
+    } catch (error) {
+      this.noted = true;
+      throw error;
+    }
     await this.store.batch(
       roots.flatMap((root) => [
         { type: "del" as const, key: pendingKey(root) },

@@ -1,7 +1,9 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { ZgError } from "../core/errors";
+import { base64Bytes } from "./merkle";
 import type { FileInfo, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
+import { decodeFrames, encodeFrame, MAX_FRAME_BYTES, SEGMENTS_ROUTE, type SegmentFrame } from "./wire";
 
 const TIMEOUT_MS = 60_000;
 /** Connections are kept between requests, and dropped after 4 s idle (before a node's 5 s keep-alive ends). */
@@ -36,6 +38,8 @@ function resultOf<T>(answer: Answer<T>): T {
 /** A client of one storage node's JSON-RPC (the `zgs_*` methods, plus our `zg_getParity`). */
 export class StorageRpc {
   private nextId = 1;
+  /** Whether the node serves the binary segment routes (wire.ts): unknown until one is first asked. */
+  private binaryRoutes: boolean | undefined;
 
   constructor(
     readonly url: string,
@@ -85,19 +89,39 @@ export class StorageRpc {
     });
   }
 
-  private post(body: unknown): Promise<unknown> {
-    return this.send([JSON.stringify(body)]);
+  private async post(body: unknown): Promise<unknown> {
+    return this.json(await this.exchange("POST", "/", [JSON.stringify(body)], "application/json"));
+  }
+
+  /** The largest answer read from a node, beyond which it is cut off as a NETWORK error. */
+  private static readonly MAX_ANSWER_BYTES = 64 << 20;
+
+  private json(answer: { status: number; body: Buffer }): unknown {
+    try {
+      return JSON.parse(answer.body.toString("utf8"));
+    } catch {
+      throw new ZgError(`storage node ${this.url} answered HTTP ${answer.status} without JSON`, "NETWORK");
+    }
   }
 
   /**
-   * POSTs a JSON body given as ASCII pieces (sent as they are, without joining them) over a keep-alive
-   * connection, and parses the answer. node:http rather than fetch: fetch copies a body and an answer of
-   * megabytes several times over on its way through web streams, which cost more than the JSON itself.
+   * Sends a request whose body is given in pieces (written as they are, never joined) over a keep-alive
+   * connection, and gives back the answer's status and body. node:http rather than fetch: fetch copies a body
+   * and an answer of megabytes several times over on its way through web streams.
    */
-  private send(pieces: string[]): Promise<unknown> {
-    const url = new URL(this.url);
+  private exchange(
+    method: "GET" | "POST",
+    route: string,
+    pieces: (string | Uint8Array)[],
+    contentType: string,
+    maxAnswerBytes = StorageRpc.MAX_ANSWER_BYTES,
+  ): Promise<{ status: number; body: Buffer }> {
+    const url = new URL(route, this.url);
     const secure = url.protocol === "https:";
-    const length = pieces.reduce((sum, piece) => sum + Buffer.byteLength(piece), 0);
+    const length = pieces.reduce(
+      (sum, piece) => sum + (typeof piece === "string" ? Buffer.byteLength(piece) : piece.length),
+      0,
+    );
     return new Promise((resolve, reject) => {
       const unreachable = (error: Error & { code?: string }) =>
         reject(
@@ -108,33 +132,121 @@ export class StorageRpc {
       const request = (secure ? httpsRequest : httpRequest)(
         url,
         {
-          method: "POST",
+          method,
           agent: secure ? httpsAgent : httpAgent,
-          headers: { "content-type": "application/json", "content-length": length },
+          headers: method === "POST" ? { "content-type": contentType, "content-length": length } : {},
           timeout: this.timeoutMs,
         },
         (response) => {
           const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", unreachable);
-          response.on("end", () => {
-            try {
-              resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")));
-            } catch {
-              reject(
-                new ZgError(
-                  `storage node ${this.url} answered HTTP ${response.statusCode} without JSON`,
-                  "NETWORK",
-                ),
+          let received = 0;
+          response.on("data", (chunk: Buffer) => {
+            received += chunk.length;
+            if (received <= maxAnswerBytes) chunks.push(chunk);
+            else
+              request.destroy(
+                Object.assign(new Error(`an answer over ${maxAnswerBytes} bytes`), {
+                  code: "ANSWER_TOO_LARGE",
+                }),
               );
-            }
           });
+          response.on("error", unreachable);
+          response.on("end", () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }),
+          );
         },
       );
       request.on("timeout", () => request.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
       request.on("error", unreachable);
       for (const piece of pieces) request.write(piece);
       request.end();
+    });
+  }
+
+  /**
+   * A binary segment route's answer (wire.ts): its body when it succeeded, undefined when the node does not serve
+   * the route (then it is not asked again: the JSON-RPC serves instead); a refusal is a StorageRpcError -32602.
+   */
+  private async binary(
+    method: "GET" | "POST",
+    route: string,
+    pieces: Uint8Array[],
+    maxAnswerBytes?: number,
+  ): Promise<Buffer | undefined> {
+    if (this.binaryRoutes === false) return undefined;
+    const answer = await this.exchange(method, route, pieces, "application/octet-stream", maxAnswerBytes);
+    if (answer.status === 404) {
+      this.binaryRoutes = false;
+      return undefined;
+    }
+    this.binaryRoutes = true;
+    if (answer.status === 200) return answer.body;
+    const error = (this.json(answer) as { error?: { message?: string } } | undefined)?.error;
+    const reason = `${typeof error?.message === "string" ? error.message : "no reason given"}`;
+    if (answer.status >= 400 && answer.status < 500 && answer.status !== 429)
+      throw new StorageRpcError(`Invalid params: ${reason}`, -32602, reason);
+    throw new ZgError(`storage node ${this.url} answered HTTP ${answer.status}: ${reason}`, "NETWORK");
+  }
+
+  /**
+   * Uploads segments of submission `txSeq` of the file `root` (`fileSize` bytes): binary when the node serves
+   * it, else through `zgs_uploadSegmentsByTxSeq`. Each segment is whole sectors, as the JSON-RPC's base64.
+   */
+  async uploadSegments(
+    file: { txSeq: number; root: string; fileSize: number },
+    frames: SegmentFrame[],
+  ): Promise<void> {
+    const sent = await this.binary(
+      "POST",
+      `${SEGMENTS_ROUTE}${file.txSeq}`,
+      frames.flatMap((frame) => encodeFrame(frame.index, frame)),
+    );
+    if (sent) return;
+    await this.uploadSegmentsByTxSeq(
+      frames.map(({ index, proof, bytes }) => ({
+        root: file.root,
+        data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64"),
+        index,
+        proof,
+        fileSize: file.fileSize,
+      })),
+      file.txSeq,
+    );
+  }
+
+  /**
+   * Segments `indexes` of the file `root` (`fileSize` bytes) with their proofs, binary when the node serves it,
+   * else through a JSON-RPC batch of `zgs_downloadSegmentWithProof`: each one, or null when the node does not
+   * hold it or answered something else than that segment (a wrong index, root or size, data not base64). The
+   * proofs are the node's word: check them.
+   */
+  async downloadSegments(
+    root: string,
+    fileSize: number,
+    indexes: number[],
+  ): Promise<(SegmentFrame | null)[]> {
+    const route = `${SEGMENTS_ROUTE}${root}?indexes=${indexes.join(",")}`;
+    const body = await this.binary("GET", route, [], indexes.length * MAX_FRAME_BYTES);
+    if (body) {
+      const frames = decodeFrames(body);
+      if (frames.length !== indexes.length)
+        throw new ZgError(
+          `storage node ${this.url} answered ${frames.length} of ${indexes.length} segments`,
+          "NETWORK",
+        );
+      return frames.map((frame, i) => (frame?.index === indexes[i] ? frame : null));
+    }
+    const answers = await this.batch<SegmentWithProof | null>(
+      indexes.map((index) => ({ method: "zgs_downloadSegmentWithProof", params: [root, index] })),
+    );
+    return answers.map((answer, i) => {
+      if (!answer || answer instanceof Error) return null;
+      const bytes = base64Bytes(answer.data);
+      const same =
+        answer.root?.toLowerCase() === root.toLowerCase() &&
+        answer.index === indexes[i] &&
+        answer.fileSize === fileSize;
+      return bytes && same ? { index: indexes[i], proof: answer.proof, bytes } : null;
     });
   }
 
@@ -159,21 +271,7 @@ export class StorageRpc {
       pieces.push(`${i ? "," : ""}${JSON.stringify(rest).slice(0, -1)},"data":"`, data, `"}`);
     }
     pieces.push(`],${JSON.stringify(txSeq)}]}`);
-    return resultOf((await this.send(pieces)) as Answer<null>);
-  }
-
-  downloadSegmentWithProof(root: string, index: number): Promise<SegmentWithProof | null> {
-    return this.call("zgs_downloadSegmentWithProof", [root, index]);
-  }
-
-  /** Segments `indexes` of a file in one batch: each one, null when the node does not hold it, or its error. */
-  downloadSegmentsWithProof(
-    root: string,
-    indexes: number[],
-  ): Promise<(SegmentWithProof | null | StorageRpcError)[]> {
-    return this.batch(
-      indexes.map((index) => ({ method: "zgs_downloadSegmentWithProof", params: [root, index] })),
-    );
+    return resultOf(this.json(await this.exchange("POST", "/", pieces, "application/json")) as Answer<null>);
   }
 
   parityOf(root: string): Promise<ParityEntry[]> {

@@ -13,7 +13,7 @@ import { StorageClient } from "../../offchain/storage/client";
 import { computeFileMerkle, verifySegmentWithProof } from "../../offchain/storage/merkle";
 import { workerDefinition } from "../../offchain/modules";
 import { StorageRpc } from "../../offchain/storage/rpc";
-import type { ShardConfig } from "../../offchain/storage/types";
+import type { SegmentWithProof, ShardConfig } from "../../offchain/storage/types";
 import { Market__factory } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
 import { startStakedStorageNode, type TestStorageNode } from "../helpers/storage";
@@ -178,8 +178,11 @@ describe("storage node and client", function () {
       }
       await store.close();
       await restartNode(liar);
-      const served = await new StorageRpc(liar.url).downloadSegmentWithProof(uploaded.root, 0);
-      expect(verifySegmentWithProof(served!)).to.equal(false);
+      const served = await new StorageRpc(liar.url).call<SegmentWithProof>("zgs_downloadSegmentWithProof", [
+        uploaded.root,
+        0,
+      ]);
+      expect(verifySegmentWithProof(served)).to.equal(false);
 
       const out = path.join(tempDir("download"), "file");
       await storage.download(uploaded.root, out);
