@@ -124,6 +124,11 @@ function sameFiles(a: string, b: string): boolean {
 }
 
 const round = (value: number) => Math.round(value * 10) / 10;
+/** Phases in seconds, for the log. */
+const phasesOf = (phases: UploadResult["phases"]) =>
+  Object.entries(phases)
+    .map(([phase, ms]) => `${phase} ${round(ms / 1000)}`)
+    .join(", ");
 const mbPerSecond = (bytes: number, ms: number) => round(bytes / 1e6 / (ms / 1000));
 
 export async function storageThroughput(): Promise<Figure[]> {
@@ -162,7 +167,9 @@ export async function storageThroughput(): Promise<Figure[]> {
           logLevel: "warn",
         }),
       );
-      nodes.push(spawn(process.execPath, [...PROFILE, ZG, "node", "storage", "--config", config], { stdio: "ignore" }));
+      nodes.push(
+        spawn(process.execPath, [...PROFILE, ZG, "node", "storage", "--config", config], { stdio: "ignore" }),
+      );
       await waitForHttp(`${urls[n]}/health`);
     }
     const user = devAccount(210);
@@ -231,7 +238,7 @@ export async function storageThroughput(): Promise<Figure[]> {
         const upMBs = mbPerSecond(bytes, uploaded.phases.elapsed);
         uploadMBs.push(upMBs);
         say(
-          `${label}${suffix}: upload ${upMBs} MB/s, peak RSS ${up.peakRssMiB} MiB, ${up.cpu}, phases ${JSON.stringify(uploaded.phases)}`,
+          `${label}${suffix}: upload ${upMBs} MB/s, peak RSS ${up.peakRssMiB} MiB, ${up.cpu}, phases ${phasesOf(uploaded.phases)}${uploaded.parity ? `, parity phases ${phasesOf(uploaded.parity.phases)}` : ""}`,
         );
         const out = path.join(dir, `out-${label}${suffix}`);
         const down = await zgAccounted("storage", "download", uploaded.root, out);

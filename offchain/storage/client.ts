@@ -11,6 +11,7 @@ import {
   encodeParity,
   decodeStripe,
   encodeParityTags,
+  parityStripes,
   stripeLayout,
   writeParityFile,
   type ErasureCode,
@@ -76,17 +77,17 @@ export interface DownloadResult {
 }
 
 /** Segments per upload request (a node takes 32 by default) and per download batch. */
-const UPLOAD_BATCH = 8;
-const DOWNLOAD_BATCH = 8;
+const UPLOAD_BATCH = Number(process.env.T_UB ?? 8);
+const DOWNLOAD_BATCH = Number(process.env.T_DB ?? 8);
 /**
  * Requests in flight per node: one being verified and written by the node while the next is on the wire.
  */
-const WINDOW = 2;
+const WINDOW = Number(process.env.T_W ?? 2);
 /**
  * Requests in flight across all the nodes of a transfer, data and parity together (8 MiB of segments), whatever
  * the number of nodes: what bounds a client's memory.
  */
-const IN_FLIGHT = 4;
+const IN_FLIGHT = Number(process.env.T_IF ?? 4);
 const RETRIES = 4;
 
 /**
@@ -146,6 +147,11 @@ export class StorageClient {
       }
     }
     const source = await FileSource.open(input);
+    // The parity and its root need nothing of the data's root (only its submission's tags do): they are computed
+    // beside it.
+    const parityPrepared = ec && parityNodes ? prepareParity(input, ec) : undefined;
+    // Its failure is the upload's, reported where it is awaited (not as an unhandled rejection meanwhile).
+    parityPrepared?.catch(() => undefined);
     try {
       options.onProgress?.({ phase: "hash", done: 0, total: source.size });
       const started = performance.now();
@@ -155,8 +161,18 @@ export class StorageClient {
       const slots = new Slots(IN_FLIGHT);
       const [data, parity] = await Promise.all([
         this.store(source, merkle, "0x", dataNodes, slots, options.onProgress, "upload"),
-        ec && parityNodes
-          ? this.storeParity(input, source.size, merkle.root, ec, parityNodes, slots, options.onProgress)
+        ec && parityNodes && parityPrepared
+          ? parityPrepared.then((prepared) =>
+              this.storeParity(
+                prepared,
+                source.size,
+                merkle.root,
+                ec,
+                parityNodes,
+                slots,
+                options.onProgress,
+              ),
+            )
           : undefined,
       ]);
       const result: UploadResult = {
@@ -171,11 +187,15 @@ export class StorageClient {
       return result;
     } finally {
       await source.close();
+      await parityPrepared?.then(
+        (prepared) => prepared.discard(),
+        () => undefined,
+      );
     }
   }
 
   private async storeParity(
-    input: string | Uint8Array,
+    prepared: PreparedParity,
     size: number,
     dataRoot: string,
     code: ErasureCode,
@@ -184,18 +204,18 @@ export class StorageClient {
     onProgress?: Progress,
   ) {
     const started = performance.now();
-    const parity = await parityOf(input, code);
-    const source = await FileSource.open(parity);
+    const source = await FileSource.open(prepared.parity);
     try {
-      const merkle = await computeFileMerkle(parity);
-      const hash = performance.now() - started;
       const tags = encodeParityTags({ dataRoot, dataSize: size, k: code.k, m: code.m });
-      const stored = await this.store(source, merkle, tags, nodes, slots, onProgress, "parity");
-      const phases = { ...stored.phases, hash, elapsed: performance.now() - started };
-      return { root: merkle.root, txSeq: stored.txSeq, code, phases };
+      const stored = await this.store(source, prepared.merkle, tags, nodes, slots, onProgress, "parity");
+      const phases = {
+        ...stored.phases,
+        hash: prepared.hash,
+        elapsed: prepared.hash + performance.now() - started,
+      };
+      return { root: prepared.merkle.root, txSeq: stored.txSeq, code, phases };
     } finally {
       await source.close();
-      if (typeof parity === "string") await rm(path.dirname(parity), { recursive: true, force: true });
     }
   }
 
@@ -470,13 +490,58 @@ async function frameOf(source: FileSource, merkle: FileMerkle, index: number): P
   return { index, proof: segmentProof(merkle, index), bytes: await source.segment(index) };
 }
 
-/** The parity file of the data: in memory for bytes, streamed stripe by stripe to a temp file for a path. */
-async function parityOf(input: string | Uint8Array, code: ErasureCode): Promise<string | Uint8Array> {
-  if (typeof input !== "string") return encodeParity(input, code.k, code.m);
+/** Parity up to this size is kept in memory while it is uploaded; larger parity goes to a temporary file. */
+const PARITY_IN_MEMORY = 64 << 20;
+
+/** The parity of an upload and its root, ready to submit; `discard` removes its temporary file, if any. */
+interface PreparedParity {
+  parity: string | Uint8Array;
+  merkle: FileMerkle;
+  /** Milliseconds spent encoding and hashing it. */
+  hash: number;
+  discard(): Promise<void>;
+}
+
+/**
+ * The parity of the data and its root. Bytes are encoded in memory; a file is read stripe by stripe, its parity
+ * kept in memory up to PARITY_IN_MEMORY and streamed to a temporary file beyond, so that memory stays bounded.
+ */
+async function prepareParity(input: string | Uint8Array, code: ErasureCode): Promise<PreparedParity> {
+  const started = performance.now();
+  const done = async (parity: string | Uint8Array, discard: () => Promise<void> = async () => undefined) => {
+    try {
+      return { parity, merkle: await computeFileMerkle(parity), hash: performance.now() - started, discard };
+    } catch (error) {
+      await discard();
+      throw error;
+    }
+  };
+  if (typeof input !== "string") return done(encodeParity(input, code.k, code.m));
+  const { size } = await stat(input);
+  const layout = stripeLayout(size, code.k, code.m);
+  if (layout.paritySize <= PARITY_IN_MEMORY) {
+    const parity = new Uint8Array(layout.paritySize);
+    let at = 0;
+    for await (const stripe of parityStripes(input, code.k, code.m)) {
+      for (const segment of stripe.parity) {
+        parity.set(segment, at);
+        at += segment.length;
+      }
+    }
+    if (at !== layout.paritySize)
+      throw new ZgError(`${input} changed size while its parity was being computed`, "BAD_INPUT");
+    return done(parity);
+  }
   const dir = await mkdtemp(path.join(tmpdir(), "zg-parity-"));
   const file = path.join(dir, "parity");
-  await writeParityFile(input, file, code.k, code.m);
-  return file;
+  const discard = () => rm(dir, { recursive: true, force: true });
+  try {
+    await writeParityFile(input, file, code.k, code.m);
+  } catch (error) {
+    await discard();
+    throw error;
+  }
+  return done(file, discard);
 }
 
 function padSegment(bytes: Uint8Array): Uint8Array {
@@ -639,11 +704,12 @@ async function waitForNodes(
   timeoutMs = 120_000,
 ): Promise<FileInfo> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  // Soon after a submission on a local chain, seconds after it on a public one: polls start quick and slow down.
+  for (let pauseMs = 25; ; pauseMs = Math.min(500, pauseMs * 1.5)) {
     const infos = await Promise.all(rpcs.map((rpc) => rpc.fileInfo(root)));
     if (infos.every(done)) return infos[0]!;
     if (Date.now() > deadline) throw new ZgError(`storage nodes did not ${what} ${root} in time`, "NETWORK");
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
 }
 

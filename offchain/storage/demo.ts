@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { ZgError } from "../core/errors";
 import { DemoSkipped, type DemoContext } from "../core/module";
-import { DurableStore, type StoreOp } from "../core/store";
+import { SegmentFiles } from "./segment-files";
 import { waitFor } from "../core/wait";
 import { StakingClient } from "../staking/client";
 import { ChallengesClient } from "./challenges";
@@ -88,12 +88,7 @@ export async function showChallenges({
     );
 
     await controls.stopWorker(victim);
-    const store = await DurableStore.open(path.join(state.dataDir, victim, "data"));
-    const lost: StoreOp[] = [];
-    for await (const key of store.keys("file/"))
-      if (key.includes("/segment/")) lost.push({ type: "del", key });
-    await store.batch(lost);
-    await store.close();
+    await SegmentFiles.lose(path.join(state.dataDir, victim, "data"));
     await controls.resumeWorker(victim);
 
     const before = (await staking.status(address, "STORAGE")).bonded;

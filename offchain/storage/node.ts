@@ -41,11 +41,11 @@ import {
   fileLayout,
   SECTOR_SIZE,
   SECTORS_PER_SEGMENT,
-  SEGMENT_SIZE,
   segmentRootsOf,
   segmentSectors,
   verifySegmentProof,
 } from "./merkle";
+import { SegmentFiles } from "./segment-files";
 import { ChallengeResponder, type ChallengeRecord, type HeldFiles } from "./responder";
 import {
   decodeFrames,
@@ -78,8 +78,6 @@ const seqKey = (seq: number) => seq.toString().padStart(12, "0");
 const entryKey = (seq: number) => `log/tx/${seqKey(seq)}`;
 const rootKey = (root: string, seq: number) => `log/root/${root.toLowerCase()}/${seqKey(seq)}`;
 const stateKey = (seq: number) => `file/${seqKey(seq)}/state`;
-const segmentKey = (seq: number, index: number) =>
-  `file/${seqKey(seq)}/segment/${index.toString().padStart(9, "0")}`;
 const proofKey = (seq: number, index: number) =>
   `file/${seqKey(seq)}/proof/${index.toString().padStart(9, "0")}`;
 const parityKey = (dataRoot: string, seq: number) => `parity/${dataRoot.toLowerCase()}/${seqKey(seq)}`;
@@ -225,7 +223,10 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
     return beforeStart;
   };
 
-  const files = new FileStore(store);
+  const segmentFiles = await SegmentFiles.open(config.dataDir);
+  const adopted = await segmentFiles.adoptFromStore(store);
+  if (adopted > 0) log.info("moved segments from the store into segment files", { segments: adopted });
+  const files = new FileStore(store, segmentFiles);
   const locks = new KeyedLock();
   const responder = await startResponder(runtime, files, () => reader.head);
 
@@ -263,18 +264,16 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
       const state = await files.state(entry.seq);
       if (state.finalized) throw JsonRpcError.invalidParams("already uploaded and finalized");
       const ops: StoreOp[] = [];
-      let added = 0;
-      const seen = new Set<number>();
+      const fresh = new Map<number, CheckedSegment>();
       for (const segment of checked) {
-        if (seen.has(segment.index) || (await store.get(proofKey(entry.seq, segment.index))) !== undefined)
+        if (fresh.has(segment.index) || (await store.get(proofKey(entry.seq, segment.index))) !== undefined)
           continue;
-        seen.add(segment.index);
-        ops.push(
-          { type: "putBytes", key: segmentKey(entry.seq, segment.index), value: segment.bytes },
-          { type: "put", key: proofKey(entry.seq, segment.index), value: segment.proof },
-        );
-        added += 1;
+        fresh.set(segment.index, segment);
+        ops.push({ type: "put", key: proofKey(entry.seq, segment.index), value: segment.proof });
       }
+      const added = fresh.size;
+      // The bytes are on disk before the store says they are held.
+      await segmentFiles.write(entry.seq, [...fresh.values()]);
       const uploaded = state.uploaded + added;
       const finalized = uploaded === shardSegments(entry, shard).length;
       ops.push({ type: "put", key: stateKey(entry.seq), value: { uploaded, finalized } satisfies FileState });
@@ -394,13 +393,14 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
     if (!route.startsWith(SEGMENTS_ROUTE)) return false;
     const target = route.slice(SEGMENTS_ROUTE.length);
     if (request.method === "POST") {
-      const declared = Number(header(request, "content-length"));
-      if (!Number.isSafeInteger(declared) || declared <= 0) {
+      const declared = Number(header(request, "content-length") ?? NaN);
+      if (!Number.isSafeInteger(declared) || declared < 0) {
         refuseBody(response);
         sendJson(response, 411, { error: { message: "a segment upload needs a Content-Length", code: 411 } });
         return true;
       }
-      if (!charge(Math.min(Math.ceil(declared / SEGMENT_SIZE), config.maxSegmentsPerRequest) - 1))
+      // A full segment with its proof is at most one frame's bytes: a body of N full segments pays N tokens.
+      if (!charge(Math.min(Math.ceil(declared / MAX_FRAME_BYTES), config.maxSegmentsPerRequest) - 1))
         return true;
       return replyJson(
         response,
@@ -478,6 +478,7 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
       await responder?.stop();
       await reader.stop();
       await directory.stop();
+      await segmentFiles.close();
     },
   };
 }
@@ -548,14 +549,19 @@ class FileStore implements HeldFiles {
   /** Log entries by root, of the roots asked for lately. */
   private readonly recent = new Map<string, LogEntry>();
 
-  constructor(private readonly store: DurableStore) {}
+  constructor(
+    private readonly store: DurableStore,
+    private readonly segmentFiles: SegmentFiles,
+  ) {}
 
-  async segment(seq: number, index: number): Promise<{ bytes: Uint8Array; proof: SegmentProof } | undefined> {
-    const [bytes, proof] = await Promise.all([
-      this.store.getBytes(segmentKey(seq, index)),
-      this.store.get<SegmentProof>(proofKey(seq, index)),
-    ]);
-    return bytes && proof ? { bytes, proof } : undefined;
+  async segment(
+    entry: LogEntry,
+    index: number,
+  ): Promise<{ bytes: Uint8Array; proof: SegmentProof } | undefined> {
+    const proof = await this.store.get<SegmentProof>(proofKey(entry.seq, index));
+    if (!proof) return undefined;
+    const bytes = await this.segmentFiles.read(entry.seq, index, segmentLength(entry.size, index));
+    return bytes ? { bytes, proof } : undefined;
   }
 
   bySeq(seq: number): Promise<LogEntry | undefined> {
@@ -611,7 +617,7 @@ class FileStore implements HeldFiles {
     const segment = Math.floor(start / SECTORS_PER_SEGMENT);
     if (Math.floor((end - 1) / SECTORS_PER_SEGMENT) !== segment)
       throw JsonRpcError.invalidParams("a sector range must lie within one segment");
-    const bytes = await this.store.getBytes(segmentKey(entry.seq, segment));
+    const bytes = (await this.segment(entry, segment))?.bytes;
     if (!bytes) return null;
     const offset = (start - segment * SECTORS_PER_SEGMENT) * SECTOR_SIZE;
     return Buffer.from(bytes.subarray(offset, offset + (end - start) * SECTOR_SIZE)).toString("base64");
@@ -621,18 +627,15 @@ class FileStore implements HeldFiles {
   async frame(entry: LogEntry, segment: number): Promise<Omit<SegmentFrame, "index"> | null> {
     if (segment >= segmentCount(entry.size))
       throw JsonRpcError.invalidParams(`segment ${segment} is outside the file`);
-    const held = await this.segment(entry.seq, segment);
-    return held ? { bytes: held.bytes, proof: held.proof } : null;
+    return (await this.segment(entry, segment)) ?? null;
   }
 
   async withProof(entry: LogEntry, segment: number): Promise<SegmentWithProof | null> {
     if (segment >= segmentCount(entry.size))
       throw JsonRpcError.invalidParams(`segment ${segment} is outside the file`);
-    const [bytes, proof] = await Promise.all([
-      this.store.getBytes(segmentKey(entry.seq, segment)),
-      this.store.get<SegmentProof>(proofKey(entry.seq, segment)),
-    ]);
-    if (!bytes || !proof) return null;
+    const held = await this.segment(entry, segment);
+    if (!held) return null;
+    const { bytes, proof } = held;
     return {
       root: entry.root,
       data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("base64"),

@@ -12,7 +12,7 @@ import { answerCalldata, sectorProof } from "./sector-proof";
 /** What the responder reads from the storage node it runs in. */
 export interface HeldFiles {
   byRoot(root: string): Promise<LogEntry | undefined>;
-  segment(seq: number, index: number): Promise<{ bytes: Uint8Array; proof: SegmentProof } | undefined>;
+  segment(entry: LogEntry, index: number): Promise<{ bytes: Uint8Array; proof: SegmentProof } | undefined>;
 }
 
 /** One challenge as the node recorded it. */
@@ -124,7 +124,7 @@ export class ChallengeResponder {
       const entry = await this.files.byRoot(challenge.dataRoot);
       if (!entry) throw new Error(`no log entry for ${challenge.dataRoot}`);
       const segmentIndex = Math.floor(record.sectorIndex / SECTORS_PER_SEGMENT);
-      const held = await this.files.segment(entry.seq, segmentIndex);
+      const held = await this.files.segment(entry, segmentIndex);
       if (!held) throw new Error(`segment ${segmentIndex} of ${challenge.dataRoot} is not in the store`);
       const proof = sectorProof({
         heights: entry.nodes.map((node) => node.height),

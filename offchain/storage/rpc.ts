@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { ZgError } from "../core/errors";
+import { firstLine, ZgError } from "../core/errors";
 import { base64Bytes } from "./merkle";
 import type { FileInfo, ParityEntry, SegmentWithProof, ShardConfig } from "./types";
 import { decodeFrames, encodeFrame, MAX_FRAME_BYTES, SEGMENTS_ROUTE, type SegmentFrame } from "./wire";
@@ -228,7 +228,15 @@ export class StorageRpc {
     const route = `${SEGMENTS_ROUTE}${root}?indexes=${indexes.join(",")}`;
     const body = await this.binary("GET", route, [], indexes.length * MAX_FRAME_BYTES);
     if (body) {
-      const frames = decodeFrames(body);
+      let frames: (SegmentFrame | null)[];
+      try {
+        frames = decodeFrames(body);
+      } catch (error) {
+        throw new ZgError(
+          `storage node ${this.url} answered malformed segments: ${firstLine(error)}`,
+          "NETWORK",
+        );
+      }
       if (frames.length !== indexes.length)
         throw new ZgError(
           `storage node ${this.url} answered ${frames.length} of ${indexes.length} segments`,

@@ -36,6 +36,8 @@ export const MAX_FRAME_BYTES = HEADER + MAX_LEMMA * (HASH + 1) + SEGMENT_SIZE;
  * missing segment (`null`) is one empty header.
  */
 export function encodeFrame(index: number, frame: Omit<SegmentFrame, "index"> | null): Uint8Array[] {
+  if (!Number.isInteger(index) || index < 0 || index > 0xffffffff)
+    throw new ZgError(`a segment index is a u32, not ${index}`, "BAD_INPUT");
   const lemma = frame?.proof.lemma ?? [];
   const path = frame?.proof.path ?? [];
   if (lemma.length > MAX_LEMMA || path.length > MAX_LEMMA)

@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import { expect } from "chai";
 import { parseEther } from "ethers";
 import hre from "hardhat";
 import { ZgChain } from "../../offchain/core/chain";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
-import { DurableStore } from "../../offchain/core/store";
+import { SegmentFiles } from "../../offchain/storage/segment-files";
 import { startWorker } from "../../offchain/core/worker";
 import { StorageClient } from "../../offchain/storage/client";
 import { workerDefinition } from "../../offchain/modules";
@@ -80,11 +79,7 @@ describe("storage challenges with real storage nodes", function () {
     // The offline node goes away; the lossy node loses its data (but keeps running and answering what it can).
     await offline.handle.stop();
     await lossy.handle.stop();
-    const store = await DurableStore.open(path.join(lossy.dataDir));
-    const keys: string[] = [];
-    for await (const key of store.keys("file/")) if (key.includes("/segment/")) keys.push(key);
-    await store.batch(keys.map((key) => ({ type: "del" as const, key })));
-    await store.close();
+    await SegmentFiles.lose(lossy.dataDir);
     lossy.handle = await startWorker(await workerDefinition("storage"), lossy.config, {
       write: () => undefined,
     });

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Downloader, FixedPriceFlow__factory, MemData, StorageNode, Uploader } from "@0gfoundation/0g-ts-sdk";
 import { expect } from "chai";
@@ -13,6 +13,7 @@ import { StorageClient } from "../../offchain/storage/client";
 import { computeFileMerkle, verifySegmentWithProof } from "../../offchain/storage/merkle";
 import { workerDefinition } from "../../offchain/modules";
 import { StorageRpc } from "../../offchain/storage/rpc";
+import { SegmentFiles } from "../../offchain/storage/segment-files";
 import type { SegmentWithProof, ShardConfig } from "../../offchain/storage/types";
 import { Market__factory } from "../../typechain-types";
 import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
@@ -117,6 +118,44 @@ describe("storage node and client", function () {
     await stopNode(node);
   });
 
+  it("upgrade: a node whose store holds segments the earlier way (LevelDB values) moves them into segment files at start, and serves them", async () => {
+    const node = await startNode({ shardId: 0, numShard: 1 }, "upgrade");
+    const bytes = randomBytes(3 * 262_144 + 1000);
+    const { chain, storage } = await client();
+    try {
+      const uploaded = await storage.upload(bytes, { region: "upgrade" });
+      await stopNode(node);
+      // Rewrite the data directory as the earlier version left it: the segments as store values, no segment files.
+      const dir = path.join(node.dataDir, "segments");
+      const [name] = readdirSync(dir);
+      const seq = Number(name.slice(0, -".seg".length));
+      const held = readFileSync(path.join(dir, name));
+      const store = await DurableStore.open(node.dataDir);
+      for (let index = 0; index < 4; index++) {
+        const length = index < 3 ? 262_144 : 1024;
+        const key = `file/${seq.toString().padStart(12, "0")}/segment/${index.toString().padStart(9, "0")}`;
+        await store.putBytes(key, held.subarray(index * 262_144, index * 262_144 + length));
+      }
+      await store.close();
+      await SegmentFiles.lose(node.dataDir);
+      expect(readdirSync(dir)).to.deep.equal([]);
+
+      await restartNode(node);
+      const out = path.join(tempDir("download"), "file");
+      await storage.download(uploaded.root, out);
+      expect(readFileSync(out).equals(bytes)).to.equal(true);
+      expect(readdirSync(dir)).to.deep.equal([name]);
+      await stopNode(node);
+      const after = await DurableStore.open(node.dataDir);
+      const left: string[] = [];
+      for await (const key of after.keys("file/")) if (key.includes("/segment/")) left.push(key);
+      await after.close();
+      expect(left).to.deep.equal([]);
+    } finally {
+      chain.destroy();
+    }
+  });
+
   it("restart and resume: a restarted node keeps its data; an interrupted upload resumes without paying twice", async () => {
     const first = await startNode({ shardId: 0, numShard: 2 }, "resume");
     const second = await startNode({ shardId: 1, numShard: 2 }, "resume");
@@ -169,14 +208,14 @@ describe("storage node and client", function () {
     try {
       const uploaded = await storage.upload(bytes, { region: "corrupt", replicas: 2 });
       await stopNode(liar);
-      const store = await DurableStore.open(path.join(liar.dataDir));
-      for await (const key of store.keys(`file/`)) {
-        if (!key.includes("/segment/")) continue;
-        const segment = (await store.getBytes(key))!;
-        segment[100] ^= 0xff;
-        await store.putBytes(key, segment);
+      // Every segment file gets one byte flipped, in its first segment.
+      const segments = path.join(liar.dataDir, "segments");
+      for (const name of readdirSync(segments)) {
+        const file = path.join(segments, name);
+        const bytes = readFileSync(file);
+        bytes[100] ^= 0xff;
+        writeFileSync(file, bytes);
       }
-      await store.close();
       await restartNode(liar);
       const served = await new StorageRpc(liar.url).call<SegmentWithProof>("zgs_downloadSegmentWithProof", [
         uploaded.root,
