@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -8,6 +9,7 @@ import hre from "hardhat";
 import { ZgChain } from "../../offchain/core/chain";
 import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { DurableStore } from "../../offchain/core/store";
+import { waitForHttp } from "../../offchain/devnet/devnet";
 import { startWorker } from "../../offchain/core/worker";
 import { StorageClient } from "../../offchain/storage/client";
 import { computeFileMerkle, verifySegmentWithProof } from "../../offchain/storage/merkle";
@@ -153,6 +155,50 @@ describe("storage node and client", function () {
       expect(left).to.deep.equal([]);
     } finally {
       chain.destroy();
+    }
+  });
+
+  it("crash: a node process killed (SIGKILL) in the middle of an upload loses nothing it acknowledged, and the upload resumes to a file that downloads whole", async () => {
+    const node = await startNode({ shardId: 0, numShard: 1 }, "crash");
+    await stopNode(node);
+    const configFile = path.join(tempDir("crash-config"), "node.json");
+    writeFileSync(configFile, JSON.stringify({ ...node.config, logLevel: "warn" }));
+    const spawnNode = () =>
+      spawn(process.execPath, [path.resolve("bin/zg.js"), "node", "storage", "--config", configFile], {
+        stdio: "ignore",
+      });
+    let child = spawnNode();
+    await waitForHttp(`${node.url}/health`);
+    const bytes = randomBytes(24 * 262_144 + 17);
+    const { chain, storage } = await client();
+    try {
+      let acknowledged = 0;
+      const onProgress = (event: { phase: string; done: number }) => {
+        if (event.phase !== "upload" || event.done === 0 || acknowledged > 0) return;
+        acknowledged = event.done;
+        child.kill("SIGKILL");
+      };
+      const failure = await storage.upload(bytes, { region: "crash", onProgress }).then(
+        () => "",
+        (error: Error) => error.message,
+      );
+      expect(failure).to.include("already paid for");
+      expect(acknowledged).to.be.greaterThan(0);
+      child = spawnNode();
+      await waitForHttp(`${node.url}/health`);
+      const merkle = await computeFileMerkle(bytes);
+      // What the node acknowledged before it died is held: at least as many segments as were acknowledged.
+      const info = await new StorageRpc(node.url).fileInfo(merkle.root);
+      expect(info!.uploadedSegNum).to.be.at.least(acknowledged);
+      const resumed = await storage.upload(bytes, { region: "crash" });
+      expect(resumed.submitted).to.equal(false);
+      const out = path.join(tempDir("download"), "file");
+      await storage.download(resumed.root, out);
+      expect(readFileSync(out).equals(bytes)).to.equal(true);
+    } finally {
+      chain.destroy();
+      child.kill("SIGTERM");
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)));
     }
   });
 
