@@ -125,7 +125,7 @@ function sameFiles(a: string, b: string): boolean {
 
 const round = (value: number) => Math.round(value * 10) / 10;
 /** Phases in seconds, for the log. */
-const phasesOf = (phases: UploadResult["phases"]) =>
+const phasesOf = (phases: UploadResult["phases"] | DownloadResult["phases"]) =>
   Object.entries(phases)
     .map(([phase, ms]) => `${phase} ${round(ms / 1000)}`)
     .join(", ");
@@ -246,7 +246,9 @@ export async function storageThroughput(): Promise<Figure[]> {
         if (!sameFiles(file, out)) throw new Error(`the downloaded ${label} file differs`);
         rmSync(out);
         const downMBs = mbPerSecond(bytes, downloaded.phases.elapsed);
-        say(`${label}${suffix}: download ${downMBs} MB/s, peak RSS ${down.peakRssMiB} MiB, ${down.cpu}`);
+        say(
+          `${label}${suffix}: download ${downMBs} MB/s, peak RSS ${down.peakRssMiB} MiB, ${down.cpu}, phases ${phasesOf(downloaded.phases)}`,
+        );
         // The SDK's download (it checks no proof) of the same file, once, from the plain upload.
         let sdkDownload: Figure["anchor"];
         if (!ec) {

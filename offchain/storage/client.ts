@@ -18,7 +18,14 @@ import {
 } from "./erasure";
 import { readStorageNodes, type StorageNodeInfo } from "./directory";
 import { globalSegmentIndex, inShard, segmentCount, segmentLength, type LogEntry } from "./log";
-import { computeFileMerkle, provenFrames, SEGMENT_SIZE, segmentProof, type FileMerkle } from "./merkle";
+import {
+  computeFileMerkle,
+  provenFrames,
+  SEGMENT_SIZE,
+  segmentProof,
+  startMerkleWorkers,
+  type FileMerkle,
+} from "./merkle";
 import { StorageRpc } from "./rpc";
 import type { FileInfo, ParityEntry, ShardConfig } from "./types";
 import type { SegmentFrame } from "./wire";
@@ -77,17 +84,17 @@ export interface DownloadResult {
 }
 
 /** Segments per upload request (a node takes 32 by default) and per download batch. */
-const UPLOAD_BATCH = Number(process.env.T_UB ?? 8);
-const DOWNLOAD_BATCH = Number(process.env.T_DB ?? 8);
+const UPLOAD_BATCH = 8;
+const DOWNLOAD_BATCH = 8;
 /**
  * Requests in flight per node: one being verified and written by the node while the next is on the wire.
  */
-const WINDOW = Number(process.env.T_W ?? 2);
+const WINDOW = 2;
 /**
  * Requests in flight across all the nodes of a transfer, data and parity together (8 MiB of segments), whatever
  * the number of nodes: what bounds a client's memory.
  */
-const IN_FLIGHT = Number(process.env.T_IF ?? 4);
+const IN_FLIGHT = 4;
 const RETRIES = 4;
 
 /**
@@ -117,7 +124,10 @@ export class StorageClient {
     return readStorageNodes(this.staking, region);
   }
 
-  /** Uploads a file (path or bytes); resumes a file already submitted without paying again. */
+  /**
+   * Uploads a file (path or bytes); resumes a file already submitted without paying again. With parity, the data
+   * and its parity are paid for in one Flow transaction and sent at the same time, to disjoint nodes.
+   */
   async upload(input: string | Uint8Array, options: UploadOptions = {}): Promise<UploadResult> {
     const began = performance.now();
     const replicas = options.replicas ?? 1;
@@ -147,46 +157,45 @@ export class StorageClient {
       }
     }
     const source = await FileSource.open(input);
+    const sources = [source];
     // The parity and its root need nothing of the data's root (only its submission's tags do): they are computed
     // beside it.
-    const parityPrepared = ec && parityNodes ? prepareParity(input, ec) : undefined;
+    const parityPrepared = ec ? prepareParity(input, ec) : undefined;
     // Its failure is the upload's, reported where it is awaited (not as an unhandled rejection meanwhile).
     parityPrepared?.catch(() => undefined);
     try {
       options.onProgress?.({ phase: "hash", done: 0, total: source.size });
       const started = performance.now();
       const merkle = await computeFileMerkle(input);
-      const hash = performance.now() - started;
-      // Data and parity go to disjoint nodes, so both uploads run at the same time, sharing the requests in flight.
-      const slots = new Slots(IN_FLIGHT);
-      const [data, parity] = await Promise.all([
-        this.store(source, merkle, "0x", dataNodes, slots, options.onProgress, "upload"),
-        ec && parityNodes && parityPrepared
-          ? parityPrepared.then((prepared) =>
-              this.storeParity(
-                prepared,
-                source.size,
-                merkle.root,
-                ec,
-                parityNodes,
-                slots,
-                options.onProgress,
-              ),
-            )
-          : undefined,
-      ]);
+      const parts: Part[] = [
+        { source, merkle, tags: "0x", nodes: dataNodes, phase: "upload", hash: performance.now() - started },
+      ];
+      if (ec && parityNodes && parityPrepared) {
+        const prepared = await parityPrepared;
+        const paritySource = await FileSource.open(prepared.parity);
+        sources.push(paritySource);
+        parts.push({
+          source: paritySource,
+          merkle: prepared.merkle,
+          tags: encodeParityTags({ dataRoot: merkle.root, dataSize: source.size, k: ec.k, m: ec.m }),
+          nodes: parityNodes,
+          phase: "parity",
+          hash: prepared.hash,
+        });
+      }
+      const [data, parity] = await this.store(parts, options.onProgress);
       const result: UploadResult = {
         root: merkle.root,
         txSeq: data.txSeq,
         size: source.size,
         submitted: data.submitted,
-        phases: { ...data.phases, hash, elapsed: 0 },
+        phases: { ...data.phases, elapsed: performance.now() - began },
       };
-      if (parity) result.parity = parity;
-      result.phases.elapsed = performance.now() - began;
+      if (ec && parity)
+        result.parity = { root: parity.root, txSeq: parity.txSeq, code: ec, phases: parity.phases };
       return result;
     } finally {
-      await source.close();
+      for (const opened of sources) await opened.close();
       await parityPrepared?.then(
         (prepared) => prepared.discard(),
         () => undefined,
@@ -194,67 +203,68 @@ export class StorageClient {
     }
   }
 
-  private async storeParity(
-    prepared: PreparedParity,
-    size: number,
-    dataRoot: string,
-    code: ErasureCode,
-    nodes: StorageNodeInfo[],
-    slots: Slots,
-    onProgress?: Progress,
-  ) {
-    const started = performance.now();
-    const source = await FileSource.open(prepared.parity);
-    try {
-      const tags = encodeParityTags({ dataRoot, dataSize: size, k: code.k, m: code.m });
-      const stored = await this.store(source, prepared.merkle, tags, nodes, slots, onProgress, "parity");
-      const phases = {
-        ...stored.phases,
-        hash: prepared.hash,
-        elapsed: prepared.hash + performance.now() - started,
-      };
-      return { root: prepared.merkle.root, txSeq: stored.txSeq, code, phases };
-    } finally {
-      await source.close();
-    }
-  }
-
   /**
-   * Submits (unless the nodes already know the root) and uploads every segment to the nodes that hold it: each
-   * node gets WINDOW requests of UPLOAD_BATCH segments in flight (within `slots`), read from the source as they
-   * are sent.
+   * Pays for the parts the nodes do not know yet (one transaction for all of them), then uploads every part's
+   * segments to the nodes that hold them: each node gets WINDOW requests of UPLOAD_BATCH segments in flight, all
+   * parts sharing IN_FLIGHT, read from their sources as they are sent.
    */
   private async store(
-    source: FileSource,
-    merkle: FileMerkle,
-    tags: string,
-    nodes: StorageNodeInfo[],
+    parts: Part[],
+    onProgress: Progress | undefined,
+  ): Promise<{ root: string; txSeq: number; submitted: boolean; phases: UploadPhases }[]> {
+    const began = performance.now();
+    const rpcsOf = parts.map((part) => part.nodes.map((node) => new StorageRpc(node.url)));
+    // Every chosen node must answer before anything is paid for.
+    await Promise.all(rpcsOf.flat().map((rpc) => rpc.shardConfig()));
+    const known = await Promise.all(rpcsOf.map((rpcs, i) => firstKnown(rpcs, parts[i].merkle.root)));
+    const unpaid = parts.filter((_, i) => !known[i]);
+    if (unpaid.length > 0) await this.submit(unpaid, onProgress);
+    const submit = performance.now() - began;
+    const slots = new Slots(IN_FLIGHT);
+    return Promise.all(
+      parts.map(async (part, i) => {
+        const phases = await this.transfer(part, rpcsOf[i], slots, onProgress);
+        return {
+          root: part.merkle.root,
+          txSeq: phases.txSeq,
+          submitted: !known[i],
+          phases: {
+            hash: part.hash,
+            submit,
+            ...phases.phases,
+            elapsed: part.hash + submit + phases.elapsed,
+          },
+        };
+      }),
+    );
+  }
+
+  /** Waits for the nodes to see a paid part's log entry, sends it every segment, and waits until they hold it. */
+  private async transfer(
+    part: Part,
+    rpcs: StorageRpc[],
     slots: Slots,
     onProgress: Progress | undefined,
-    phase: "upload" | "parity",
-  ): Promise<{ txSeq: number; submitted: boolean; phases: Omit<UploadPhases, "hash" | "elapsed"> }> {
-    const rpcs = nodes.map((node) => new StorageRpc(node.url));
-    const phases = { submit: 0, logEntry: 0, transfer: 0, finality: 0 };
-    let started = performance.now();
+  ): Promise<{
+    txSeq: number;
+    elapsed: number;
+    phases: Pick<UploadPhases, "logEntry" | "transfer" | "finality">;
+  }> {
+    const { source, merkle, nodes, phase } = part;
+    const phases = { logEntry: 0, transfer: 0, finality: 0 };
+    const began = performance.now();
+    let started = began;
     const lap = (name: keyof typeof phases) => {
       const now = performance.now();
       phases[name] = now - started;
       started = now;
     };
-    // Every chosen node must answer before anything is paid for.
-    await Promise.all(rpcs.map((rpc) => rpc.shardConfig()));
-    let entry = await firstKnown(rpcs, merkle.root);
-    let submitted = false;
-    if (!entry) {
-      entry = await this.submit(merkle, tags, onProgress);
-      submitted = true;
-    }
-    lap("submit");
     try {
       const info = await waitForNodes(rpcs, merkle.root, (node) => node !== null, "see the submission of");
       lap("logEntry");
       const logEntry: Pick<LogEntry, "startEntryIndex"> = { startEntryIndex: info.tx.startEntryIndex };
       const total = segmentCount(source.size);
+      const file = { txSeq: info.tx.seq, root: merkle.root, fileSize: source.size };
       let done = 0;
       await Promise.all(
         nodes.map(async (node, n) => {
@@ -264,11 +274,9 @@ export class StorageClient {
           const indexes = [...Array(total).keys()].filter((i) =>
             inShard(node.shard, globalSegmentIndex(logEntry, i)),
           );
-          const batches = chunks(indexes, UPLOAD_BATCH);
-          await inWindow(batches, WINDOW, (indexes) =>
+          await inWindow(chunks(indexes, UPLOAD_BATCH), WINDOW, (indexes) =>
             slots.run(async () => {
               const batch = await Promise.all(indexes.map((i) => frameOf(source, merkle, i)));
-              const file = { txSeq: info.tx.seq, root: merkle.root, fileSize: source.size };
               await withRetries(`upload to ${node.url}`, () => rpc.uploadSegments(file, batch));
               done += batch.length;
               onProgress?.({ phase, done: Math.min(done, total), total });
@@ -280,7 +288,7 @@ export class StorageClient {
       onProgress?.({ phase: "finalize", done: 0, total: nodes.length });
       await waitForNodes(rpcs, merkle.root, (node) => node?.finalized === true, "finalize");
       lap("finality");
-      return { txSeq: info.tx.seq, submitted, phases };
+      return { txSeq: info.tx.seq, elapsed: performance.now() - began, phases };
     } catch (error) {
       // The file is on the log (paid for): say so, and how to finish without paying again.
       throw new ZgError(
@@ -291,18 +299,13 @@ export class StorageClient {
     }
   }
 
-  /** Submits the file to the Flow, paying sectors × the Market's price. */
-  private async submit(
-    merkle: FileMerkle,
-    tags: string,
-    onProgress?: Progress,
-  ): Promise<FileInfo | undefined> {
-    const submission = { ...merkle.submission, tags };
+  /** Submits the parts to the Flow in one transaction, paying their sectors × the Market's price. */
+  private async submit(parts: Part[], onProgress?: Progress): Promise<void> {
+    const submissions = parts.map((part) => ({ ...part.merkle.submission, tags: part.tags }));
     const price = await this.market.pricePerSector();
-    const sectors = submission.nodes.reduce(
-      (sum: bigint, node: { height: number }) => sum + (1n << BigInt(node.height)),
-      0n,
-    );
+    const sectors = submissions
+      .flatMap((submission) => submission.nodes)
+      .reduce((sum: bigint, node: { height: number }) => sum + (1n << BigInt(node.height)), 0n);
     const fee = sectors * price;
     const address = this.chain.address;
     if (!address)
@@ -318,11 +321,17 @@ export class StorageClient {
       );
     }
     onProgress?.({ phase: "submit", done: 0, total: 1 });
-    await this.chain.send("submit to the storage log", () =>
-      this.flow.submit({ data: submission, submitter: address }, { value: fee }),
+    const requests = submissions.map((data) => ({ data, submitter: address }));
+    await this.chain.send(
+      requests.length === 1
+        ? "submit to the storage log"
+        : `submit ${requests.length} files to the storage log`,
+      () =>
+        requests.length === 1
+          ? this.flow.submit(requests[0], { value: fee })
+          : this.flow.batchSubmit(requests, { value: fee }),
     );
     onProgress?.({ phase: "submit", done: 1, total: 1 });
-    return undefined;
   }
 
   /** The file's log entry as the nodes know it, and which nodes hold it completely. */
@@ -381,6 +390,7 @@ export class StorageClient {
         "BAD_INPUT",
       );
     }
+    startMerkleWorkers(size);
     const lookup = performance.now() - started;
     started = performance.now();
     const total = segmentCount(size);
@@ -488,6 +498,17 @@ export class StorageClient {
  */
 async function frameOf(source: FileSource, merkle: FileMerkle, index: number): Promise<SegmentFrame> {
   return { index, proof: segmentProof(merkle, index), bytes: await source.segment(index) };
+}
+
+/** One submission of an upload (the data, or its parity), and the nodes it goes to. */
+interface Part {
+  source: FileSource;
+  merkle: FileMerkle;
+  tags: string;
+  nodes: StorageNodeInfo[];
+  phase: "upload" | "parity";
+  /** Milliseconds spent computing its root (for parity: encoding it too). */
+  hash: number;
 }
 
 /** Parity up to this size is kept in memory while it is uploaded; larger parity goes to a temporary file. */

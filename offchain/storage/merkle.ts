@@ -379,14 +379,6 @@ export function verifySegmentWithProof(segment: SegmentWithProof): boolean {
 }
 
 /**
- * Checks segments as `verifySegmentWithProof` does, many at once, their hashing on the worker pool: the bytes of
- * each one whose proof leads to the root it names (decoded once), undefined for any other.
- */
-export async function provenSegments(segments: SegmentWithProof[]): Promise<(Uint8Array | undefined)[]> {
-  return provenClaims(segments.map(segmentClaim));
-}
-
-/**
  * Checks segments of the file `root` of `fileSize` bytes, given as bytes with the index and proof a node claims
  * for them (null for one it did not give), many at once, their hashing on the worker pool: the bytes of each one
  * that is that segment of that file, of its length, with a proof that leads to `root`; undefined for any other.
@@ -396,6 +388,8 @@ export async function provenFrames(
   fileSize: number,
   frames: ({ index: number; bytes: Uint8Array; proof: SegmentProof } | null)[],
 ): Promise<(Uint8Array | undefined)[]> {
+  // A file small enough to hash on this thread is, rather than waiting for the worker pool to start.
+  const hashing = fileSize <= IN_THREAD_MAX ? "in-thread" : "auto";
   const numSegments = fileLayout(fileSize).numSegmentsPadded;
   return provenClaims(
     frames.map((frame) => {
@@ -406,12 +400,16 @@ export async function provenFrames(
       if (bytes.length === 0 || bytes.length > sectors * SECTOR_SIZE) return undefined;
       return { bytes, sectors, proof: frame.proof, root, index: frame.index, numSegments };
     }),
+    hashing,
   );
 }
 
-async function provenClaims(claims: (SegmentClaim | undefined)[]): Promise<(Uint8Array | undefined)[]> {
+async function provenClaims(
+  claims: (SegmentClaim | undefined)[],
+  hashing: "auto" | "in-thread" = "auto",
+): Promise<(Uint8Array | undefined)[]> {
   const present = claims.filter((claim): claim is SegmentClaim => claim !== undefined);
-  const roots = await segmentRootsOf(present);
+  const roots = await segmentRootsOf(present, hashing);
   let next = 0;
   return claims.map((claim) => (claim && claimHolds(claim, roots[next++]) ? claim.bytes : undefined));
 }
@@ -453,13 +451,16 @@ function claimHolds(claim: SegmentClaim, segmentRootHex: string): boolean {
 
 /**
  * The roots of segments given as bytes and leaf counts (`segmentRoot` of each). Whole segments go to the worker
- * pool in one task when there are several of them and it runs, so that the caller's thread is free meanwhile;
+ * pool in one task when there are several of them, it runs and `hashing` is "auto", so that the caller's thread is free meanwhile;
  * anything else is hashed here.
  */
-export async function segmentRootsOf(segments: { bytes: Uint8Array; sectors: number }[]): Promise<string[]> {
+export async function segmentRootsOf(
+  segments: { bytes: Uint8Array; sectors: number }[],
+  hashing: "auto" | "in-thread" = "auto",
+): Promise<string[]> {
   const roots: string[] = new Array(segments.length);
   const whole = segments.flatMap((segment, i) => (segment.sectors === SECTORS_PER_SEGMENT ? [i] : []));
-  if (whole.length >= 2 && !poolUnavailable && workerCount() > 1) {
+  if (hashing === "auto" && whole.length >= 2 && !poolUnavailable && workerCount() > 1) {
     const buffer = new ArrayBuffer(whole.length * SEGMENT_SIZE);
     const packed = new Uint8Array(buffer);
     whole.forEach((i, slot) => packed.set(segments[i].bytes, slot * SEGMENT_SIZE));
@@ -486,6 +487,14 @@ export function base64Bytes(text: unknown): Uint8Array | undefined {
   const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
   if (bytes.length !== (text.length / 4) * 3 - padding) return undefined;
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * Starts the worker pool ahead of the work, for a caller about to verify a file too large for this thread, so that
+ * its first segments do not wait for the workers to start.
+ */
+export function startMerkleWorkers(fileSize: number): void {
+  if (fileSize > IN_THREAD_MAX && !poolUnavailable && workerCount() > 1) getPool();
 }
 
 /** Stops the worker pool (it is idle-unref'd anyway, so this is only for tidy shutdowns and benchmarks). */

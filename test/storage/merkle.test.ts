@@ -17,7 +17,7 @@ import {
   fileLayout,
   fileRoot,
   paddedSectors,
-  provenSegments,
+  provenFrames,
   segmentProof,
   segmentRoot,
   segmentRootsOf,
@@ -394,7 +394,7 @@ describe("storage/merkle", () => {
       );
     });
 
-    it("provenSegments (hashed on the worker pool) agrees with verifySegmentWithProof on every segment of random files, intact and tampered", async () => {
+    it("provenFrames (hashed on the worker pool) agrees with verifySegmentWithProof on every segment of random files, intact and tampered", async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.integer({ min: 1, max: 6 * SEGMENT_SIZE + 3 * SECTOR_SIZE }),
@@ -417,17 +417,22 @@ describe("storage/merkle", () => {
               ...segments,
               { ...segments[victim], data: flipped.toString("base64") },
               { ...segments[victim], index: (victim + 1) % merkle.numSegmentsPadded },
-              { ...segments[victim], data: `${segments[victim].data.slice(0, -4)}!!!!` },
+              { ...segments[victim], index: merkle.numSegmentsPadded },
             ];
-            const proven = await provenSegments(batch);
-            expect(proven.map((found) => found !== undefined)).to.deep.equal(
-              batch.map((segment) => verifySegmentWithProof(segment)),
-            );
+            const frames = [
+              ...batch.map(({ index, proof, data }) => ({ index, proof, bytes: base64Bytes(data)! })),
+              null,
+            ];
+            const proven = await provenFrames(merkle.root, size, frames);
+            expect(proven.map((found) => found !== undefined)).to.deep.equal([
+              ...batch.map((segment) => verifySegmentWithProof(segment)),
+              false,
+            ]);
             segments.forEach((segment, index) =>
               expect(Buffer.from(proven[index]!).equals(Buffer.from(segment.data, "base64"))).to.equal(true),
             );
             expect(proven[segments.length]).to.equal(undefined); // the flipped bit
-            expect(proven[segments.length + 2]).to.equal(undefined); // not base64
+            expect(proven[segments.length + 2]).to.equal(undefined); // outside the file
           },
         ),
         { numRuns: 12 },
