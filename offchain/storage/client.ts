@@ -11,9 +11,8 @@ import {
   encodeParity,
   decodeStripe,
   encodeParityTags,
-  parityStripes,
+  ParityReader,
   stripeLayout,
-  writeParityFile,
   type ErasureCode,
 } from "./erasure";
 import { readStorageNodes, type StorageNodeInfo } from "./directory";
@@ -25,6 +24,7 @@ import {
   segmentProof,
   startMerkleWorkers,
   type FileMerkle,
+  type MerkleSource,
 } from "./merkle";
 import { StorageRpc } from "./rpc";
 import type { FileInfo, ParityEntry, ShardConfig } from "./types";
@@ -511,12 +511,9 @@ interface Part {
   hash: number;
 }
 
-/** Parity up to this size is kept in memory while it is uploaded; larger parity goes to a temporary file. */
-const PARITY_IN_MEMORY = 64 << 20;
-
-/** The parity of an upload and its root, ready to submit; `discard` removes its temporary file, if any. */
+/** The parity of an upload and its root, ready to submit; `discard` releases what reads it. */
 interface PreparedParity {
-  parity: string | Uint8Array;
+  parity: Uint8Array | ParityReader;
   merkle: FileMerkle;
   /** Milliseconds spent encoding and hashing it. */
   hash: number;
@@ -524,45 +521,24 @@ interface PreparedParity {
 }
 
 /**
- * The parity of the data and its root. Bytes are encoded in memory; a file is read stripe by stripe, its parity
- * kept in memory up to PARITY_IN_MEMORY and streamed to a temporary file beyond, so that memory stays bounded.
+ * The parity of the data and its root. Bytes are encoded in memory; the parity of a file is computed from it
+ * stripe by stripe whenever it is read (to hash it, then to send it), so that it costs neither memory nor disk.
  */
 async function prepareParity(input: string | Uint8Array, code: ErasureCode): Promise<PreparedParity> {
   const started = performance.now();
-  const done = async (parity: string | Uint8Array, discard: () => Promise<void> = async () => undefined) => {
-    try {
-      return { parity, merkle: await computeFileMerkle(parity), hash: performance.now() - started, discard };
-    } catch (error) {
-      await discard();
-      throw error;
-    }
+  const parity =
+    typeof input === "string"
+      ? await ParityReader.open(input, code.k, code.m)
+      : encodeParity(input, code.k, code.m);
+  const discard = async () => {
+    if (parity instanceof ParityReader) await parity.close();
   };
-  if (typeof input !== "string") return done(encodeParity(input, code.k, code.m));
-  const { size } = await stat(input);
-  const layout = stripeLayout(size, code.k, code.m);
-  if (layout.paritySize <= PARITY_IN_MEMORY) {
-    const parity = new Uint8Array(layout.paritySize);
-    let at = 0;
-    for await (const stripe of parityStripes(input, code.k, code.m)) {
-      for (const segment of stripe.parity) {
-        parity.set(segment, at);
-        at += segment.length;
-      }
-    }
-    if (at !== layout.paritySize)
-      throw new ZgError(`${input} changed size while its parity was being computed`, "BAD_INPUT");
-    return done(parity);
-  }
-  const dir = await mkdtemp(path.join(tmpdir(), "zg-parity-"));
-  const file = path.join(dir, "parity");
-  const discard = () => rm(dir, { recursive: true, force: true });
   try {
-    await writeParityFile(input, file, code.k, code.m);
+    return { parity, merkle: await computeFileMerkle(parity), hash: performance.now() - started, discard };
   } catch (error) {
     await discard();
     throw error;
   }
-  return done(file, discard);
 }
 
 function padSegment(bytes: Uint8Array): Uint8Array {
@@ -747,16 +723,17 @@ async function withRetries<T>(what: string, task: () => Promise<T>): Promise<T> 
   }
 }
 
-/** Reads a file's segments (whole sectors, the last zero-padded) from a path or from memory. */
+/** Reads a file's segments (whole sectors, the last zero-padded) from a path, from memory or from a source. */
 class FileSource {
   private constructor(
     readonly size: number,
     private readonly handle: FileHandle | undefined,
-    private readonly bytes: Uint8Array | undefined,
+    private readonly from: Uint8Array | MerkleSource | undefined,
   ) {}
 
-  static async open(input: string | Uint8Array): Promise<FileSource> {
-    if (typeof input !== "string") return new FileSource(input.length, undefined, input);
+  static async open(input: string | Uint8Array | MerkleSource): Promise<FileSource> {
+    if (typeof input !== "string")
+      return new FileSource(input instanceof Uint8Array ? input.length : input.size, undefined, input);
     const info = await stat(input).catch(() => undefined);
     if (!info?.isFile()) throw new ZgError(`${input} is not a readable file`, "BAD_INPUT");
     return new FileSource(info.size, await open(input, "r"), undefined);
@@ -767,7 +744,8 @@ class FileSource {
     const out = new Uint8Array(length);
     const offset = index * SEGMENT_SIZE;
     const available = Math.min(length, this.size - offset);
-    if (this.bytes) out.set(this.bytes.subarray(offset, offset + available));
+    if (this.from instanceof Uint8Array) out.set(this.from.subarray(offset, offset + available));
+    else if (this.from) await this.from.read(out.subarray(0, available), offset);
     else await this.handle!.read(out, 0, available, offset);
     return out;
   }

@@ -26,11 +26,11 @@
  * - {@link encodeParityTags} / {@link decodeParityTags}: the `tags` of a parity submission.
  * - {@link stripeLayout}, {@link stripeOf}, {@link stripeSegments}: which segment goes where.
  * - {@link encodeStripe}, {@link encodeParity}: parity of one stripe / of a whole in-memory file.
- * - {@link parityStripes}, {@link writeParityFile}: parity of a file on disk, one stripe in memory at a time.
+ * - {@link ParityReader}: the parity of a file on disk, read at any position, computed stripe by stripe.
  * - {@link decodeStripe}: the k data segments of a stripe from any k of its shards.
  */
 import { readFileSync } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { ReedSolomonErasure } from "@digitaldefiance/reed-solomon-erasure.wasm";
 import { getBytes, hexlify, isHexString, type BytesLike } from "ethers";
 import { ZgError } from "../core/errors";
@@ -334,100 +334,107 @@ export function encodeParity(
   return parity;
 }
 
-/** The parity of one stripe, as yielded by {@link parityStripes}. */
-export interface ParityStripe {
-  stripe: number;
-  /** The m parity segments; parity segment j is parity-file segment stripe × m + j. */
-  parity: Uint8Array[];
-}
+/** Parity stripes a ParityReader keeps once encoded (their parity segments only: m × 256 KiB each). */
+const STRIPES_KEPT = 32;
 
 /**
- * Reads the data file at `dataPath` one stripe at a time and yields each stripe's parity, so a large file
- * never sits in memory whole.
+ * The parity file of a data file, computed from it on demand and never written: `read(target, position)` fills
+ * `target` with the parity file's bytes at `position`, each stripe it touches read from the data file and encoded
+ * (the last STRIPES_KEPT stripes are kept, so that reads of neighbouring segments do not encode them again). A
+ * large file never sits in memory whole, and its parity costs no disk.
  */
-export async function* parityStripes(
-  dataPath: string,
-  k: number,
-  m: number,
-  options: ErasureOptions = {},
-): AsyncGenerator<ParityStripe> {
-  checkCode(k, m);
-  const segmentSize = checkSegmentSize(options.segmentSize);
-  const file = await openOrThrow(dataPath, "r");
-  try {
-    const layout = stripeLayout((await file.stat()).size, k, m, { segmentSize });
-    const stripeData = k * segmentSize;
-    for (let stripe = 0; stripe < layout.stripes; stripe++) {
-      // A fresh buffer per stripe: the yielded parity segments are views into it and must stay valid.
-      const shards = new Uint8Array((k + m) * segmentSize);
-      const wanted = Math.min(stripeData, layout.dataSize - stripe * stripeData);
-      let filled = 0;
-      while (filled < wanted) {
-        const { bytesRead } = await file.read(shards, filled, wanted - filled, stripe * stripeData + filled);
-        if (bytesRead === 0) {
-          throw new ZgError(`data file ${dataPath} shrank while its parity was being computed`, "BAD_INPUT");
-        }
-        filled += bytesRead;
-      }
-      encodeInPlace(shards, k, m);
-      yield {
-        stripe,
-        parity: Array.from({ length: m }, (_, j) =>
-          shards.subarray((k + j) * segmentSize, (k + j + 1) * segmentSize),
-        ),
-      };
-    }
-  } finally {
-    await file.close();
-  }
-}
+export class ParityReader {
+  private readonly kept = new Map<number, Promise<Uint8Array>>();
 
-/**
- * Writes the parity file of the data file at `dataPath` to `parityPath`, one stripe in memory at a time.
- * The file appears whole or not at all (written beside it, then renamed). Returns the layout.
- */
-export async function writeParityFile(
-  dataPath: string,
-  parityPath: string,
-  k: number,
-  m: number,
-  options: ErasureOptions = {},
-): Promise<StripeLayout> {
-  const input = await openOrThrow(dataPath, "r");
-  let dataSize: number;
-  try {
-    dataSize = (await input.stat()).size;
-  } finally {
-    await input.close();
-  }
-  const layout = stripeLayout(dataSize, k, m, options);
-  const partialPath = `${parityPath}.partial-${process.pid}`;
-  const out = await openOrThrow(partialPath, "w");
-  try {
-    let written = 0;
-    for await (const { parity } of parityStripes(dataPath, k, m, options)) {
-      for (const segment of parity) await out.write(segment);
-      written += parity.length;
+  private constructor(
+    private readonly file: FileHandle,
+    private readonly dataPath: string,
+    readonly layout: StripeLayout,
+  ) {}
+
+  static async open(
+    dataPath: string,
+    k: number,
+    m: number,
+    options: ErasureOptions = {},
+  ): Promise<ParityReader> {
+    checkCode(k, m);
+    const file = await openOrThrow(dataPath, "r");
+    try {
+      return new ParityReader(file, dataPath, stripeLayout((await file.stat()).size, k, m, options));
+    } catch (error) {
+      await file.close();
+      throw error;
     }
-    if (written !== layout.paritySegments) {
+  }
+
+  /** Bytes of the parity file: whole parity segments, m a stripe. */
+  get size(): number {
+    return this.layout.paritySize;
+  }
+
+  async read(target: Uint8Array, position: number): Promise<void> {
+    if (!Number.isSafeInteger(position) || position < 0 || position + target.length > this.size) {
       throw new ZgError(
-        `data file ${dataPath} changed size while its parity was being computed`,
+        `bytes ${position}..${position + target.length} are outside the ${this.size}-byte parity`,
         "BAD_INPUT",
       );
     }
-    await out.sync();
-    await out.close();
-    await rename(partialPath, parityPath);
-  } catch (error) {
-    await out.close().catch(() => undefined);
-    await rm(partialPath, { force: true });
-    throw error;
+    const stripeBytes = this.layout.m * this.layout.segmentSize;
+    for (let done = 0; done < target.length;) {
+      const at = position + done;
+      const stripe = Math.floor(at / stripeBytes);
+      const parity = await this.stripe(stripe);
+      const offset = at - stripe * stripeBytes;
+      const length = Math.min(stripeBytes - offset, target.length - done);
+      target.set(parity.subarray(offset, offset + length), done);
+      done += length;
+    }
   }
-  return layout;
-}
 
-// ---------------------------------------------------------------------------------------------------------
-// Decoding
+  async close(): Promise<void> {
+    this.kept.clear();
+    await this.file.close();
+  }
+
+  /** The m parity segments of `stripe`, one after the other. */
+  private stripe(stripe: number): Promise<Uint8Array> {
+    const known = this.kept.get(stripe);
+    if (known) {
+      this.kept.delete(stripe);
+      this.kept.set(stripe, known);
+      return known;
+    }
+    const encoded = this.encode(stripe);
+    this.kept.set(stripe, encoded);
+    encoded.catch(() => this.kept.delete(stripe));
+    if (this.kept.size > STRIPES_KEPT) this.kept.delete(this.kept.keys().next().value as number);
+    return encoded;
+  }
+
+  private async encode(stripe: number): Promise<Uint8Array> {
+    const { k, m, segmentSize, dataSize } = this.layout;
+    const stripeData = k * segmentSize;
+    const shards = new Uint8Array((k + m) * segmentSize);
+    const wanted = Math.min(stripeData, dataSize - stripe * stripeData);
+    for (let filled = 0; filled < wanted;) {
+      const { bytesRead } = await this.file.read(
+        shards,
+        filled,
+        wanted - filled,
+        stripe * stripeData + filled,
+      );
+      if (bytesRead === 0)
+        throw new ZgError(
+          `data file ${this.dataPath} shrank while its parity was being computed`,
+          "BAD_INPUT",
+        );
+      filled += bytesRead;
+    }
+    encodeInPlace(shards, k, m);
+    return shards.slice(stripeData);
+  }
+}
 
 /**
  * The k data segments of a stripe (each `segmentSize` bytes, zero-padded) from its k+m shards in shard
@@ -588,12 +595,11 @@ function toBigIntSize(size: bigint | number): bigint {
   return value;
 }
 
-async function openOrThrow(filePath: string, flags: "r" | "w") {
+async function openOrThrow(filePath: string, flags: "r"): Promise<FileHandle> {
   try {
     return await open(filePath, flags);
   } catch (error) {
-    const verb = flags === "r" ? "read" : "write";
-    throw new ZgError(`cannot ${verb} ${filePath}: ${(error as Error).message}`, "BAD_INPUT", {
+    throw new ZgError(`cannot read ${filePath}: ${(error as Error).message}`, "BAD_INPUT", {
       cause: error,
     });
   }

@@ -41,8 +41,14 @@ import {
 
 export { SECTOR_SIZE, SECTORS_PER_SEGMENT, SEGMENT_SIZE };
 
-/** What to hash: the bytes themselves, or the path of a file (streamed, never loaded whole). */
-export type MerkleInput = Uint8Array | string;
+/** Bytes read on demand: `read` fills `target` with the bytes at `position`, or throws. */
+export interface MerkleSource {
+  size: number;
+  read(target: Uint8Array, position: number): Promise<void>;
+}
+
+/** What to hash: the bytes themselves, the path of a file (streamed, never loaded whole), or a source. */
+export type MerkleInput = Uint8Array | string | MerkleSource;
 
 /** How `computeFileMerkle` hashes: `auto` uses the worker pool above 8 MiB, this thread below. */
 export type MerkleHashing = "auto" | "in-thread" | "workers";
@@ -211,10 +217,18 @@ export async function computeFileMerkle(
       await file.close();
     }
   }
-  if (!(input instanceof Uint8Array)) {
-    throw new ZgError("computeFileMerkle takes bytes (a Uint8Array or Buffer) or a file path", "BAD_INPUT");
-  }
-  return merkleOf(bytesSource(input), tags, hashing);
+  if (input instanceof Uint8Array) return merkleOf(bytesSource(input), tags, hashing);
+  if (
+    input &&
+    typeof input === "object" &&
+    typeof input.read === "function" &&
+    Number.isSafeInteger(input.size)
+  )
+    return merkleOf(input, tags, hashing);
+  throw new ZgError(
+    "computeFileMerkle takes bytes (a Uint8Array or Buffer), a file path or a MerkleSource",
+    "BAD_INPUT",
+  );
 }
 
 /** The file root alone (SDK `merkleTree()` → `rootHash()`). */
@@ -506,12 +520,10 @@ export async function closeMerkleWorkers(): Promise<void> {
 
 // --- Internals: computing the tree ------------------------------------------------------------------------
 
-/** Where file bytes come from: `read` fills `target` from `position`, or throws. */
-interface ByteSource {
-  size: number;
+/** Where file bytes come from. */
+interface ByteSource extends MerkleSource {
   /** Set for in-memory input, so that in-thread hashing reads it in place. */
   bytes?: Uint8Array;
-  read(target: Uint8Array, position: number): Promise<void>;
 }
 
 function bytesSource(bytes: Uint8Array): ByteSource {

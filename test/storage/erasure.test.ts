@@ -1,6 +1,6 @@
 import { SEGMENT_SIZE } from "../../offchain/storage/merkle";
 import { expect } from "chai";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import fc from "fast-check";
@@ -12,15 +12,14 @@ import {
   decodeParityTags,
   decodeStripe,
   encodeParity,
+  ParityReader,
   encodeParityTags,
   encodeStripe,
   formatCode,
-  parityStripes,
   parseCode,
   stripeLayout,
   stripeOf,
   stripeSegments,
-  writeParityFile,
   type StripeLayout,
 } from "../../offchain/storage/erasure";
 
@@ -439,38 +438,54 @@ describe("storage/erasure", function () {
         rmSync(dir, { recursive: true, force: true });
       });
 
-      it("streams the same parity as the in-memory encoder", async function () {
+      it("ParityReader reads the same parity as the in-memory encoder, at any position, in any order", async function () {
         await fc.assert(
-          fc.asyncProperty(codedFile, async ({ k, m, segmentSize, data }) => {
-            const dataPath = path.join(dir, "data");
-            const parityPath = path.join(dir, "parity");
-            writeFileSync(dataPath, data);
-            const expected = encodeParity(data, k, m, { segmentSize });
-
-            const layout = await writeParityFile(dataPath, parityPath, k, m, { segmentSize });
-            expect(layout).to.deep.equal(stripeLayout(data.length, k, m, { segmentSize }));
-            expectBytes(readFileSync(parityPath), expected);
-
-            const streamed: Uint8Array[] = [];
-            let nextStripe = 0;
-            for await (const { stripe, parity } of parityStripes(dataPath, k, m, { segmentSize })) {
-              expect(stripe).to.equal(nextStripe++);
-              expect(parity.length).to.equal(m);
-              streamed.push(...parity);
-            }
-            expectBytes(concat(streamed), expected);
-          }),
+          fc.asyncProperty(
+            codedFile,
+            fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 8 }),
+            async ({ k, m, segmentSize, data }, ranges) => {
+              const dataPath = path.join(dir, "data");
+              writeFileSync(dataPath, data);
+              const expected = encodeParity(data, k, m, { segmentSize });
+              const reader = await ParityReader.open(dataPath, k, m, { segmentSize });
+              try {
+                expect(reader.layout).to.deep.equal(stripeLayout(data.length, k, m, { segmentSize }));
+                expect(reader.size).to.equal(expected.length);
+                const whole = new Uint8Array(reader.size);
+                await reader.read(whole, 0);
+                expectBytes(whole, expected);
+                for (const [a, b] of ranges) {
+                  if (expected.length === 0) break;
+                  const start = a % expected.length;
+                  const length = b % (expected.length - start + 1);
+                  const part = new Uint8Array(length);
+                  await reader.read(part, start);
+                  expectBytes(part, expected.subarray(start, start + length));
+                }
+                await expectBadInputAsync(() => reader.read(new Uint8Array(1), expected.length), /outside/);
+              } finally {
+                await reader.close();
+              }
+            },
+          ),
           { numRuns: 30 },
         );
-        expect(existsSync(path.join(dir, `parity.partial-${process.pid}`))).to.equal(false);
       });
 
-      it("reports a missing data file as bad input", async function () {
+      it("reports a missing data file as bad input, and a file that shrank under it", async function () {
         await expectBadInputAsync(
-          () => writeParityFile(path.join(dir, "absent"), path.join(dir, "out"), 4, 2),
+          () => ParityReader.open(path.join(dir, "absent"), 4, 2),
           /cannot read .*absent/,
         );
-        expect(existsSync(path.join(dir, "out"))).to.equal(false);
+        const dataPath = path.join(dir, "shrinking");
+        writeFileSync(dataPath, new Uint8Array(64));
+        const reader = await ParityReader.open(dataPath, 2, 1, { segmentSize: 16 });
+        try {
+          writeFileSync(dataPath, new Uint8Array(8));
+          await expectBadInputAsync(() => reader.read(new Uint8Array(reader.size), 0), /shrank/);
+        } finally {
+          await reader.close();
+        }
       });
     });
   });
