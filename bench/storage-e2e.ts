@@ -21,7 +21,7 @@ import { deployProfile } from "../deploy/deploy-profile";
 import { devAccount } from "../offchain/devnet/accounts";
 import { freePort, waitForHttp } from "../offchain/devnet/devnet";
 import type { DownloadResult, UploadResult } from "../offchain/storage/client";
-import { DEVNET_NODES } from "../offchain/storage/module";
+import { DEVNET_NODE_CONFIG, DEVNET_NODES } from "../offchain/storage/module";
 import { NodeStaking__factory } from "../typechain-types";
 import type { Figure } from "./figure";
 
@@ -162,6 +162,7 @@ export async function storageThroughput(): Promise<Figure[]> {
           confirmations: 0,
           pollIntervalMs: 100,
           startBlock: record.startBlock,
+          ...DEVNET_NODE_CONFIG,
           shard,
           publicUrl: urls[n],
           logLevel: "warn",

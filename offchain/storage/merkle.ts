@@ -474,7 +474,7 @@ export async function segmentRootsOf(
 ): Promise<string[]> {
   const roots: string[] = new Array(segments.length);
   const whole = segments.flatMap((segment, i) => (segment.sectors === SECTORS_PER_SEGMENT ? [i] : []));
-  if (hashing === "auto" && whole.length >= 2 && !poolUnavailable && workerCount() > 1) {
+  if (hashing === "auto" && whole.length >= 2 && poolWanted()) {
     const buffer = new ArrayBuffer(whole.length * SEGMENT_SIZE);
     const packed = new Uint8Array(buffer);
     whole.forEach((i, slot) => packed.set(segments[i].bytes, slot * SEGMENT_SIZE));
@@ -508,7 +508,7 @@ export function base64Bytes(text: unknown): Uint8Array | undefined {
  * its first segments do not wait for the workers to start.
  */
 export function startMerkleWorkers(fileSize: number): void {
-  if (fileSize > IN_THREAD_MAX && !poolUnavailable && workerCount() > 1) getPool();
+  if (fileSize > IN_THREAD_MAX && poolWanted()) getPool();
 }
 
 /** Stops the worker pool (it is idle-unref'd anyway, so this is only for tidy shutdowns and benchmarks). */
@@ -562,8 +562,7 @@ async function merkleOf(source: ByteSource, tags: string, hashing: MerkleHashing
   const layout = fileLayout(source.size);
   const roots = new Uint8Array(HASH_SIZE * layout.numSegmentsPadded);
   const usePool =
-    hashing === "workers" ||
-    (hashing === "auto" && source.size > IN_THREAD_MAX && !poolUnavailable && workerCount() > 1);
+    hashing === "workers" || (hashing === "auto" && source.size > IN_THREAD_MAX && poolWanted());
   let tail: Tail | undefined;
   if (usePool) {
     try {
@@ -845,8 +844,27 @@ function startWorker(): Worker {
 let pool: MerkleWorkerPool | undefined;
 let poolUnavailable: PoolUnavailableError | undefined;
 
+/** Hashing threads of this process: one per core unless set (`useMerkleWorkers`). */
+let workersWanted: number | undefined;
+
 function workerCount(): number {
-  return Math.max(1, Math.min(MAX_WORKERS, availableParallelism()));
+  return workersWanted ?? Math.max(1, Math.min(MAX_WORKERS, availableParallelism()));
+}
+
+/** Whether hashing goes to worker threads: when set to any, else when there is more than one core. */
+function poolWanted(): boolean {
+  return !poolUnavailable && (workersWanted !== undefined ? workersWanted > 0 : workerCount() > 1);
+}
+
+/**
+ * Sets how many hashing threads this process runs, before the pool first starts (a running pool keeps its size).
+ * 0 hashes on the caller's thread: for a process that shares the machine with others that hash too, as each of the
+ * devnet's six storage nodes does, where handing segments to threads costs more than it frees.
+ */
+export function useMerkleWorkers(count: number): void {
+  if (!Number.isInteger(count) || count < 0 || count > MAX_WORKERS)
+    throw new ZgError(`hashing threads must be 0 to ${MAX_WORKERS}, not ${count}`, "BAD_CONFIG");
+  workersWanted = count;
 }
 
 function getPool(): MerkleWorkerPool {

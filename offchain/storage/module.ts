@@ -25,6 +25,12 @@ const profile = z
   })
   .strict();
 
+/**
+ * What every devnet storage node is configured with: six nodes share one machine, so each hashes on its own thread
+ * (worker threads per node cost more than they free there: bench/storage-e2e.ts measures it).
+ */
+export const DEVNET_NODE_CONFIG = { hashThreads: 0 };
+
 /** Devnet storage nodes: four quarter shards and two half shards, so 4+2 parity survives any two losses. */
 export const DEVNET_NODES: { shard: { shardId: number; numShard: number }; region: string }[] = [
   { shard: { shardId: 0, numShard: 4 }, region: "eu" },
@@ -90,6 +96,7 @@ export const storage = {
         roles: ["STORAGE"],
         api: "0G storage JSON-RPC",
         config: (port: number) => ({
+          ...DEVNET_NODE_CONFIG,
           shard: node.shard,
           region: node.region,
           publicUrl: `http://127.0.0.1:${port}`,

@@ -43,6 +43,7 @@ import {
   SECTORS_PER_SEGMENT,
   segmentRootsOf,
   segmentSectors,
+  useMerkleWorkers,
   verifySegmentProof,
 } from "./merkle";
 import { SegmentFiles } from "./segment-files";
@@ -66,6 +67,11 @@ const storageNodeConfig = {
   publicUrl: z.string().url().optional(),
   /** The most segments one upload request may carry. */
   maxSegmentsPerRequest: z.number().int().min(1).max(1024).default(32),
+  /**
+   * Threads that hash the segments received (default one per core); 0 hashes on the node's own thread, for
+   * nodes that share a machine with others (the devnet's six).
+   */
+  hashThreads: z.number().int().min(0).max(8).optional(),
 };
 export type StorageNodeConfig = WorkerConfig & z.output<z.ZodObject<typeof storageNodeConfig>>;
 
@@ -223,6 +229,7 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
     return beforeStart;
   };
 
+  if (config.hashThreads !== undefined) useMerkleWorkers(config.hashThreads);
   const segmentFiles = await SegmentFiles.open(config.dataDir);
   const adopted = await segmentFiles.adoptFromStore(store);
   if (adopted > 0) log.info("moved segments from the store into segment files", { segments: adopted });

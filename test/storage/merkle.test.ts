@@ -18,6 +18,7 @@ import {
   fileRoot,
   paddedSectors,
   provenFrames,
+  useMerkleWorkers,
   segmentProof,
   segmentRoot,
   segmentRootsOf,
@@ -437,6 +438,20 @@ describe("storage/merkle", () => {
         ),
         { numRuns: 12 },
       );
+    });
+
+    it("useMerkleWorkers refuses a thread count outside 0..8 (BAD_CONFIG), before changing anything", () => {
+      for (const count of [-1, 9, 1.5, Number.NaN]) {
+        let error: unknown;
+        try {
+          useMerkleWorkers(count);
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).to.be.instanceOf(ZgError);
+        expect((error as ZgError).code).to.equal("BAD_CONFIG");
+        expect((error as ZgError).message).to.equal(`hashing threads must be 0 to 8, not ${count}`);
+      }
     });
 
     it("segmentRootsOf equals segmentRoot for batches of whole and short segments", async () => {
