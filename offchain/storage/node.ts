@@ -406,9 +406,15 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
         sendJson(response, 411, { error: { message: "a segment upload needs a Content-Length", code: 411 } });
         return true;
       }
+      if (declared > maxFrameBody) {
+        refuseBody(response);
+        sendJson(response, 413, { error: { message: `request body over ${maxFrameBody} bytes`, code: 413 } });
+        return true;
+      }
       // A full segment with its proof is at most one frame's bytes: a body of N full segments pays N tokens.
       if (!charge(Math.min(Math.ceil(declared / MAX_FRAME_BYTES), config.maxSegmentsPerRequest) - 1))
         return true;
+      let bodyRead = false;
       return replyJson(
         response,
         async () => {
@@ -416,13 +422,17 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
             if (!/^\d{1,15}$/.test(target))
               throw JsonRpcError.invalidParams("txSeq must be a non-negative integer");
             const entry = await files.required(Number(target));
-            const frames = decodeFrames(await readBody(request, maxFrameBody)).map((frame) => {
+            const body = await readBody(request, maxFrameBody);
+            bodyRead = true;
+            const frames = decodeFrames(body).map((frame) => {
               if (!frame) throw JsonRpcError.invalidParams("an upload has no empty frames");
               return frame;
             });
             if (frames.length === 0) throw JsonRpcError.invalidParams("expected at least one segment");
             return { stored: await accept(entry, frames, (frame) => checkReceived(entry, frame, shard)) };
           } catch (error) {
+            // A body refused unread is not read after the answer either: its connection closes.
+            if (!bodyRead) refuseBody(response);
             throw binaryRefusal(error);
           }
         },
@@ -485,7 +495,6 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
       await responder?.stop();
       await reader.stop();
       await directory.stop();
-      await segmentFiles.close();
     },
   };
 }

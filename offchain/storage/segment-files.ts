@@ -4,9 +4,6 @@ import path from "node:path";
 import type { DurableStore, StoreOp } from "../core/store";
 import { SEGMENT_SIZE } from "./merkle";
 
-/** Open segment files kept at hand (a file is reopened when it was closed to make room). */
-const OPEN_FILES = 64;
-
 /**
  * The segment bytes a storage node holds: one file per log entry in `<dataDir>/segments/`, segment `i` at byte
  * `i × 256 KiB` (a sparse file: only the node's shard is written). A LevelDB value of 256 KiB is written about
@@ -16,9 +13,6 @@ const OPEN_FILES = 64;
  * claims, which the next upload of the segment overwrites.
  */
 export class SegmentFiles {
-  /** Open handles by log entry, least recently used first. */
-  private readonly handles = new Map<number, Promise<FileHandle>>();
-
   private constructor(private readonly dir: string) {}
 
   static async open(dataDir: string): Promise<SegmentFiles> {
@@ -30,59 +24,34 @@ export class SegmentFiles {
   /** Writes segments of log entry `seq` and syncs them to disk. */
   async write(seq: number, segments: { index: number; bytes: Uint8Array }[]): Promise<void> {
     if (segments.length === 0) return;
-    const handle = await this.handle(seq);
-    await Promise.all(
-      segments.map(({ index, bytes }) => handle.write(bytes, 0, bytes.length, index * SEGMENT_SIZE)),
-    );
-    await handle.datasync();
+    // Read and write, never append (positioned writes). A handle per call: opening costs microseconds, and no
+    // handle is ever closed under another request.
+    const handle = await open(this.fileOf(seq), constants.O_RDWR | constants.O_CREAT);
+    try {
+      await Promise.all(
+        segments.map(({ index, bytes }) => handle.write(bytes, 0, bytes.length, index * SEGMENT_SIZE)),
+      );
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
   }
 
   /** The `length` bytes of segment `index` of log entry `seq`, or undefined when the file does not have them. */
   async read(seq: number, index: number, length: number): Promise<Uint8Array | undefined> {
     let handle: FileHandle;
     try {
-      handle = await this.handle(seq, false);
+      handle = await open(this.fileOf(seq), "r");
     } catch {
       return undefined;
     }
-    const bytes = new Uint8Array(length);
-    const { bytesRead } = await handle.read(bytes, 0, length, index * SEGMENT_SIZE);
-    return bytesRead === length ? bytes : undefined;
-  }
-
-  async close(): Promise<void> {
-    const handles = [...this.handles.values()];
-    this.handles.clear();
-    await Promise.all(
-      handles.map((handle) =>
-        handle.then(
-          (h) => h.close(),
-          () => undefined,
-        ),
-      ),
-    );
-  }
-
-  private handle(seq: number, create = true): Promise<FileHandle> {
-    const known = this.handles.get(seq);
-    if (known) {
-      this.handles.delete(seq);
-      this.handles.set(seq, known);
-      return known;
+    try {
+      const bytes = new Uint8Array(length);
+      const { bytesRead } = await handle.read(bytes, 0, length, index * SEGMENT_SIZE);
+      return bytesRead === length ? bytes : undefined;
+    } finally {
+      await handle.close();
     }
-    // Read and write, never append (positioned writes); created only by a write.
-    const opened = open(this.fileOf(seq), constants.O_RDWR | (create ? constants.O_CREAT : 0));
-    this.handles.set(seq, opened);
-    opened.catch(() => this.handles.delete(seq));
-    if (this.handles.size > OPEN_FILES) {
-      const [oldest, handle] = this.handles.entries().next().value as [number, Promise<FileHandle>];
-      this.handles.delete(oldest);
-      void handle.then(
-        (h) => h.close(),
-        () => undefined,
-      );
-    }
-    return opened;
   }
 
   private fileOf(seq: number): string {

@@ -435,6 +435,29 @@ describe("binary segment transport (POST/GET /zg/segments/)", function () {
       expect(answer.headers.connection).to.equal("close");
       expect(answer.closed).to.equal(true);
 
+      // The same to an unknown log entry, and a 10 GB one: refused from the headers, nothing read or drained.
+      for (const declaredLength of [limit + 1, 10_000_000_000]) {
+        answer = await raw(whole.url, {
+          method: "POST",
+          path: `${SEGMENTS_ROUTE}99999`,
+          declaredLength,
+          watchClose: true,
+        });
+        expect(answer.status).to.equal(413);
+        expect(answer.closed).to.equal(true);
+      }
+      // A refusal before the body is read (an unknown log entry) closes the connection rather than draining it.
+      answer = await raw(whole.url, {
+        method: "POST",
+        path: `${SEGMENTS_ROUTE}99999`,
+        declaredLength: limit,
+        watchClose: true,
+      });
+      expect(answer.status).to.equal(400);
+      expect(reasonOf(answer)).to.match(/^no log entry 99999 yet/);
+      expect(answer.headers.connection).to.equal("close");
+      expect(answer.closed).to.equal(true);
+
       // Within the limit, the node reads the body (a bad one here: empty frames, refused once read).
       answer = await raw(whole.url, {
         method: "POST",
