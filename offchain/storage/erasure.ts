@@ -334,13 +334,16 @@ export function encodeParity(
   return parity;
 }
 
-/** Parity stripes a ParityReader keeps once encoded (their parity segments only: m × 256 KiB each). */
+/** Parity stripes a ParityReader keeps once encoded (their parity segments only: m × 256 KiB each)… */
 const STRIPES_KEPT = 32;
+/** …unless the whole parity is at most this: then every stripe is kept, and the file is encoded once. */
+const KEPT_WHOLE_BYTES = 32 << 20;
 
 /**
  * The parity file of a data file, computed from it on demand and never written: `read(target, position)` fills
  * `target` with the parity file's bytes at `position`, each stripe it touches read from the data file and encoded
- * (the last STRIPES_KEPT stripes are kept, so that reads of neighbouring segments do not encode them again). A
+ * (the last STRIPES_KEPT stripes are kept, so that reads of neighbouring segments do not encode them again, and
+ * all of them when the parity is at most KEPT_WHOLE_BYTES, so that a small file is encoded once). A
  * large file never sits in memory whole, and its parity costs no disk.
  */
 export class ParityReader {
@@ -408,7 +411,8 @@ export class ParityReader {
     const encoded = this.encode(stripe);
     this.kept.set(stripe, encoded);
     encoded.catch(() => this.kept.delete(stripe));
-    if (this.kept.size > STRIPES_KEPT) this.kept.delete(this.kept.keys().next().value as number);
+    const capacity = this.size <= KEPT_WHOLE_BYTES ? this.layout.stripes : STRIPES_KEPT;
+    if (this.kept.size > capacity) this.kept.delete(this.kept.keys().next().value as number);
     return encoded;
   }
 
