@@ -522,7 +522,7 @@ interface PreparedParity {
 
 /**
  * The parity of the data and its root. Bytes are encoded in memory; the parity of a file is computed from it
- * stripe by stripe whenever it is read (to hash it, then to send it), so that it costs neither memory nor disk.
+ * stripe by stripe whenever it is read (to hash it, then to send it), so that it costs no disk and bounded memory.
  */
 async function prepareParity(input: string | Uint8Array, code: ErasureCode): Promise<PreparedParity> {
   const started = performance.now();

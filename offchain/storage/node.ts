@@ -52,6 +52,7 @@ import {
   decodeFrames,
   encodeFrame,
   MAX_FRAME_BYTES,
+  MAX_LEMMA,
   parseIndexes,
   SEGMENTS_ROUTE,
   type SegmentFrame,
@@ -715,8 +716,8 @@ function checkReceived(
     !proof ||
     !Array.isArray(proof.lemma) ||
     !Array.isArray(proof.path) ||
-    proof.lemma.length > 80 ||
-    proof.path.length > 80
+    proof.lemma.length > MAX_LEMMA ||
+    proof.path.length > MAX_LEMMA
   ) {
     throw JsonRpcError.invalidParams("segment proof must be {lemma: hash[], path: bool[]}");
   }

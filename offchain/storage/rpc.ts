@@ -182,7 +182,7 @@ export class StorageRpc {
     this.binaryRoutes = true;
     if (answer.status === 200) return answer.body;
     const error = (this.json(answer) as { error?: { message?: string } } | undefined)?.error;
-    const reason = `${typeof error?.message === "string" ? error.message : "no reason given"}`;
+    const reason = typeof error?.message === "string" ? error.message : "no reason given";
     if (answer.status >= 400 && answer.status < 500 && answer.status !== 429)
       throw new StorageRpcError(`Invalid params: ${reason}`, -32602, reason);
     throw new ZgError(`storage node ${this.url} answered HTTP ${answer.status}: ${reason}`, "NETWORK");

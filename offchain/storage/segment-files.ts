@@ -4,6 +4,9 @@ import path from "node:path";
 import type { DurableStore, StoreOp } from "../core/store";
 import { SEGMENT_SIZE } from "./merkle";
 
+/** Set in the store once its segments are in segment files. */
+const ADOPTED_KEY = "segments/adopted";
+
 /**
  * The segment bytes a storage node holds: one file per log entry in `<dataDir>/segments/`, segment `i` at byte
  * `i × 256 KiB` (a sparse file: only the node's shard is written). A LevelDB value of 256 KiB is written about
@@ -63,6 +66,8 @@ export class SegmentFiles {
    * segment files, syncing each file before the keys are deleted; returns how many moved.
    */
   async adoptFromStore(store: DurableStore): Promise<number> {
+    // Done once per store: later starts skip the scan of every proof key.
+    if ((await store.get(ADOPTED_KEY)) === true) return 0;
     let moved = 0;
     let found: { key: string; seq: number; index: number; bytes: Uint8Array }[] = [];
     const flush = async () => {
@@ -84,6 +89,7 @@ export class SegmentFiles {
       if (found.length >= 64) await flush();
     }
     await flush();
+    await store.put(ADOPTED_KEY, true);
     return moved;
   }
 

@@ -11,6 +11,7 @@
  * download, a segment the node does not hold is a frame with length, L and P all 0. A node that does not serve
  * these routes answers 404, and clients fall back to the JSON-RPC.
  */
+import { isHexString } from "ethers";
 import { ZgError } from "../core/errors";
 import { SEGMENT_SIZE, type SegmentProof } from "./merkle";
 
@@ -48,7 +49,7 @@ export function encodeFrame(index: number, frame: Omit<SegmentFrame, "index"> | 
   head[8] = lemma.length;
   head[9] = path.length;
   lemma.forEach((hash, i) => {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(hash)) throw new ZgError(`${hash} is not a 32-byte hash`, "BAD_INPUT");
+    if (!isHexString(hash, HASH)) throw new ZgError(`${hash} is not a 32-byte hash`, "BAD_INPUT");
     head.write(hash.slice(2), HEADER + i * HASH, "hex");
   });
   path.forEach((left, i) => (head[HEADER + lemma.length * HASH + i] = left ? 1 : 0));

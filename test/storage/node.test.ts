@@ -133,6 +133,7 @@ describe("storage node and client", function () {
       const seq = Number(name.slice(0, -".seg".length));
       const held = readFileSync(path.join(dir, name));
       const store = await DurableStore.open(node.dataDir);
+      await store.batch([{ type: "del", key: "segments/adopted" }]);
       for (let index = 0; index < 4; index++) {
         const length = index < 3 ? 262_144 : 1024;
         const key = `file/${seq.toString().padStart(12, "0")}/segment/${index.toString().padStart(9, "0")}`;
