@@ -287,7 +287,26 @@ contract NodeStaking is INodeStaking, RegistryGovernedUpgradeable, ReentrancyGua
     }
 
     /// @inheritdoc INodeStaking
-    function activeMembersOf(Role role) external view returns (address[] memory active) {
+    function activeMembersOf(Role role) external view returns (address[] memory) {
+        return _activeMembers(role);
+    }
+
+    /// @inheritdoc INodeStaking
+    function activeNodesOf(
+        Role role
+    ) external view returns (address[] memory operators, NodeInfo[] memory infos) {
+        operators = _activeMembers(role);
+        infos = new NodeInfo[](operators.length);
+        mapping(address => mapping(Role => NodeInfo)) storage nodeInfo = _s().nodeInfo;
+        for (uint256 i = 0; i < operators.length; ++i) {
+            infos[i] = nodeInfo[operators[i]][role];
+        }
+    }
+
+    // ─── Internal ─────────────────────────────────────────────────────────────────────────────────
+
+    /// @dev The members of `role` that are active now, in the member set's order.
+    function _activeMembers(Role role) internal view returns (address[] memory active) {
         address[] memory all = _s().members[uint256(role)].values();
         active = new address[](all.length);
         uint256 count = 0;
@@ -303,8 +322,6 @@ contract NodeStaking is INodeStaking, RegistryGovernedUpgradeable, ReentrancyGua
             mstore(active, count)
         }
     }
-
-    // ─── Internal ─────────────────────────────────────────────────────────────────────────────────
 
     /// @dev The registry is a field of this module's namespace.
     function _registry() internal view override returns (IModuleRegistry) {

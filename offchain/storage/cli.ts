@@ -1,6 +1,8 @@
+import path from "node:path";
 import type { Command } from "commander";
 import { action, connect, withChain } from "../core/cli/command";
 import type { GlobalOptions } from "../core/cli/context";
+import { zgHome } from "../core/paths";
 
 /** What the progress bar calls each phase of an upload or download. */
 const PHASES: Record<string, string> = {
@@ -33,7 +35,10 @@ export function registerStorageCommands(program: Command): void {
   ) {
     const { StorageClient } = await import("./client");
     await withChain(options, requireKey, async (chain) =>
-      body({ chain, storage: await StorageClient.connect(chain) }),
+      body({
+        chain,
+        storage: await StorageClient.connect(chain, { directoryCache: path.join(zgHome(), "storage-nodes") }),
+      }),
     );
   }
   type StorageContext = {

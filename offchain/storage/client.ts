@@ -15,14 +15,14 @@ import {
   stripeLayout,
   type ErasureCode,
 } from "./erasure";
-import { readStorageNodes, type StorageNodeInfo } from "./directory";
+import { DirectoryCache, inRegion, readStorageNodes, type StorageNodeInfo } from "./directory";
 import { globalSegmentIndex, inShard, segmentCount, segmentLength, type LogEntry } from "./log";
 import {
   computeFileMerkle,
   provenFrames,
   SEGMENT_SIZE,
   segmentProof,
-  startMerkleWorkers,
+  prepareMerkle,
   type FileMerkle,
   type MerkleSource,
 } from "./merkle";
@@ -108,20 +108,46 @@ export class StorageClient {
     readonly flow: Flow,
     readonly market: Market,
     private readonly staking: StakingClient,
+    private readonly directory: DirectoryCache | undefined,
   ) {}
 
-  static async connect(chain: ZgChain): Promise<StorageClient> {
+  /**
+   * `directoryCache`: a folder where the node directory read from the chain is kept between clients (the CLI uses
+   * ZG_HOME/storage-nodes), so that a download can find a file's holders without reading the chain again.
+   */
+  static async connect(chain: ZgChain, options: { directoryCache?: string } = {}): Promise<StorageClient> {
     const flow = Flow__factory.connect(await chain.moduleAddress(storage.contracts.flow.name), chain.runner);
     const market = Market__factory.connect(
       await chain.moduleAddress(storage.contracts.market.name),
       chain.runner,
     );
-    return new StorageClient(chain, flow, market, await StakingClient.connect(chain));
+    const staking = await StakingClient.connect(chain);
+    const directory =
+      options.directoryCache === undefined
+        ? undefined
+        : DirectoryCache.in(options.directoryCache, chain.chainId, await staking.contract.getAddress());
+    return new StorageClient(chain, flow, market, staking, directory);
   }
 
-  /** The active storage nodes that announced an endpoint and a shard, optionally in one region. */
-  nodes(region?: string): Promise<StorageNodeInfo[]> {
-    return readStorageNodes(this.staking, region);
+  /** The active storage nodes that announced an endpoint and a shard, optionally in one region, from the chain. */
+  async nodes(region?: string): Promise<StorageNodeInfo[]> {
+    const nodes = await readStorageNodes(this.staking);
+    await this.directory?.write(nodes).catch(() => undefined);
+    return inRegion(nodes, region);
+  }
+
+  /**
+   * Where a file is: the directory's nodes, their RPCs, what each says of the file (null: it does not know it) and
+   * the file's entry (`wait`: see `ask`). The cached directory is tried first when it is fresh; when no node of it
+   * knows the file, or the ones that do miss a shard of it, the directory is read again from the chain.
+   */
+  private async locate(root: string, wait: Wait): Promise<Located> {
+    const cached = await this.directory?.read();
+    if (cached) {
+      const found = await ask(cached, root, true, wait);
+      if (found.info && spreadSegments(found, found.info).unplaced.length === 0) return found;
+    }
+    return ask(await this.nodes(), root, false, wait);
   }
 
   /**
@@ -334,23 +360,18 @@ export class StorageClient {
     onProgress?.({ phase: "submit", done: 1, total: 1 });
   }
 
-  /** The file's log entry as the nodes know it, and which nodes hold it completely. */
+  /** The file's log entry as the nodes know it, and which nodes hold it (completely when `finalized`). */
   async info(
     root: string,
   ): Promise<
     { info: FileInfo; nodes: { url: string; finalized: boolean }[]; parity: ParityEntry[] } | undefined
   > {
-    const nodes = await this.nodes();
-    let found: FileInfo | undefined;
-    const holders: { url: string; finalized: boolean }[] = [];
-    for (const node of nodes) {
-      const info = await new StorageRpc(node.url).fileInfo(root).catch(() => null);
-      if (!info) continue;
-      found ??= info;
-      holders.push({ url: node.url, finalized: info.finalized });
-    }
-    if (!found) return undefined;
-    return { info: found, nodes: holders, parity: await this.parityOf(root, nodes) };
+    const { nodes, known, info } = await this.locate(root, "all");
+    if (!info) return undefined;
+    const holders = nodes.flatMap((node, n) =>
+      known[n] ? [{ url: node.url, finalized: known[n].finalized }] : [],
+    );
+    return { info, nodes: holders, parity: await this.parityOf(root, nodes) };
   }
 
   /** Downloads a (small) file into memory, verified like `download`; refused when over `maxBytes`. */
@@ -369,7 +390,8 @@ export class StorageClient {
    * Downloads a file to `out`: every segment verified by proof, lost ones rebuilt from parity. A file the nodes
    * say is over `maxBytes` is refused before any segment is fetched (and no more than its stated size is fetched).
    * Segments are spread over the nodes that know the file, each node sent WINDOW batches of DOWNLOAD_BATCH at a
-   * time; a segment a node fails to give (or gives wrong) is then sought on every other node of its shard.
+   * time; a segment a node fails to give (or gives wrong) is then sought on every other node of its shard (of
+   * the chain's directory, if the nodes came from the cached one), then rebuilt from parity.
    */
   async download(
     root: string,
@@ -378,10 +400,8 @@ export class StorageClient {
     options: { maxBytes?: number } = {},
   ): Promise<DownloadResult> {
     let started = performance.now();
-    const nodes = await this.nodes();
-    const rpcs = nodes.map((node) => new StorageRpc(node.url));
-    const known = await Promise.all(rpcs.map((rpc) => rpc.fileInfo(root).catch(() => null)));
-    const info = known.find((found) => found !== null);
+    let located = await this.locate(root, "cover");
+    const info = located.info;
     if (!info) throw new ZgError(`no storage node knows a file with root ${root}`, "NOT_FOUND");
     const size = info.tx.size;
     if (options.maxBytes !== undefined && size > options.maxBytes) {
@@ -390,7 +410,6 @@ export class StorageClient {
         "BAD_INPUT",
       );
     }
-    startMerkleWorkers(size);
     const lookup = performance.now() - started;
     started = performance.now();
     const total = segmentCount(size);
@@ -404,14 +423,14 @@ export class StorageClient {
       onProgress?.({ phase: "download", done, total });
     };
     try {
-      const plan = spreadSegments(nodes, known, info, total);
+      const plan = spreadSegments(located, info);
       const missed: number[] = [...plan.unplaced];
       const slots = new Slots(IN_FLIGHT);
-      await Promise.all(
+      const transfers = Promise.all(
         plan.perNode.map((indexes, n) =>
           inWindow(chunks(indexes, DOWNLOAD_BATCH), WINDOW, (batch) =>
             slots.run(async () => {
-              const frames = await rpcs[n].downloadSegments(root, size, batch).catch(() => []);
+              const frames = await located.rpcs[n].downloadSegments(root, size, batch).catch(() => []);
               const segments = await segmentsOf(batch, frames, root, info);
               for (const [i, index] of batch.entries()) {
                 const segment = segments[i];
@@ -422,12 +441,19 @@ export class StorageClient {
           ),
         ),
       );
+      // The first requests are out: ready the hashing while the nodes answer.
+      prepareMerkle(size);
+      await transfers;
       let parity: ParityEntry[] | undefined;
       for (const index of missed.sort((a, b) => a - b)) {
-        let segment = await fetchVerified(nodes, rpcs, root, info, index);
+        let segment = await fetchVerified(located, root, info, index);
+        if (!segment && located.cached) {
+          located = await ask(await this.nodes(), root, false, "cover");
+          segment = await fetchVerified(located, root, info, index);
+        }
         if (!segment) {
-          parity ??= await this.parityOf(root, nodes);
-          segment = await this.repair(nodes, rpcs, root, info, index, parity);
+          parity ??= await this.parityOf(root, located.nodes);
+          segment = await this.repair(located, root, info, index, parity);
           repaired += 1;
           onProgress?.({ phase: "repair", done: repaired, total });
         }
@@ -451,8 +477,7 @@ export class StorageClient {
 
   /** Rebuilds data segment `index` from any k verified shards of its stripe. */
   private async repair(
-    nodes: StorageNodeInfo[],
-    rpcs: StorageRpc[],
+    located: Located,
     root: string,
     info: FileInfo,
     index: number,
@@ -462,7 +487,7 @@ export class StorageClient {
       const { k, m } = candidate;
       const layout = stripeLayout(info.tx.size, k, m);
       const stripe = Math.floor(index / k);
-      const parityInfo = await firstKnown(rpcs, candidate.root);
+      const parityInfo = await firstKnown(located.rpcs, candidate.root);
       if (!parityInfo) continue;
       const shards: (Uint8Array | undefined)[] = [];
       let present = 0;
@@ -473,9 +498,9 @@ export class StorageClient {
           shard =
             dataIndex >= layout.dataSegments
               ? new Uint8Array(SEGMENT_SIZE)
-              : await fetchVerified(nodes, rpcs, root, info, dataIndex);
+              : await fetchVerified(located, root, info, dataIndex);
         } else {
-          shard = await fetchVerified(nodes, rpcs, candidate.root, parityInfo, stripe * m + (p - k));
+          shard = await fetchVerified(located, candidate.root, parityInfo, stripe * m + (p - k));
         }
         shards.push(shard ? padSegment(shard) : undefined);
         if (shard) present += 1;
@@ -550,8 +575,7 @@ function padSegment(bytes: Uint8Array): Uint8Array {
 
 /** Fetches a segment from any node of its shard and returns it only if its proof leads to `root`. */
 async function fetchVerified(
-  nodes: StorageNodeInfo[],
-  rpcs: StorageRpc[],
+  { nodes, rpcs }: Located,
   root: string,
   info: FileInfo,
   index: number,
@@ -589,11 +613,10 @@ async function segmentsOf(
  * shard holds the segment (those that hold it completely first), the one given the fewest so far.
  */
 function spreadSegments(
-  nodes: StorageNodeInfo[],
-  known: (FileInfo | null)[],
+  { nodes, known }: Located,
   info: FileInfo,
-  total: number,
 ): { perNode: number[][]; unplaced: number[] } {
+  const total = segmentCount(info.tx.size);
   const perNode: number[][] = nodes.map(() => []);
   const unplaced: number[] = [];
   const order = [...nodes.keys()]
@@ -612,6 +635,62 @@ function spreadSegments(
     else perNode[best].push(index);
   }
   return { perNode, unplaced };
+}
+
+/** A file's place among the storage nodes: see `StorageClient.locate`. */
+interface Located {
+  nodes: StorageNodeInfo[];
+  rpcs: StorageRpc[];
+  known: (FileInfo | null)[];
+  info: FileInfo | undefined;
+  /** Whether the nodes came from the cached directory rather than the chain. */
+  cached: boolean;
+}
+
+/** Whether `ask` waits for every node's answer, or only until the file's whole holders cover every shard of it. */
+type Wait = "all" | "cover";
+
+/**
+ * Asks every node of `nodes` about the file `root`, all at once, and waits for every answer, or (`cover`) only
+ * until the nodes that answered holding the whole file cover every shard of it: then a slow or silent node delays
+ * no download that does not need it (its late answer is not used).
+ */
+async function ask(nodes: StorageNodeInfo[], root: string, cached: boolean, wait: Wait): Promise<Located> {
+  const rpcs = nodes.map((node) => new StorageRpc(node.url));
+  const known: (FileInfo | null)[] = nodes.map(() => null);
+  await new Promise<void>((resolve) => {
+    let pending = nodes.length;
+    if (pending === 0) resolve();
+    rpcs.forEach((rpc, n) =>
+      rpc
+        .fileInfo(root)
+        .catch(() => null)
+        .then((found) => {
+          known[n] = found;
+          pending -= 1;
+          if (pending === 0) resolve();
+          else if (wait === "cover" && found?.finalized && finalizedCover({ nodes, known }, found)) resolve();
+        }),
+    );
+  });
+  const answered = [...known];
+  return {
+    nodes,
+    rpcs,
+    known: answered,
+    info: answered.find((found) => found !== null) ?? undefined,
+    cached,
+  };
+}
+
+/** Whether the nodes that said they hold the whole file (finalized) cover every segment's shard. */
+function finalizedCover({ nodes, known }: Pick<Located, "nodes" | "known">, info: FileInfo): boolean {
+  const holders = nodes.filter((_, n) => known[n]?.finalized);
+  for (let index = 0; index < segmentCount(info.tx.size); index++) {
+    const global = globalSegmentIndex({ startEntryIndex: info.tx.startEntryIndex }, index);
+    if (!holders.some((node) => inShard(node.shard, global))) return false;
+  }
+  return true;
 }
 
 /** `items` in consecutive runs of at most `size`. */

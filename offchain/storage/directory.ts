@@ -1,3 +1,7 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
 import { firstLine } from "../core/errors";
 import type { Logger } from "../core/log";
 import { regionString, roleId, type StakingClient } from "../staking/client";
@@ -26,26 +30,82 @@ const STORAGE = roleId("STORAGE");
 
 /**
  * The active storage nodes that announced an endpoint and a valid shard, in NodeStaking's order, optionally of one
- * region, as of `blockTag` (default: the latest block): one call for the active set, then one per active member.
+ * region, as of `blockTag` (default: the latest block), in one call (`activeNodesOf`).
  */
 export async function readStorageNodes(
   staking: StakingClient,
   region?: string,
   blockTag: number | "latest" = "latest",
 ): Promise<StorageNodeInfo[]> {
-  const active = await staking.contract.activeMembersOf(STORAGE, { blockTag });
-  const infos = await Promise.all(
-    active.map((operator) => staking.contract.nodeInfoOf(operator, STORAGE, { blockTag })),
-  );
+  const [active, infos] = await staking.contract.activeNodesOf(STORAGE, { blockTag });
   const nodes: StorageNodeInfo[] = [];
   active.forEach((operator, n) => {
     const info = { endpoint: infos[n].endpoint, region: regionString(infos[n].region) };
     const shard = decodeShardMetadata(infos[n].metadata);
     if (!info.endpoint || !shard) return;
-    if (region !== undefined && info.region !== region) return;
     nodes.push({ operator, url: info.endpoint, region: info.region, shard });
   });
-  return nodes;
+  return inRegion(nodes, region);
+}
+
+/** The storage nodes of `nodes` in `region` (all of them when `region` is undefined). */
+export function inRegion(nodes: readonly StorageNodeInfo[], region?: string): StorageNodeInfo[] {
+  return nodes.filter((node) => region === undefined || node.region === region);
+}
+
+/** How long a client trusts the node directory it last read from the chain, to find a file's holders. */
+export const DIRECTORY_TTL_MS = 10 * 60_000;
+
+const cachedDirectory = z.object({
+  readAt: z.number().int().nonnegative(),
+  nodes: z.array(
+    z.object({
+      operator: z.string(),
+      url: z.string().url(),
+      region: z.string(),
+      shard: z.object({ shardId: z.number().int().nonnegative(), numShard: z.number().int().positive() }),
+    }),
+  ),
+});
+
+/**
+ * The last directory a client read from the chain, kept in a file (one per chain and NodeStaking) so that the
+ * next command can find a file's holders without a chain call. It only tells a download where to ask: every
+ * segment is still checked against the root, and a download that finds no holder, or not every shard, in it
+ * reads the chain again. Unreadable, malformed or older than `ttlMs`: not there.
+ */
+export class DirectoryCache {
+  constructor(
+    readonly file: string,
+    private readonly ttlMs = DIRECTORY_TTL_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The cache of the directory of `stakingAddress` on chain `chainId`, in the folder `dir`. */
+  static in(dir: string, chainId: number, stakingAddress: string): DirectoryCache {
+    return new DirectoryCache(path.join(dir, `${chainId}-${stakingAddress.toLowerCase()}.json`));
+  }
+
+  async read(): Promise<StorageNodeInfo[] | undefined> {
+    const text = await readFile(this.file, "utf8").catch(() => undefined);
+    if (text === undefined) return undefined;
+    let parsed: z.infer<typeof cachedDirectory>;
+    try {
+      parsed = cachedDirectory.parse(JSON.parse(text));
+    } catch {
+      return undefined;
+    }
+    const age = this.now() - parsed.readAt;
+    return age >= 0 && age < this.ttlMs ? parsed.nodes : undefined;
+  }
+
+  /** Keeps `nodes` as read now; written whole (a reader sees the old file or the new one, never a part). */
+  async write(nodes: readonly StorageNodeInfo[]): Promise<void> {
+    await mkdir(path.dirname(this.file), { recursive: true });
+    const partial = `${this.file}.${randomBytes(6).toString("hex")}.partial`;
+    await writeFile(partial, JSON.stringify({ readAt: this.now(), nodes }));
+    await rename(partial, this.file);
+  }
 }
 
 /** The NodeStaking events after which the set of active storage nodes, or what they announced, may differ. */

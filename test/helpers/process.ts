@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { expect } from "chai";
 import path from "node:path";
 
@@ -13,11 +15,17 @@ export function runZg(args: string[], env: NodeJS.ProcessEnv): Promise<ZgRun> {
   return runScript("bin/zg.js", args, env);
 }
 
-/** Runs a Node script in its own process, asynchronously, collecting its output. */
+let home: string | undefined;
+
+/**
+ * Runs a Node script in its own process, asynchronously, collecting its output. Its ZG_HOME (keys, caches) is a
+ * folder of this test run's unless `env` names one: a test never writes into the user's ~/.zg.
+ */
 export function runScript(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<ZgRun> {
+  home ??= mkdtempSync(path.join(tmpdir(), "zg-test-home-"));
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.resolve(script), ...args], {
-      env,
+      env: { ZG_HOME: home, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -1342,6 +1342,50 @@ describe("NodeStaking", function () {
     });
   });
 
+  describe("activeNodesOf", function () {
+    const announced = (endpoint: string, region: string) => ({
+      endpoint,
+      region: ethers.encodeBytes32String(region),
+      metadata: ethers.AbiCoder.defaultAbiCoder().encode(["uint64", "uint64"], [0, 1]),
+    });
+
+    it("activeNodesOf: empty arrays for a role without members", async function () {
+      const { staking } = await loadFixture(stakedFixture);
+      const [operators, infos] = await staking.activeNodesOf(Role.ALIGNMENT);
+      expect([...operators]).to.deep.equal([]);
+      expect([...infos]).to.deep.equal([]);
+    });
+
+    it("activeNodesOf: the active members in activeMembersOf's order, each with what it announced (empty if nothing)", async function () {
+      const { staking, alice, bob } = await loadFixture(stakedFixture);
+      await staking.connect(bob).setNodeInfo(Role.STORAGE, announced("http://bob.example:5678", "eu"));
+      const [operators, infos] = await staking.activeNodesOf(Role.STORAGE);
+      expect([...operators]).to.deep.equal(await activeMembersOf(staking, Role.STORAGE));
+      expect([...operators]).to.have.members([alice.address, bob.address]);
+      const byOperator = new Map(operators.map((operator, i) => [operator, infos[i]]));
+      const bobs = byOperator.get(bob.address)!;
+      expect([bobs.endpoint, bobs.region, bobs.metadata]).to.deep.equal([
+        "http://bob.example:5678",
+        ethers.encodeBytes32String("eu"),
+        announced("", "").metadata,
+      ]);
+      const alices = byOperator.get(alice.address)!;
+      expect([alices.endpoint, alices.region, alices.metadata]).to.deep.equal(["", ethers.ZeroHash, "0x"]);
+    });
+
+    it("activeNodesOf: leaves out a jailed member and what it announced, and its info for another role", async function () {
+      const { staking, stakingAddress, slasher, alice, bob } = await loadFixture(stakedFixture);
+      await staking.connect(alice).setNodeInfo(Role.STORAGE, announced("http://alice", "us"));
+      await staking.connect(bob).setNodeInfo(Role.STORAGE, announced("http://bob", "eu"));
+      await slasher.slash(stakingAddress, alice.address, Role.STORAGE, 1, evidence(7), ethers.ZeroAddress);
+      const [operators, infos] = await staking.activeNodesOf(Role.STORAGE);
+      expect([...operators]).to.deep.equal([bob.address]);
+      expect(infos.map((info) => info.endpoint)).to.deep.equal(["http://bob"]);
+      const [daOperators] = await staking.activeNodesOf(Role.DA_SIGNER);
+      expect([...daOperators]).to.deep.equal([]);
+    });
+  });
+
   describe("unjail", function () {
     it("unjail: non-governance reverts StakingNotGovernance", async function () {
       const { staking, alice } = await loadFixture(stakedFixture);

@@ -220,4 +220,11 @@ interface INodeStaking is IRegistryGoverned {
 
     /// @notice Every active member of a role.
     function activeMembersOf(Role role) external view returns (address[] memory);
+
+    /// @notice Every active member of a role with what it announced, in one call: how clients discover nodes.
+    /// @return operators The active members, in `activeMembersOf`'s order.
+    /// @return infos What each announced for the role (empty fields if it announced nothing).
+    function activeNodesOf(
+        Role role
+    ) external view returns (address[] memory operators, NodeInfo[] memory infos);
 }
