@@ -116,6 +116,9 @@ export class StorageClient {
    * ZG_HOME/storage-nodes), so that a download can find a file's holders without reading the chain again.
    */
   static async connect(chain: ZgChain, options: { directoryCache?: string } = {}): Promise<StorageClient> {
+    // The chain calls below leave this thread idle: its hasher, which every upload and download uses, is readied
+    // meanwhile.
+    prepareMerkle(0);
     const flow = Flow__factory.connect(await chain.moduleAddress(storage.contracts.flow.name), chain.runner);
     const market = Market__factory.connect(
       await chain.moduleAddress(storage.contracts.market.name),
