@@ -94,6 +94,19 @@ export function retryAfterSeconds(waitMs: number): number {
   return Number.isFinite(waitMs) ? Math.max(1, Math.ceil(waitMs / 1000)) : 3600;
 }
 
+/**
+ * Answers `status` with an OpenAI-style error body, `{error: {message, type, code}}`, the shape every HTTP route
+ * of the workers uses (the type by default from the status: a client's error or the server's).
+ */
+export function sendError(
+  response: ServerResponse,
+  status: number,
+  message: string,
+  type = status < 500 ? "invalid_request_error" : "server_error",
+): void {
+  sendJson(response, status, { error: { message, type, code: status } });
+}
+
 /** Answers 429 with Retry-After and an OpenAI-style error body that says when to retry. */
 export function sendTooManyRequests(response: ServerResponse, waitMs: number): void {
   if (response.headersSent) return;
@@ -160,7 +173,7 @@ export function replyJson(
         message = `internal error: ${message}`;
       }
       options.failed?.(status);
-      sendJson(response, status, { error: { message, type, code: status } });
+      sendError(response, status, message, type);
     },
   );
   return true;

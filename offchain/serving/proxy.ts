@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { timingSafeEqual } from "node:crypto";
 import { firstLine, ZgError } from "../core/errors";
-import { BodyTooLargeError, header, readJson, refuseBody, sendJson } from "../core/http";
+import { BodyTooLargeError, header, readJson, refuseBody, sendError, sendJson } from "../core/http";
 import { chatRequest } from "../engine/engines";
 import { ResponseRejected, type InferenceSession, type StreamChunk } from "./inference";
 
@@ -64,7 +64,7 @@ export async function startProxy(
     log(`refused (${status}): ${message}`);
     if (!response.headersSent) {
       if (error instanceof BodyTooLargeError) refuseBody(response);
-      sendJson(response, status, { error: { message, type, code: status } });
+      sendError(response, status, message, type);
     } else if (!response.writableEnded) {
       // A stream already started: it ends with an error event (a stock client throws it) and no [DONE].
       response.end(`data: ${JSON.stringify({ error: { message, type, code: status } })}\n\n`);

@@ -12,7 +12,7 @@ import {
   readBody,
   refuseBody,
   replyJson,
-  sendJson,
+  sendError,
 } from "../core/http";
 import { JsonRpcError, type JsonRpcMethods } from "../core/jsonrpc";
 import type { Logger } from "../core/log";
@@ -404,12 +404,12 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
       const declared = Number(header(request, "content-length") ?? NaN);
       if (!Number.isSafeInteger(declared) || declared < 0) {
         refuseBody(response);
-        sendJson(response, 411, { error: { message: "a segment upload needs a Content-Length", code: 411 } });
+        sendError(response, 411, "a segment upload needs a Content-Length");
         return true;
       }
       if (declared > maxFrameBody) {
         refuseBody(response);
-        sendJson(response, 413, { error: { message: `request body over ${maxFrameBody} bytes`, code: 413 } });
+        sendError(response, 413, `request body over ${maxFrameBody} bytes`);
         return true;
       }
       // A full segment with its proof is at most one frame's bytes: a body of N full segments pays N tokens.
@@ -446,7 +446,7 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
         config.maxSegmentsPerRequest,
       );
       if (typeof indexes === "string") {
-        sendJson(response, 400, { error: { message: indexes, code: 400 } });
+        sendError(response, 400, indexes);
         return true;
       }
       if (!charge(indexes.length - 1)) return true;
@@ -457,18 +457,17 @@ async function startStorageNode(runtime: WorkerRuntime<StorageNodeConfig>): Prom
         (frames) => sendFrames(response, indexes, frames),
         (error: unknown) => {
           const refusal = binaryRefusal(error);
-          if (refusal instanceof HttpError)
-            sendJson(response, 400, { error: { message: refusal.message, code: 400 } });
+          if (refusal instanceof HttpError) sendError(response, 400, refusal.message);
           else {
             log.error("segment download failed", { error: firstLine(error) });
-            sendJson(response, 500, { error: { message: "internal error", code: 500 } });
+            sendError(response, 500, "internal error");
           }
         },
       );
       return true;
     }
     refuseBody(response);
-    sendJson(response, 405, { error: { message: "GET or POST", code: 405 } });
+    sendError(response, 405, "GET or POST");
     return true;
   };
 
@@ -528,15 +527,13 @@ async function startResponder(
   let stopped = false;
   let recent: ChallengeRecord[] = [];
   let wake: (() => void) | undefined;
-  let tickedAt: number | undefined;
   const loop = (async () => {
     while (!stopped) {
       const at = head();
       try {
-        if (responder.due(at, tickedAt)) {
-          await responder.tick();
+        if (responder.due(at)) {
+          await responder.tick(at);
           recent = await responder.history(10);
-          tickedAt = at;
         }
       } catch (error) {
         log.warn("challenge responder tick failed", { error: firstLine(error) });
@@ -575,10 +572,12 @@ class FileStore implements HeldFiles {
     entry: LogEntry,
     index: number,
   ): Promise<{ bytes: Uint8Array; proof: SegmentProof } | undefined> {
-    const proof = await this.store.get<SegmentProof>(proofKey(entry.seq, index));
-    if (!proof) return undefined;
-    const bytes = await this.segmentFiles.read(entry.seq, index, segmentLength(entry.size, index));
-    return bytes ? { bytes, proof } : undefined;
+    // Both at once: a segment is held when its proof is stored (its bytes, synced first, are then in its file).
+    const [proof, bytes] = await Promise.all([
+      this.store.get<SegmentProof>(proofKey(entry.seq, index)),
+      this.segmentFiles.read(entry.seq, index, segmentLength(entry.size, index)),
+    ]);
+    return proof && bytes ? { bytes, proof } : undefined;
   }
 
   bySeq(seq: number): Promise<LogEntry | undefined> {

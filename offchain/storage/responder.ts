@@ -38,6 +38,8 @@ export class ChallengeResponder {
   private readonly outcomes: Counter;
   /** Whether a file was noted complete since the last declaration (set at start: the store may hold some). */
   private noted = true;
+  /** The chain head at the last tick that succeeded. */
+  private tickedAt: number | undefined;
 
   constructor(
     private readonly chain: ZgChain,
@@ -62,23 +64,25 @@ export class ChallengeResponder {
   }
 
   /**
-   * Whether a tick could do anything at chain head `head` when the last tick that succeeded ran at `lastHead`:
-   * challenges change only with blocks, so an idle node makes no calls while the chain makes none either.
+   * Whether a tick could do anything at chain head `head`: a file was noted complete, or the head moved since the
+   * last tick that succeeded. Challenges change only with blocks, so an idle node makes no calls while the chain
+   * makes none either.
    */
-  due(head: number, lastHead: number | undefined): boolean {
-    return this.noted || head !== lastHead;
+  due(head: number): boolean {
+    return this.noted || head !== this.tickedAt;
   }
 
   /**
-   * Answers the challenges of the epochs whose window is open, then declares pending files: an answer has a
-   * deadline, a declaration does not, so answers never wait behind declarations.
+   * Answers the challenges of the epochs whose window is open at chain head `head`, then declares pending files:
+   * an answer has a deadline, a declaration does not, so answers never wait behind declarations.
    */
-  async tick(): Promise<void> {
+  async tick(head: number): Promise<void> {
     const current = Number(await this.contract.currentEpoch());
     for (const epoch of [current - 1, current]) {
       if (epoch >= 0) await this.answerEpoch(epoch);
     }
     await this.declarePending();
+    this.tickedAt = head;
   }
 
   private async declarePending(): Promise<void> {

@@ -17,6 +17,27 @@ export interface TestStorageNode {
 }
 
 /**
+ * A storage node's config for tests: this chain, a fresh data folder, a port the OS picks, no confirmations and
+ * fast polling, and no key (such a node watches the chain and serves); `extra` adds or overrides any field.
+ */
+export function storageNodeConfig(
+  record: DeploymentRecord,
+  rpcUrl: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    rpcUrl,
+    registry: record.registry,
+    dataDir: tempDir("storage-node"),
+    http: { host: "127.0.0.1", port: 0 },
+    confirmations: 0,
+    pollIntervalMs: 100,
+    startBlock: record.startBlock,
+    ...extra,
+  };
+}
+
+/**
  * Funds and stakes devnet account `operatorIndex` for STORAGE, then starts its storage node in this process,
  * announced with its URL, shard and region (quiet logs, fast polling; `config` overrides any field).
  */
@@ -37,20 +58,15 @@ export async function startStakedStorageNode(
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const dataDir = tempDir("storage-node");
-  const config = {
-    rpcUrl,
-    registry: record.registry,
+  const config = storageNodeConfig(record, rpcUrl, {
     privateKey: operator.privateKey,
     dataDir,
     http: { host: "127.0.0.1", port },
-    confirmations: 0,
-    pollIntervalMs: 100,
-    startBlock: record.startBlock,
     shard: options.shard ?? { shardId: 0, numShard: 1 },
     region: options.region ?? "",
     publicUrl: url,
     ...options.config,
-  };
+  });
   return {
     address: operator.address,
     url,

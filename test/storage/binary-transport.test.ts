@@ -31,7 +31,8 @@ import {
   type SegmentFrame,
 } from "../../offchain/storage/wire";
 import { Flow__factory, Market__factory } from "../../typechain-types";
-import { deployForTest, startRpc, tempDir, type TestRpc } from "../helpers/chain";
+import { deployForTest, startRpc, type TestRpc } from "../helpers/chain";
+import { storageNodeConfig } from "../helpers/storage";
 import { until } from "../helpers/process";
 
 const quiet = () => undefined;
@@ -177,16 +178,7 @@ describe("binary segment transport (POST/GET /zg/segments/)", function () {
   async function startNode(extra: Record<string, unknown> = {}): Promise<WorkerHandle> {
     const handle = await startWorker(
       await workerDefinition("storage"),
-      {
-        rpcUrl: rpc.url,
-        registry: record.registry,
-        dataDir: tempDir("storage-binary"),
-        http: { host: "127.0.0.1", port: 0 },
-        confirmations: 0,
-        pollIntervalMs: 100,
-        startBlock: record.startBlock,
-        ...extra,
-      },
+      storageNodeConfig(record, rpc.url, extra),
       { write: quiet },
     );
     handles.push(handle);

@@ -9,7 +9,8 @@ import { encodeShardMetadata } from "../../offchain/storage/log";
 import { StorageRpc } from "../../offchain/storage/rpc";
 import type { ShardConfig } from "../../offchain/storage/types";
 import { NodeStaking__factory } from "../../typechain-types";
-import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
+import { deployForTest, devAccount, startRpc, type TestRpc } from "../helpers/chain";
+import { storageNodeConfig } from "../helpers/storage";
 import { until } from "../helpers/process";
 
 const STORAGE = 0;
@@ -24,19 +25,9 @@ describe("storage discovery follows NodeStaking (indexer_getShardedNodes)", func
     rpc = await startRpc();
     record = await deployForTest("storage-only");
     // A node without a key: it only watches the chain and answers discovery.
-    observer = await startWorker(
-      await workerDefinition("storage"),
-      {
-        rpcUrl: rpc.url,
-        registry: record.registry,
-        dataDir: tempDir("discovery"),
-        http: { host: "127.0.0.1", port: 0 },
-        confirmations: 0,
-        pollIntervalMs: 100,
-        startBlock: record.startBlock,
-      },
-      { write: () => undefined },
-    );
+    observer = await startWorker(await workerDefinition("storage"), storageNodeConfig(record, rpc.url), {
+      write: () => undefined,
+    });
   });
   after(async () => {
     await observer?.stop();
