@@ -416,12 +416,14 @@ export class StorageClient {
     const lookup = performance.now() - started;
     started = performance.now();
     const total = segmentCount(size);
-    const handle = await open(out, "w");
+    // The output is opened while the first segments are asked for (its error, if any, is the first write's).
+    const opening = open(out, "w");
+    opening.catch(() => undefined);
     let repaired = 0;
     let done = 0;
     const write = async (index: number, segment: Uint8Array) => {
       const bytes = segment.subarray(0, Math.min(SEGMENT_SIZE, size - index * SEGMENT_SIZE));
-      await handle.write(bytes, 0, bytes.length, index * SEGMENT_SIZE);
+      await (await opening).write(bytes, 0, bytes.length, index * SEGMENT_SIZE);
       done += 1;
       onProgress?.({ phase: "download", done, total });
     };
@@ -431,16 +433,20 @@ export class StorageClient {
       const slots = new Slots(IN_FLIGHT);
       const transfers = Promise.all(
         plan.perNode.map((indexes, n) =>
-          inWindow(chunks(indexes, DOWNLOAD_BATCH), WINDOW, (batch) =>
-            slots.run(async () => {
-              const frames = await located.rpcs[n].downloadSegments(root, size, batch).catch(() => []);
-              const segments = await segmentsOf(batch, frames, root, info);
-              for (const [i, index] of batch.entries()) {
-                const segment = segments[i];
-                if (segment) await write(index, segment);
-                else missed.push(index);
-              }
-            }),
+          // A node given few segments gets them in WINDOW requests rather than one, to verify the first sooner.
+          inWindow(
+            chunks(indexes, Math.min(DOWNLOAD_BATCH, Math.ceil(indexes.length / WINDOW))),
+            WINDOW,
+            (batch) =>
+              slots.run(async () => {
+                const frames = await located.rpcs[n].downloadSegments(root, size, batch).catch(() => []);
+                const segments = await segmentsOf(batch, frames, root, info);
+                for (const [i, index] of batch.entries()) {
+                  const segment = segments[i];
+                  if (segment) await write(index, segment);
+                  else missed.push(index);
+                }
+              }),
           ),
         ),
       );
@@ -464,7 +470,7 @@ export class StorageClient {
       }
       if (total === 0) await writeFile(out, new Uint8Array());
     } finally {
-      await handle.close();
+      await (await opening).close();
     }
     const transfer = performance.now() - started;
     return { size, repaired, phases: { lookup, transfer, elapsed: lookup + transfer } };

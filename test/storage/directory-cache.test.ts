@@ -154,6 +154,19 @@ describe("storage: the client's cached node directory", function () {
       await stopNode(holder);
     });
 
+    it("a download into a folder that does not exist fails with that error, though its segments were asked for", async () => {
+      const holder = await startNode("cache-f");
+      const { chain, storage } = await client(tempDir("dircache"));
+      try {
+        const uploaded = await storage.upload(randomBytes(3 * 262_144), { region: "cache-f" });
+        const out = path.join(tempDir("download"), "missing", "file");
+        await expect(storage.download(uploaded.root, out)).to.be.rejectedWith(/ENOENT/);
+      } finally {
+        chain.destroy();
+      }
+      await stopNode(holder);
+    });
+
     it("a stale cache (its nodes gone) costs a chain read, not the download, and is replaced", async () => {
       const holder = await startNode("cache-b");
       const dir = tempDir("dircache");
