@@ -3,17 +3,12 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import path from "node:path";
 import { expect } from "chai";
-import { parseEther } from "ethers";
-import hre from "hardhat";
-import { ZgChain } from "../../offchain/core/chain";
-import type { DeploymentRecord } from "../../offchain/core/deployments";
-import { startWorker } from "../../offchain/core/worker";
-import { workerDefinition } from "../../offchain/modules";
-import { StorageClient } from "../../offchain/storage/client";
+import type { ZgChain } from "../../offchain/core/chain";
+import type { StorageClient } from "../../offchain/storage/client";
 import { DIRECTORY_TTL_MS, DirectoryCache, type StorageNodeInfo } from "../../offchain/storage/directory";
-import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
+import { tempDir } from "../helpers/chain";
 import { freePort } from "../helpers/process";
-import { startStakedStorageNode, type TestStorageNode } from "../helpers/storage";
+import { flipSegmentBytes, useStorageNetwork } from "../helpers/storage";
 
 const node = (url: string, shardId = 0, numShard = 1): StorageNodeInfo => ({
   operator: "0x0000000000000000000000000000000000000001",
@@ -93,47 +88,20 @@ describe("storage: the client's cached node directory", function () {
 
   describe("downloads through it", function () {
     this.timeout(180_000);
-    let rpc: TestRpc;
-    let record: DeploymentRecord;
-    let nextOperator = 150;
-    const running: TestStorageNode[] = [];
-
-    before(async () => {
-      rpc = await startRpc();
-      record = await deployForTest("full");
-    });
-    after(async () => {
-      await Promise.all(running.splice(0).map((n) => n.handle.stop().catch(() => undefined)));
-      await rpc.close();
-    });
-
-    async function startNode(region: string): Promise<TestStorageNode> {
-      const started = await startStakedStorageNode(record, rpc.url, nextOperator++, { region });
-      running.push(started);
-      return started;
-    }
-
-    async function stopNode(stopped: TestStorageNode): Promise<void> {
-      await stopped.handle.stop();
-      running.splice(running.indexOf(stopped), 1);
-    }
+    const network = useStorageNetwork(150);
+    const startNode = (region: string) => network.startNode(undefined, region);
+    const { stopNode } = network;
 
     /** A client keeping its directory in `dir`, and that cache. */
     async function client(
       dir: string,
     ): Promise<{ chain: ZgChain; storage: StorageClient; cache: DirectoryCache }> {
-      const chain = await ZgChain.connect({
-        network: "localhost",
-        rpcUrl: rpc.url,
-        expectedChainId: 31337,
-        registry: record.registry,
-        key: { kind: "privateKey", privateKey: devAccount(149).privateKey },
-      });
-      const [funder] = await hre.ethers.getSigners();
-      await (await funder.sendTransaction({ to: chain.address!, value: parseEther("5") })).wait();
-      const storage = await StorageClient.connect(chain, { directoryCache: dir });
-      const staking = await chain.moduleAddress("NodeStaking");
-      return { chain, storage, cache: DirectoryCache.in(dir, 31337, staking) };
+      const { chain, storage } = await network.client(149, { directoryCache: dir });
+      return {
+        chain,
+        storage,
+        cache: DirectoryCache.in(dir, 31337, await chain.moduleAddress("NodeStaking")),
+      };
     }
 
     it("an upload keeps the chain's directory, and a download finds the file through it", async () => {
@@ -196,18 +164,9 @@ describe("storage: the client's cached node directory", function () {
       try {
         const bytes = randomBytes(2 * 262_144);
         const uploaded = await storage.upload(bytes, { region: "cache-c", replicas: 2 });
-        await liar.handle.stop();
-        const segments = path.join(liar.dataDir, "segments");
-        for (const name of readdirSync(segments)) {
-          const file = path.join(segments, name);
-          const content = readFileSync(file);
-          content[7] ^= 0xff;
-          content[262_144 + 7] ^= 0xff;
-          writeFileSync(file, content);
-        }
-        liar.handle = await startWorker(await workerDefinition("storage"), liar.config, {
-          write: () => undefined,
-        });
+        await stopNode(liar);
+        flipSegmentBytes(liar, [7, 262_144 + 7]);
+        await network.restartNode(liar);
         // The cache names the liar alone: it says it holds the whole file, then serves every segment wrong.
         await cache.write([node(liar.url)]);
         const out = path.join(tempDir("download"), "file");

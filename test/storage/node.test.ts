@@ -6,81 +6,41 @@ import { Downloader, FixedPriceFlow__factory, MemData, StorageNode, Uploader } f
 import { expect } from "chai";
 import { JsonRpcProvider, parseEther, Wallet } from "ethers";
 import hre from "hardhat";
-import { ZgChain } from "../../offchain/core/chain";
-import type { DeploymentRecord } from "../../offchain/core/deployments";
 import { DurableStore } from "../../offchain/core/store";
 import { waitForHttp } from "../../offchain/devnet/devnet";
-import { startWorker } from "../../offchain/core/worker";
-import { StorageClient } from "../../offchain/storage/client";
 import { computeFileMerkle, verifySegmentWithProof } from "../../offchain/storage/merkle";
-import { workerDefinition } from "../../offchain/modules";
 import { StorageRpc } from "../../offchain/storage/rpc";
 import { SegmentFiles } from "../../offchain/storage/segment-files";
-import type { SegmentWithProof, ShardConfig } from "../../offchain/storage/types";
+import type { SegmentWithProof } from "../../offchain/storage/types";
 import { Market__factory } from "../../typechain-types";
-import { deployForTest, devAccount, startRpc, tempDir, type TestRpc } from "../helpers/chain";
-import { startStakedStorageNode, type TestStorageNode } from "../helpers/storage";
+import { devAccount, tempDir } from "../helpers/chain";
+import { flipSegmentBytes, useStorageNetwork, type TestStorageNode } from "../helpers/storage";
 import { runZg } from "../helpers/process";
-
-const quiet = () => undefined;
 
 type TestNode = TestStorageNode;
 
 describe("storage node and client", function () {
   this.timeout(180_000);
-  let rpc: TestRpc;
-  let record: DeploymentRecord;
-  let nextOperator = 100;
-  const running: TestNode[] = [];
-
-  before(async () => {
-    rpc = await startRpc();
-    record = await deployForTest("full");
-  });
-  after(async () => {
-    await Promise.all(running.splice(0).map((node) => node.handle.stop().catch(() => undefined)));
-    await rpc.close();
-  });
-
-  /** Stakes a fresh operator for STORAGE and starts its node, announced with its URL, shard and region. */
-  async function startNode(shard: ShardConfig, region = ""): Promise<TestNode> {
-    const node = await startStakedStorageNode(record, rpc.url, nextOperator++, { shard, region });
-    running.push(node);
-    return node;
-  }
-
-  async function stopNode(node: TestNode) {
-    await node.handle.stop();
-    running.splice(running.indexOf(node), 1);
-  }
-
-  async function restartNode(node: TestNode) {
-    node.handle = await startWorker(await workerDefinition("storage"), node.config, { write: quiet });
-    running.push(node);
-  }
-
-  async function client(index = 90): Promise<{ chain: ZgChain; storage: StorageClient }> {
-    const chain = await ZgChain.connect({
-      network: "localhost",
-      rpcUrl: rpc.url,
-      expectedChainId: 31337,
-      registry: record.registry,
-      key: { kind: "privateKey", privateKey: devAccount(index).privateKey },
-    });
-    const [funder] = await hre.ethers.getSigners();
-    await (await funder.sendTransaction({ to: chain.address!, value: parseEther("5") })).wait();
-    return { chain, storage: await StorageClient.connect(chain) };
-  }
+  const network = useStorageNetwork(100);
+  const { startNode, stopNode, restartNode } = network;
+  const client = (index = 90) => network.client(index);
 
   function sdkFlow(privateKey: string) {
-    const provider = new JsonRpcProvider(rpc.url);
-    return FixedPriceFlow__factory.connect(record.modules.Flow.address, new Wallet(privateKey, provider));
+    const provider = new JsonRpcProvider(network.rpc.url);
+    return FixedPriceFlow__factory.connect(
+      network.record.modules.Flow.address,
+      new Wallet(privateKey, provider),
+    );
   }
 
   it("interop: the official SDK uploads to our node, and our client downloads the same bytes", async () => {
     const node = await startNode({ shardId: 0, numShard: 1 }, "sdk");
     const bytes = randomBytes(3 * 262_144 + 1234);
-    const uploader = new Uploader([new StorageNode(node.url)], rpc.url, sdkFlow(devAccount(91).privateKey));
+    const uploader = new Uploader(
+      [new StorageNode(node.url)],
+      network.rpc.url,
+      sdkFlow(devAccount(91).privateKey),
+    );
     const [funder] = await hre.ethers.getSigners();
     await (await funder.sendTransaction({ to: devAccount(91).address, value: parseEther("5") })).wait();
     const [result, error] = await uploader.uploadFile(new MemData(bytes), {
@@ -228,7 +188,7 @@ describe("storage node and client", function () {
       );
       expect(failure).to.not.include("\n");
       await killed;
-      const market = Market__factory.connect(record.modules.Market.address, hre.ethers.provider);
+      const market = Market__factory.connect(network.record.modules.Market.address, hre.ethers.provider);
       const poolAfterFirst = await hre.ethers.provider.getBalance(await market.getAddress());
       await restartNode(second);
       const resumed = await storage.upload(file, { region: "resume" });
@@ -256,13 +216,7 @@ describe("storage node and client", function () {
       const uploaded = await storage.upload(bytes, { region: "corrupt", replicas: 2 });
       await stopNode(liar);
       // Every segment file gets one byte flipped, in its first segment.
-      const segments = path.join(liar.dataDir, "segments");
-      for (const name of readdirSync(segments)) {
-        const file = path.join(segments, name);
-        const bytes = readFileSync(file);
-        bytes[100] ^= 0xff;
-        writeFileSync(file, bytes);
-      }
+      flipSegmentBytes(liar, [100]);
       await restartNode(liar);
       const served = await new StorageRpc(liar.url).call<SegmentWithProof>("zgs_downloadSegmentWithProof", [
         uploaded.root,
@@ -330,7 +284,7 @@ describe("storage node and client", function () {
       const merkle = await computeFileMerkle(randomBytes(5000));
       const price = await storage.market.pricePerSector();
       const sectors = merkle.submission.nodes.reduce((sum, node) => sum + (1n << BigInt(node.height)), 0n);
-      const pool = await hre.ethers.provider.getBalance(record.modules.Market.address);
+      const pool = await hre.ethers.provider.getBalance(network.record.modules.Market.address);
       await expect(
         chain.send("submit", () =>
           storage.flow.submit(
@@ -339,7 +293,7 @@ describe("storage node and client", function () {
           ),
         ),
       ).to.be.rejectedWith(/submit: reverted with Flow\w*Fee\w*\(/);
-      expect(await hre.ethers.provider.getBalance(record.modules.Market.address)).to.equal(pool);
+      expect(await hre.ethers.provider.getBalance(network.record.modules.Market.address)).to.equal(pool);
     } finally {
       chain.destroy();
     }
@@ -354,7 +308,8 @@ describe("storage node and client", function () {
     const [funder] = await hre.ethers.getSigners();
     await (await funder.sendTransaction({ to: devAccount(92).address, value: parseEther("5") })).wait();
     const env = { ...process.env, ZG_DEPLOYMENTS_DIR: process.env.ZG_DEPLOYMENTS_DIR };
-    const zg = (...args: string[]) => runZg(["--rpc", rpc.url, "--registry", record.registry, ...args], env);
+    const zg = (...args: string[]) =>
+      runZg(["--rpc", network.rpc.url, "--registry", network.record.registry, ...args], env);
 
     const root = (await zg("storage", "root", file)).stdout.trim();
     expect(root).to.equal((await computeFileMerkle(bytes)).root);
@@ -481,7 +436,10 @@ describe("storage node and client", function () {
       const status = await new StorageRpc(node.url).call<{
         networkIdentity: { flowAddress: string; chainId: number };
       }>("zgs_getStatus");
-      expect(status.networkIdentity).to.include({ flowAddress: record.modules.Flow.address, chainId: 31337 });
+      expect(status.networkIdentity).to.include({
+        flowAddress: network.record.modules.Flow.address,
+        chainId: 31337,
+      });
       expect(await new StorageRpc(node.url).shardConfig()).to.deep.equal({ shardId: 0, numShard: 2 });
     });
   });
