@@ -5,7 +5,7 @@ import { z } from "zod";
 import { firstLine } from "../core/errors";
 import type { Logger } from "../core/log";
 import { regionString, roleId, type StakingClient } from "../staking/client";
-import { decodeShardMetadata } from "./log";
+import { decodeShardMetadata, shardSchema } from "./log";
 import type { ShardConfig } from "./types";
 
 /** A storage node as clients discover it on-chain (NodeStaking, role STORAGE). */
@@ -63,7 +63,7 @@ const cachedDirectory = z.object({
       operator: z.string(),
       url: z.string().url(),
       region: z.string(),
-      shard: z.object({ shardId: z.number().int().nonnegative(), numShard: z.number().int().positive() }),
+      shard: shardSchema,
     }),
   ),
 });
