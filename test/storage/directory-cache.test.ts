@@ -62,6 +62,14 @@ describe("storage: the client's cached node directory", function () {
           readAt: fresh,
           nodes: [{ ...node("http://a"), shard: { shardId: 0, numShard: 0 } }],
         }),
+        JSON.stringify({
+          readAt: fresh,
+          nodes: [{ ...node("http://a"), shard: { shardId: 0, numShard: 3 } }],
+        }),
+        JSON.stringify({
+          readAt: fresh,
+          nodes: [{ ...node("http://a"), shard: { shardId: 2, numShard: 2 } }],
+        }),
         JSON.stringify({ readAt: "now", nodes: [] }),
       ]) {
         writeFileSync(file, text);
