@@ -96,10 +96,10 @@ export class AlignmentClient {
    */
   async licensesOf(account: string): Promise<bigint[]> {
     const [received, operated] = await Promise.all([
-      this.license.queryFilter(this.license.filters.Transfer(undefined, account)),
-      this.license.queryFilter(this.license.filters.OperatorSet(undefined, undefined, account)),
+      this.chain.findEvents(this.license, this.license.filters.Transfer(undefined, account)),
+      this.chain.findEvents(this.license, this.license.filters.OperatorSet(undefined, undefined, account)),
     ]);
-    const candidates = [...new Set([...received, ...operated].map((event) => event.args.tokenId))];
+    const candidates = [...new Set([...received, ...operated].map((event) => event.args.tokenId as bigint))];
     const authorized = await Promise.all(candidates.map((id) => this.license.isAuthorized(id, account)));
     return candidates.filter((_, i) => authorized[i]).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }

@@ -4,7 +4,10 @@ import {
   JsonRpcProvider,
   Network,
   NonceManager,
+  type BaseContract,
   type ContractTransaction,
+  type DeferredTopicFilter,
+  type Result,
   type ContractTransactionResponse,
   type TransactionResponse,
   type Signer,
@@ -16,12 +19,21 @@ import type { ChainConfig } from "./config";
 import { readDeployment } from "./deployments";
 import { toZgError, ZgError } from "./errors";
 import { loadWallet } from "./keys";
+import { RangeLogReader } from "./log-range";
 import { signDigest } from "./signatures";
 
 export interface ModuleInfo {
   name: string;
   address: string;
   version: string;
+}
+
+/** An event found in the chain's logs (`ZgChain.findEvents`). */
+export interface FoundEvent {
+  name: string;
+  args: Result;
+  blockNumber: number;
+  transactionHash: string;
 }
 
 const RPC_TIMEOUT_MS = 10_000;
@@ -43,6 +55,8 @@ export class ZgChain {
 
   /** Submissions wait here and go out one at a time, urgent ones (challenge answers) first. */
   private readonly queue: { urgent: boolean; run: () => Promise<void> }[] = [];
+  private start: Promise<number> | undefined;
+  private logReader: Promise<RangeLogReader> | undefined;
   private submitting = false;
 
   /** Runs `work` when every submission ahead of it has gone out; an urgent one overtakes the others waiting. */
@@ -165,6 +179,59 @@ export class ZgChain {
       );
     }
     return address;
+  }
+
+  /**
+   * The first block any contract of this deployment can have logged in: the deployment record's, when it is this
+   * registry's, else the block the registry's code appeared in (a bisection over the chain, about 25 calls, once).
+   */
+  deploymentStart(): Promise<number> {
+    this.start ??= (async () => {
+      const record = readDeployment(this.chainId);
+      if (record && record.registry.toLowerCase() === this.registryAddress.toLowerCase())
+        return record.startBlock;
+      let low = 0;
+      let high = await this.provider.getBlockNumber();
+      while (low < high) {
+        const middle = Math.floor((low + high) / 2);
+        if ((await this.provider.getCode(this.registryAddress, middle)) === "0x") low = middle + 1;
+        else high = middle;
+      }
+      return low;
+    })();
+    this.start.catch(() => (this.start = undefined));
+    return this.start;
+  }
+
+  /**
+   * The events of `contract` that match `filter` (all of its events without one) since the deployment started,
+   * oldest first, decoded. Read in block ranges that an endpoint accepts (public endpoints cap `eth_getLogs`; a
+   * refused range is split), never in one query over the whole chain.
+   */
+  async findEvents(contract: BaseContract, filter?: DeferredTopicFilter): Promise<FoundEvent[]> {
+    this.logReader ??= this.deploymentStart().then(
+      (startBlock) => new RangeLogReader({ provider: this.provider, startBlock }),
+    );
+    this.logReader.catch(() => (this.logReader = undefined));
+    const [reader, head, address, topics] = await Promise.all([
+      this.logReader,
+      this.provider.getBlockNumber(),
+      contract.getAddress(),
+      filter ? filter.getTopicFilter() : [],
+    ]);
+    return (await reader.find(address, topics, head)).flatMap((log) => {
+      const parsed = contract.interface.parseLog(log);
+      return parsed
+        ? [
+            {
+              name: parsed.name,
+              args: parsed.args,
+              blockNumber: log.blockNumber,
+              transactionHash: log.transactionHash,
+            },
+          ]
+        : [];
+    });
   }
 
   /** Every deployed module with its address and version. */

@@ -83,7 +83,7 @@ export class RangeLogReader {
     const fresh: CachedLog[] = [];
     for (let from = entry.scannedTo + 1; from <= head;) {
       const to = Math.min(head, from + this.range - 1);
-      const logs = await this.read(address, wanted, from, to);
+      const logs = await this.read(address, [wanted], from, to);
       // Cached only below the confirmation depth: a reorg can still replace what is above it.
       for (const log of logs) (log.blockNumber <= safe ? entry.logs : fresh).push(log);
       if (to <= safe) entry.scannedTo = to;
@@ -91,6 +91,20 @@ export class RangeLogReader {
       from = to + 1;
     }
     return [...entry.logs, ...fresh];
+  }
+
+  /**
+   * Every log of `address` matching `topics` (as `eth_getLogs` takes them: per position a hash, a set of hashes, or
+   * null for any), oldest first, from the start block to `head`: read in ranges like `logs`, kept in no cache.
+   */
+  async find(address: string, topics: (string | string[] | null)[], head: number): Promise<CachedLog[]> {
+    const found: CachedLog[] = [];
+    for (let from = this.options.startBlock; from <= head;) {
+      const to = Math.min(head, from + this.range - 1);
+      found.push(...(await this.read(address, topics, from, to)));
+      from = to + 1;
+    }
+    return found;
   }
 
   /** The unix times of these blocks, each asked once (in JSON-RPC batches). */
@@ -183,14 +197,19 @@ export class RangeLogReader {
   }
 
   /** One range, split in halves while the endpoint refuses it; the narrower width is kept for what follows. */
-  private async read(address: string, topics: string[], from: number, to: number): Promise<CachedLog[]> {
+  private async read(
+    address: string,
+    topics: (string | string[] | null)[],
+    from: number,
+    to: number,
+  ): Promise<CachedLog[]> {
     let logs: RawLog[];
     try {
       this.calls += 1;
       [logs] = await this.batch<RawLog[]>([
         {
           method: "eth_getLogs",
-          params: [{ address, topics: [topics], fromBlock: toQuantity(from), toBlock: toQuantity(to) }],
+          params: [{ address, topics, fromBlock: toQuantity(from), toBlock: toQuantity(to) }],
         },
       ]);
     } catch (error) {

@@ -6,7 +6,7 @@ import {
   type DAEntrance,
   type DASigners,
 } from "../../typechain-types";
-import type { ZgChain } from "../core/chain";
+import type { FoundEvent, ZgChain } from "../core/chain";
 import { firstLine, ZgError } from "../core/errors";
 import { StakingClient } from "../staking/client";
 import { DANodeApi } from "./api";
@@ -144,8 +144,8 @@ export class DAClient {
   ) {}
 
   /**
-   * The DA SDK on `chain`. `events` finds the facts the contracts keep in logs only; by default one `eth_getLogs`
-   * over the whole chain each, which an endpoint that caps log ranges refuses: pass a bounded-range lookup there.
+   * The DA SDK on `chain`. `events` finds the facts the contracts keep in logs only; by default the chain's logs
+   * since the deployment started, read in ranges the endpoint accepts (`ZgChain.findEvents`).
    */
   static async connect(chain: ZgChain, events?: DAEventLookup): Promise<DAClient> {
     const entrance = DAEntrance__factory.connect(
@@ -156,13 +156,13 @@ export class DAClient {
       await chain.moduleAddress(da.contracts.signers.name),
       chain.runner,
     );
-    const first = (logs: { args: unknown; blockNumber: number }[]): DAEvent | undefined =>
-      logs[0] && { args: logs[0].args as Result, blockNumber: logs[0].blockNumber };
+    const first = ([event]: FoundEvent[]): DAEvent | undefined =>
+      event && { args: event.args, blockNumber: event.blockNumber };
     const lookup: DAEventLookup = events ?? {
-      submitted: async (id) => first(await entrance.queryFilter(entrance.filters.Submitted(id))),
-      attested: async (id) => first(await entrance.queryFilter(entrance.filters.Attested(id))),
+      submitted: async (id) => first(await chain.findEvents(entrance, entrance.filters.Submitted(id))),
+      attested: async (id) => first(await chain.findEvents(entrance, entrance.filters.Attested(id))),
       registered: async (operator) =>
-        first(await signers.queryFilter(signers.filters.SignerRegistered(operator)))?.args,
+        first(await chain.findEvents(signers, signers.filters.SignerRegistered(operator)))?.args,
     };
     return new DAClient(chain, entrance, signers, await StakingClient.connect(chain), lookup);
   }

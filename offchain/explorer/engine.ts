@@ -1,7 +1,5 @@
 import path from "node:path";
-import type { JsonRpcProvider } from "ethers";
 import type { ZgChain } from "../core/chain";
-import { readDeployment } from "../core/deployments";
 import { RangeLogReader } from "../core/log-range";
 import type { ModuleManifest } from "../core/module";
 import { zgHome } from "../core/paths";
@@ -30,14 +28,9 @@ export async function openTraceEngine(
   settings: TraceEngineSettings = {},
   modules: readonly ModuleManifest[] = MODULES,
 ): Promise<TraceEngine> {
-  const record = readDeployment(chain.chainId);
-  const startBlock =
-    record && record.registry.toLowerCase() === chain.registryAddress.toLowerCase()
-      ? record.startBlock
-      : await deployBlock(chain.provider, chain.registryAddress);
   const reader = new RangeLogReader({
     provider: chain.provider,
-    startBlock,
+    startBlock: await chain.deploymentStart(),
     maxBlockRange: settings.maxBlockRange,
     // Local chains do not reorg; elsewhere the last dozen blocks are read again each time.
     confirmations: chain.chainId === 31337 ? 0 : 12,
@@ -47,16 +40,4 @@ export async function openTraceEngine(
         : path.join(zgHome(), "trace-cache", `${chain.chainId}-${chain.registryAddress.toLowerCase()}.json`),
   });
   return new TraceEngine({ chain, reader, sources: await traceSources(modules) });
-}
-
-/** The first block where `address` has code: a bisection over the chain's history (about 25 calls). */
-async function deployBlock(provider: JsonRpcProvider, address: string): Promise<number> {
-  let low = 0;
-  let high = await provider.getBlockNumber();
-  while (low < high) {
-    const middle = Math.floor((low + high) / 2);
-    if ((await provider.getCode(address, middle)) === "0x") low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }

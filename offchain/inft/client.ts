@@ -242,17 +242,11 @@ export class InftClient {
       dataHash: d.dataHash,
     }));
     const authorizedUsers = [...(await this.agentNft.authorizedUsersOf(tokenId))];
-    const events = await this.chain.provider.getLogs({
-      address: await this.agentNft.getAddress(),
-      fromBlock: 0,
-    });
     const provenance: AgentView["provenance"] = [];
-    for (const log of events) {
-      const parsed = this.agentNft.interface.parseLog(log);
-      if (!parsed) continue;
-      const detail = describeEvent(parsed.name, parsed.args as unknown as unknown[], tokenId);
+    for (const event of await this.chain.findEvents(this.agentNft)) {
+      const detail = describeEvent(event.name, event.args as unknown as unknown[], tokenId);
       if (detail !== undefined) {
-        provenance.push({ block: log.blockNumber, tx: log.transactionHash, event: parsed.name, detail });
+        provenance.push({ block: event.blockNumber, tx: event.transactionHash, event: event.name, detail });
       }
     }
     return { tokenId, owner, datas, authorizedUsers, provenance };
@@ -264,10 +258,13 @@ export class InftClient {
    */
   async decrypt(tokenId: bigint): Promise<{ description: string; dataHash: string; data: Uint8Array }[]> {
     const me = this.me();
-    const logs = await this.agentNft.queryFilter(this.agentNft.filters.PublishedSealedKey(me, tokenId), 0);
+    const published = await this.chain.findEvents(
+      this.agentNft,
+      this.agentNft.filters.PublishedSealedKey(me, tokenId),
+    );
     const keys: Uint8Array[] = [];
-    for (const log of logs.reverse()) {
-      for (const sealed of log.args.sealedKeys) {
+    for (const event of published.reverse()) {
+      for (const sealed of event.args.sealedKeys as string[]) {
         try {
           keys.push(openKey(sealed, this.chain.privateKey));
         } catch {
