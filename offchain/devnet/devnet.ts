@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -275,7 +275,7 @@ async function startWorker(
 ): Promise<DevnetWorker> {
   const dir = path.join(dataDir, plan.name);
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  const port = await servicePort();
   const config = {
     rpcUrl,
     registry: deployment.registry,
@@ -331,7 +331,7 @@ async function startExplorer(
 ): Promise<DevnetWorker> {
   const dir = path.join(dataDir, "explorer");
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  const port = await servicePort();
   const logFile = path.join(dir, "explorer.log");
   supervisor.start({
     name: "explorer",
@@ -481,6 +481,34 @@ function portFree(port: number): Promise<boolean> {
     server.once("error", () => resolve(false));
     server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/** The lowest port the kernel hands out to outgoing connections and port-0 listeners (Linux; else 32768). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/**
+ * A port on 127.0.0.1 for a service the devnet may stop and start again on the same port: free now, and below the
+ * kernel's ephemeral range, so that no outgoing connection or port-0 listener of any process can take it while
+ * the service is down (a restarted worker then failed with "port in use"). Any free port when that range starts
+ * too low to leave room.
+ */
+export async function servicePort(): Promise<number> {
+  const low = ephemeralLow();
+  const from = 10_000;
+  if (low - from >= 1_000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = from + Math.floor(Math.random() * (low - from));
+      if (await portFree(port)) return port;
+    }
+  }
+  return freePort();
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
