@@ -695,7 +695,8 @@ async function ask(nodes: StorageNodeInfo[], root: string, cached: boolean, wait
 /** Whether the nodes that said they hold the whole file (finalized) cover every segment's shard. */
 function finalizedCover({ nodes, known }: Pick<Located, "nodes" | "known">, info: FileInfo): boolean {
   const holders = nodes.filter((_, n) => known[n]?.finalized);
-  for (let index = 0; index < segmentCount(info.tx.size); index++) {
+  const total = segmentCount(info.tx.size);
+  for (let index = 0; index < total; index++) {
     const global = globalSegmentIndex({ startEntryIndex: info.tx.startEntryIndex }, index);
     if (!holders.some((node) => inShard(node.shard, global))) return false;
   }
